@@ -1,0 +1,44 @@
+# Two commands set everything up on a fresh machine: `make synth` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# Node 22 and the pinned CDK CLI come from package.json; the venv's python is the one cdk.json runs.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+CDK := cdk --no-notices
+APP ?=
+
+.PHONY: setup synth test lint diff deploy clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: setup
+	$(CDK) synth --quiet $(if $(APP),--app "python3 -m apps.$(APP)") --output cdk.out
+
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(PY) -m ruff check constructs_lib apps tests
+	$(PY) -m ruff format --check constructs_lib apps tests
+	$(PY) -m mypy
+
+# Need AWS credentials; never run by the tests.
+diff: setup
+	$(CDK) diff $(if $(APP),--app "python3 -m apps.$(APP)")
+
+deploy: setup
+	$(CDK) deploy $(if $(APP),--app "python3 -m apps.$(APP)")
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

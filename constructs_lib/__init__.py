@@ -1,0 +1,7 @@
+"""constructs_lib: secure, observable AWS CDK L3 constructs for serverless patterns."""
+
+from ._core.validation import ConstructsLibValidationError
+from .ingest import ApiAuthorization, QueueBufferedIngest
+
+__all__ = ["ApiAuthorization", "ConstructsLibValidationError", "QueueBufferedIngest"]
+__version__ = "0.1.0"

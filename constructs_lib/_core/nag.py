@@ -1,0 +1,19 @@
+"""Acknowledging cdk-nag (v3) findings next to the resource that causes them."""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Validations
+from constructs import IConstruct
+
+MIN_REASON_LENGTH = 20
+
+
+def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
+    """Acknowledge one cdk-nag finding (e.g. ``AwsSolutions-IAM5[Resource::*]``) on ``construct``.
+
+    The acknowledgment covers ``construct`` and its children. ``reason`` must say why the finding is
+    acceptable for this resource.
+    """
+    if len(reason.strip()) < MIN_REASON_LENGTH:
+        raise ValueError(f"acknowledgment of {rule} needs a specific reason, got {reason!r}")
+    Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))

@@ -1,0 +1,86 @@
+"""One error type for every misconfiguration, and a collector that reports all problems at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Duration, Token
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One invalid prop: which prop, what it received, and how to fix it."""
+
+    prop: str
+    value: Any
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.prop}: got {_describe(self.value)}; {self.fix}"
+
+
+class ConstructsLibValidationError(ValueError):
+    """Raised when a construct's props are invalid.
+
+    Lists every problem found in one construct at once; each line names the prop, the value received and
+    the fix. ``problems`` holds the same information as data.
+    """
+
+    def __init__(self, construct: str, problems: list[Problem]) -> None:
+        self.construct = construct
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{construct} is misconfigured ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class Problems:
+    """Collects problems while a construct checks its props, then raises them together."""
+
+    def __init__(self, construct: str) -> None:
+        self._construct = construct
+        self._problems: list[Problem] = []
+
+    def add(self, prop: str, value: Any, fix: str) -> None:
+        self._problems.append(Problem(prop, value, fix))
+
+    def check(self, ok: bool, prop: str, value: Any, fix: str) -> None:
+        """Record a problem unless ``ok``."""
+        if not ok:
+            self.add(prop, value, fix)
+
+    def __bool__(self) -> bool:
+        return bool(self._problems)
+
+    def raise_if_any(self) -> None:
+        if self._problems:
+            raise ConstructsLibValidationError(self._construct, self._problems)
+
+
+def is_unresolved(value: Any) -> bool:
+    """True when ``value`` is (or wraps) a token that only resolves at deploy time."""
+    if value is None:
+        return False
+    if isinstance(value, Duration):
+        return bool(value.is_unresolved())
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (str, int, float)):
+        return bool(Token.is_unresolved(value))
+    return False
+
+
+def seconds(value: Duration | None) -> float | None:
+    """Seconds in a resolved Duration; None when it is absent or a token."""
+    if value is None or is_unresolved(value):
+        return None
+    return float(value.to_seconds())
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Duration):
+        return value.to_human_string() if not value.is_unresolved() else "<token>"
+    if value is None:
+        return "None"
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."

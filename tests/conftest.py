@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+
+from tests.harness import new_app, new_stack
+
+
+@pytest.fixture
+def app() -> cdk.App:
+    return new_app()
+
+
+@pytest.fixture
+def stack(app: cdk.App) -> cdk.Stack:
+    return new_stack(app)
+
+
+DEFAULT_TIMEOUT = Duration.seconds(30)
+
+
+def make_function(
+    stack: cdk.Stack,
+    id: str = "Consumer",
+    *,
+    timeout: Duration | None = DEFAULT_TIMEOUT,
+    snap_start: bool = False,
+    runtime: lambda_.Runtime = lambda_.Runtime.PYTHON_3_14,
+) -> lambda_.Function:
+    """A small inline function to wire into constructs under test."""
+    return lambda_.Function(
+        stack,
+        id,
+        runtime=runtime,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
+        timeout=timeout,
+        snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
+    )
+
+
+@pytest.fixture
+def consumer(stack: cdk.Stack) -> lambda_.Function:
+    return make_function(stack)

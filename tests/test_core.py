@@ -1,0 +1,172 @@
+"""The private core every pattern shares: errors, escape-hatch merging, alarms, Lambda facts."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.assertions import Annotations, Match
+
+import constructs_lib
+from constructs_lib._core import (
+    ConstructsLibValidationError,
+    Problems,
+    acknowledge,
+    has_snapstart,
+    is_unresolved,
+    merge_props,
+    timeout_seconds,
+    unqualified_snapstart_fix,
+    wire_alarms,
+)
+from tests.conftest import make_function
+from tests.harness import template_of
+
+
+class TestValidationError:
+    def test_is_a_value_error_exported_from_the_package_root(self):
+        assert constructs_lib.ConstructsLibValidationError is ConstructsLibValidationError
+        assert issubclass(ConstructsLibValidationError, ValueError)
+
+    def test_lists_every_problem_with_prop_value_and_fix(self):
+        problems = Problems("Thing 'Stack/Thing'")
+        problems.add("size", 3, "must be even")
+        problems.check(False, "name", "x y", "must not contain spaces")
+        problems.check(True, "ignored", 1, "never reported")
+        with pytest.raises(ConstructsLibValidationError) as raised:
+            problems.raise_if_any()
+        assert str(raised.value).splitlines() == [
+            "Thing 'Stack/Thing' is misconfigured (2 problem(s)):",
+            "  - size: got 3; must be even",
+            "  - name: got 'x y'; must not contain spaces",
+        ]
+        assert [p.prop for p in raised.value.problems] == ["size", "name"]
+
+    def test_no_problems_raises_nothing(self):
+        Problems("Thing").raise_if_any()
+
+    def test_durations_are_described_readably(self):
+        problems = Problems("Thing")
+        problems.add("timeout", Duration.minutes(2), "too long")
+        with pytest.raises(ConstructsLibValidationError, match="timeout: got 2 minutes; too long"):
+            problems.raise_if_any()
+
+    def test_tokens_are_unresolved(self, stack):
+        number = cdk.CfnParameter(stack, "N", type="Number").value_as_number
+        assert is_unresolved(number)
+        assert is_unresolved(Duration.seconds(number))
+        assert is_unresolved(cdk.Aws.REGION)
+        assert not is_unresolved(5)
+        assert not is_unresolved(Duration.seconds(5))
+        assert not is_unresolved(True)
+
+
+class TestMergeProps:
+    def merge(self, stack, problems, **kwargs):
+        return merge_props(stack, problems, prop_name="queue_props", l2_class=sqs.Queue, **kwargs)
+
+    def test_order_is_defaults_then_user_then_required(self, stack):
+        problems = Problems("T")
+        merged = self.merge(
+            stack,
+            problems,
+            defaults={"enforce_ssl": True, "retention_period": Duration.days(4)},
+            user={"retention_period": Duration.days(7), "queue_name": "q"},
+            required={"fifo": False},
+        )
+        assert merged["enforce_ssl"] is True
+        assert merged["retention_period"].to_days() == 7
+        assert merged["queue_name"] == "q"
+        assert merged["fifo"] is False
+        assert not problems
+
+    def test_unknown_keys_name_the_valid_ones(self, stack):
+        problems = Problems("T")
+        self.merge(stack, problems, defaults={}, user={"retenion_period": 1})
+        with pytest.raises(ConstructsLibValidationError) as raised:
+            problems.raise_if_any()
+        message = str(raised.value)
+        assert "queue_props['retenion_period']" in message
+        assert "retention_period" in message
+        assert "visibility_timeout" in message
+
+    def test_required_and_owned_keys_cannot_be_overridden(self, stack):
+        problems = Problems("T")
+        self.merge(
+            stack,
+            problems,
+            defaults={},
+            user={"fifo": True, "visibility_timeout": Duration.seconds(1)},
+            required={"fifo": False},
+            owned={"visibility_timeout": "the visibility_timeout prop"},
+        )
+        with pytest.raises(ConstructsLibValidationError) as raised:
+            problems.raise_if_any()
+        fixes = {p.prop: p.fix for p in raised.value.problems}
+        assert "must set this itself" in fixes["queue_props['fifo']"]
+        assert "use the visibility_timeout prop instead" in fixes["queue_props['visibility_timeout']"]
+
+    def test_overriding_a_security_default_adds_a_warning(self, stack):
+        sqs.Queue(stack, "Q")  # a stack must not be empty
+        self.merge(
+            stack,
+            Problems("T"),
+            defaults={"enforce_ssl": True},
+            user={"enforce_ssl": False},
+            security_defaults=("enforce_ssl",),
+        )
+        Annotations.from_stack(stack).has_warning(
+            "*", Match.string_like_regexp(r"queue_props\['enforce_ssl'\] overrides a security default")
+        )
+
+
+class TestAlarmsAndNag:
+    def test_wire_alarms_sends_alarm_and_ok_to_the_topic(self, stack):
+        topic = sns.Topic(stack, "Topic")
+        metric = cloudwatch.Metric(namespace="N", metric_name="M")
+        alarms = [metric.create_alarm(stack, f"A{i}", threshold=1, evaluation_periods=1) for i in range(2)]
+        wire_alarms(alarms, topic)
+        for alarm in template_of(stack).find_resources("AWS::CloudWatch::Alarm").values():
+            assert alarm["Properties"]["AlarmActions"] == [
+                {"Ref": stack.get_logical_id(topic.node.default_child)}
+            ]
+            assert alarm["Properties"]["OKActions"] == alarm["Properties"]["AlarmActions"]
+
+    def test_wire_alarms_without_topic_does_nothing(self, stack):
+        metric = cloudwatch.Metric(namespace="N", metric_name="M")
+        wire_alarms([metric.create_alarm(stack, "A", threshold=1, evaluation_periods=1)], None)
+        alarm = next(iter(template_of(stack).find_resources("AWS::CloudWatch::Alarm").values()))
+        assert "AlarmActions" not in alarm["Properties"]
+
+    def test_acknowledge_requires_a_specific_reason(self, stack):
+        queue = sqs.Queue(stack, "Q")
+        with pytest.raises(ValueError, match="needs a specific reason"):
+            acknowledge(queue, "AwsSolutions::AwsSolutions-SQS3", "because")
+        acknowledge(queue, "AwsSolutions::AwsSolutions-SQS3", "this queue is a test fixture only")
+        entries = [m for m in queue.node.metadata if m.type == "aws:cdk:acknowledged-rules"]
+        assert entries[0].data == {"AwsSolutions::AwsSolutions-SQS3": "this queue is a test fixture only"}
+
+
+class TestLambdaFacts:
+    def test_timeout_of_function_version_and_alias(self, stack):
+        fn = make_function(stack, timeout=Duration.seconds(40))
+        alias = lambda_.Alias(stack, "Alias", alias_name="live", version=fn.current_version)
+        assert timeout_seconds(fn) == 40
+        assert timeout_seconds(fn.current_version) == 40
+        assert timeout_seconds(alias) == 40
+
+    def test_timeout_defaults_to_three_seconds_and_is_unknown_for_imports(self, stack):
+        assert timeout_seconds(make_function(stack, timeout=None)) == 3
+        imported = lambda_.Function.from_function_name(stack, "Imp", "x")
+        assert timeout_seconds(imported) is None
+
+    def test_snapstart_needs_an_alias_or_version(self, stack):
+        fn = make_function(stack, snap_start=True)
+        assert has_snapstart(fn)
+        assert "pass its alias" in (unqualified_snapstart_fix(fn) or "")
+        assert unqualified_snapstart_fix(fn.current_version) is None
+        assert unqualified_snapstart_fix(make_function(stack, "Plain")) is None

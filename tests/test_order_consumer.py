@@ -1,0 +1,188 @@
+"""The sample order consumer against moto SQS: bad records fail alone, and only they reach the DLQ."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.harness import REPO_ROOT
+
+MAX_RECEIVE_COUNT = 3
+
+GOOD_ORDERS = [
+    {"orderId": "o-1", "items": [{"sku": "apple", "quantity": 2, "unitPrice": 0.5}]},
+    {"orderId": "o-2", "customerId": "c-9", "items": [{"sku": "pear", "quantity": 1}]},
+    {"orderId": "o-3", "items": [{"sku": "fig", "quantity": 12, "unitPrice": 1.25}]},
+]
+BAD_BODIES = [
+    "not json at all",
+    json.dumps(["an", "array"]),
+    json.dumps({"orderId": "", "items": [{"sku": "a", "quantity": 1}]}),
+    json.dumps({"orderId": "o-4", "items": []}),
+    json.dumps({"orderId": "o-5", "items": [{"sku": "a", "quantity": 0}]}),
+]
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "order-consumer"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:order-consumer"
+    aws_request_id: str = "3f1c6f5e-0000-4000-8000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@pytest.fixture
+def consumer_module(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """Load the handler the way Lambda does: ``index`` from the asset directory."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Test")
+    path = REPO_ROOT / "apps" / "handlers" / "order_consumer" / "index.py"
+    spec = importlib.util.spec_from_file_location("order_consumer_index", path)
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield boto3.client("sqs", region_name="eu-west-1")
+
+
+@pytest.fixture
+def queues(sqs: Any) -> tuple[str, str, str]:
+    """(queue URL, queue ARN, DLQ URL), wired with a redrive policy as the construct does."""
+    dlq_url = sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    queue_url = sqs.create_queue(
+        QueueName="orders",
+        Attributes={
+            "VisibilityTimeout": "0",
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
+            ),
+        },
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return queue_url, queue_arn, dlq_url
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """The event Lambda's SQS poller builds from received messages."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "eu-west-1",
+            }
+            for m in messages
+        ]
+    }
+
+
+def send_all(sqs: Any, queue_url: str) -> tuple[set[str], set[str]]:
+    good = {sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(o))["MessageId"] for o in GOOD_ORDERS}
+    bad = {sqs.send_message(QueueUrl=queue_url, MessageBody=b)["MessageId"] for b in BAD_BODIES}
+    return good, bad
+
+
+def poll_once(sqs: Any, module: ModuleType, queue_url: str, queue_arn: str) -> tuple[set[str], set[str]]:
+    """One poll of an event source mapping with ReportBatchItemFailures: delete what succeeded."""
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
+        "Messages", []
+    )
+    if not messages:
+        return set(), set()
+    response = module.handler(sqs_event(messages, queue_arn), FakeLambdaContext())
+    failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+    succeeded = {m["MessageId"] for m in messages} - failed
+    for m in messages:
+        if m["MessageId"] in succeeded:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+    return succeeded, failed
+
+
+def test_batch_returns_exactly_the_malformed_records(sqs, queues, consumer_module):
+    queue_url, queue_arn, _ = queues
+    good, bad = send_all(sqs, queue_url)
+    succeeded, failed = poll_once(sqs, consumer_module, queue_url, queue_arn)
+    assert failed == bad
+    assert succeeded == good
+
+
+def test_all_good_batch_reports_no_failures(sqs, queues, consumer_module):
+    queue_url, queue_arn, _ = queues
+    for order in GOOD_ORDERS:
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(order))
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    response = consumer_module.handler(sqs_event(messages, queue_arn), FakeLambdaContext())
+    assert response == {"batchItemFailures": []}
+
+
+def test_all_bad_batch_reports_every_record_instead_of_raising(sqs, queues, consumer_module):
+    queue_url, queue_arn, _ = queues
+    bad = {sqs.send_message(QueueUrl=queue_url, MessageBody=b)["MessageId"] for b in BAD_BODIES}
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    response = consumer_module.handler(sqs_event(messages, queue_arn), FakeLambdaContext())
+    assert {f["itemIdentifier"] for f in response["batchItemFailures"]} == bad
+
+
+def test_poison_messages_reach_the_dlq_and_good_ones_are_processed_once(sqs, queues, consumer_module):
+    queue_url, queue_arn, dlq_url = queues
+    good, bad = send_all(sqs, queue_url)
+    processed: list[str] = []
+    for _ in range(MAX_RECEIVE_COUNT + 2):
+        succeeded, _failed = poll_once(sqs, consumer_module, queue_url, queue_arn)
+        processed.extend(succeeded)
+    assert sorted(processed) == sorted(good)
+    in_dlq = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10)["Messages"]
+    assert {m["MessageId"] for m in in_dlq} == bad
+    assert sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ('{"orderId": "o", "items": [{"sku": 1, "quantity": 1}]}', "sku"),
+        ('{"orderId": "o", "items": [{"sku": "a", "quantity": true}]}', "quantity"),
+        ('{"orderId": "o", "items": [{"sku": "a", "quantity": 1, "unitPrice": "x"}]}', "unitPrice"),
+        ('{"items": [{"sku": "a", "quantity": 1}]}', "orderId"),
+    ],
+)
+def test_parse_order_explains_what_is_wrong(consumer_module, body, reason):
+    with pytest.raises(consumer_module.InvalidOrderError, match=reason):
+        consumer_module.parse_order(body)
+
+
+def test_parse_order_totals_exactly(consumer_module):
+    order = consumer_module.parse_order(json.dumps(GOOD_ORDERS[2]))
+    assert str(order["total"]) == "15.00"
