@@ -5,7 +5,6 @@ PY := $(VENV)/bin/python
 # Node 22 and the pinned CDK CLI come from package.json; the venv's python is the one cdk.json runs.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 CDK := cdk --no-notices
 APP ?=
 
