@@ -1,7 +1,14 @@
 """constructs_lib: secure, observable AWS CDK L3 constructs for serverless patterns."""
 
 from ._core.validation import ConstructsLibValidationError
+from .cdn import CdnFrontedOrigin, CdnOrigin
 from .ingest import ApiAuthorization, QueueBufferedIngest
 
-__all__ = ["ApiAuthorization", "ConstructsLibValidationError", "QueueBufferedIngest"]
+__all__ = [
+    "ApiAuthorization",
+    "CdnFrontedOrigin",
+    "CdnOrigin",
+    "ConstructsLibValidationError",
+    "QueueBufferedIngest",
+]
 __version__ = "0.1.0"

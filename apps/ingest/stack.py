@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from apps.common import python_function
 from constructs_lib import QueueBufferedIngest
-from constructs_lib._core import acknowledge
-
-HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
-#: The newest Python runtime that both aws-cdk-lib and Powertools for AWS Lambda support.
-PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
-POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python3.14/latest"
 
 ORDER_SCHEMA: dict[str, Any] = {
     "title": "Order",
@@ -69,46 +60,17 @@ class OrderIngestStack(Stack):
 
 
 def order_consumer_function(scope: Construct, id: str) -> lambda_.Function:
-    """The Python order consumer, with Powertools from AWS's public layer and a least-privilege role."""
-    log_group = logs.LogGroup(scope, f"{id}Logs", retention=logs.RetentionDays.ONE_MONTH)
-    role = iam.Role(
-        scope,
-        f"{id}Role",
-        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-        description="Order consumer: write its own logs; queue grants are added by QueueBufferedIngest",
-    )
-    log_group.grant_write(role)
-    powertools_arn = ssm.StringParameter.value_for_string_parameter(scope, POWERTOOLS_LAYER_PARAMETER)
-    function = lambda_.Function(
+    """The Python order consumer (``apps/handlers/order_consumer``)."""
+    return python_function(
         scope,
         id,
-        runtime=PYTHON_RUNTIME,
-        architecture=lambda_.Architecture.ARM_64,
-        handler="index.handler",
-        code=lambda_.Code.from_asset(str(HANDLERS / "order_consumer"), exclude=["__pycache__", "*.pyc"]),
-        layers=[lambda_.LayerVersion.from_layer_version_arn(scope, f"{id}Powertools", powertools_arn)],
-        memory_size=256,
-        timeout=Duration.seconds(30),
-        role=role,
-        log_group=log_group,
-        logging_format=lambda_.LoggingFormat.JSON,
-        tracing=lambda_.Tracing.ACTIVE,
+        handler_dir="order_consumer",
+        description="Processes queued orders; reports malformed records as batch item failures",
         environment={
             "POWERTOOLS_SERVICE_NAME": "order-consumer",
             "POWERTOOLS_METRICS_NAMESPACE": "ConstructsLib/Orders",
         },
-        description="Processes queued orders; reports malformed records as batch item failures",
+        timeout=Duration.seconds(30),
+        dlq_reason="Invoked synchronously by the SQS event source mapping only; failed messages go to the "
+        "source queue's redrive dead-letter queue, so a function DLQ would never receive anything",
     )
-    acknowledge(
-        role,
-        "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-        "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) do not support resource-level "
-        "permissions, so AWS requires Resource '*' for them",
-    )
-    acknowledge(
-        function,
-        "Serverless::Serverless-LambdaDLQ",
-        "Invoked synchronously by the SQS event source mapping only; failed messages go to the source "
-        "queue's redrive dead-letter queue, so a function DLQ would never receive anything",
-    )
-    return function

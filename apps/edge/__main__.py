@@ -1,0 +1,3 @@
+from apps.edge.app import build_app
+
+build_app().synth()

@@ -1,0 +1,137 @@
+"""Sample stack: one CloudFront distribution in front of a bucket, a function URL and an ingest API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3_deployment
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from apps.common import python_function
+from apps.ingest.stack import ORDER_SCHEMA, order_consumer_function
+from constructs_lib import CdnFrontedOrigin, CdnOrigin, QueueBufferedIngest
+from constructs_lib._core import acknowledge
+
+SITE = Path(__file__).resolve().parent / "site"
+
+
+class EdgeStack(Stack):
+    """``/`` from S3, ``/api/*`` from a function URL, ``/ingest/*`` into a queue; all through CloudFront.
+
+    Deploy it in us-east-1: the web ACL it creates and CloudFront's metrics live there.
+    """
+
+    def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        alarm_topic = sns.Topic(self, "AlarmTopic", enforce_ssl=True, display_name="Edge sample alarms")
+
+        site_bucket = s3.Bucket(
+            self,
+            "SiteBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+        )
+        acknowledge(
+            site_bucket,
+            "AwsSolutions::AwsSolutions-S1",
+            "Viewers only reach this bucket through CloudFront, whose access logs record every request; "
+            "S3 server access logs would duplicate them",
+        )
+
+        hello = python_function(
+            self,
+            "HelloApi",
+            handler_dir="hello_api",
+            description="JSON API served through CloudFront and a function URL",
+            environment={"POWERTOOLS_SERVICE_NAME": "hello-api"},
+            dlq_reason="Invoked synchronously through its function URL; the caller receives any error, "
+            "so there is no asynchronous event to keep in a dead-letter queue",
+        )
+        hello_live = lambda_.Alias(self, "HelloApiLive", alias_name="live", version=hello.current_version)
+
+        ingest = QueueBufferedIngest(
+            self,
+            "OrderIngest",
+            consumer=order_consumer_function(self, "OrderConsumer"),
+            path="ingest/orders",
+            message_schema=ORDER_SCHEMA,
+            alarm_topic=alarm_topic,
+        )
+
+        cdn = CdnFrontedOrigin(
+            self,
+            "Cdn",
+            default_origin=CdnOrigin.bucket(site_bucket),
+            additional_behaviors={
+                "/api/*": CdnOrigin.function_url(hello_live),
+                "/ingest/*": CdnOrigin.rest_api(ingest.api),
+            },
+            create_web_acl=True,
+            alarm_topic=alarm_topic,
+        )
+
+        s3_deployment.BucketDeployment(
+            self,
+            "SiteContent",
+            sources=[s3_deployment.Source.asset(str(SITE))],
+            destination_bucket=site_bucket,
+            distribution=cdn.distribution,
+            distribution_paths=["/index.html"],
+            memory_limit=256,
+        )
+        _acknowledge_bucket_deployment(self)
+
+        CfnOutput(self, "SiteUrl", value=cdn.url)
+        CfnOutput(self, "HelloUrl", value=f"{cdn.url}/api/hello?name=edge")
+        CfnOutput(self, "OrdersUrl", value=f"{cdn.url}/ingest/orders")
+
+
+def _acknowledge_bucket_deployment(stack: Stack) -> None:
+    """Findings on the singleton function behind aws-cdk-lib's BucketDeployment, with their reasons.
+
+    The function runs only while CloudFormation deploys the site content; its code, runtime and grants
+    are aws-cdk-lib's.
+    """
+    handler = next(
+        child for child in stack.node.children if child.node.id.startswith("Custom::CDKBucketDeployment")
+    )
+    sync = "BucketDeployment syncs the site bucket from the CDK asset bucket"
+    reasons = {
+        "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AWSLambdaBasicExecutionRole]": "aws-cdk-lib's deployment handler role; the AWS managed policy only "
+        "lets it write its own CloudWatch logs",
+        "AwsSolutions::AwsSolutions-IAM5[Action::s3:GetObject*]": f"{sync}: it reads the asset object and "
+        "its metadata (GetObject, GetObjectVersion, tags)",
+        "AwsSolutions::AwsSolutions-IAM5[Action::s3:GetBucket*]": f"{sync}: it reads the buckets' location "
+        "and versioning before copying",
+        "AwsSolutions::AwsSolutions-IAM5[Action::s3:List*]": f"{sync}: it lists both buckets to compute the "
+        "difference",
+        "AwsSolutions::AwsSolutions-IAM5[Action::s3:DeleteObject*]": f"{sync}: prune removes objects that "
+        "are no longer in the asset",
+        "AwsSolutions::AwsSolutions-IAM5[Action::s3:Abort*]": f"{sync}: it aborts multipart uploads that "
+        "fail halfway",
+        "AwsSolutions::AwsSolutions-IAM5[Resource::<SiteBucket397A1860.Arn>/*]": f"{sync}: it writes every "
+        "object of the site, and only in the site bucket",
+        "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-"
+        "us-east-1/*]": f"{sync}: asset object keys are content hashes only known at deploy time, in the "
+        "bootstrap asset bucket",
+        "AwsSolutions::AwsSolutions-IAM5[Resource::*]": "CloudFront CreateInvalidation/GetInvalidation do "
+        "not support resource-level permissions; the handler invalidates /index.html after each upload",
+        "AwsSolutions::AwsSolutions-L1": "aws-cdk-lib pins the runtime of its BucketDeployment handler; it "
+        "runs only during deployments and is updated with aws-cdk-lib",
+        "Serverless::Serverless-LambdaLatestVersion": "aws-cdk-lib pins the runtime of its BucketDeployment "
+        "handler; it runs only during deployments and is updated with aws-cdk-lib",
+        "Serverless::Serverless-LambdaDLQ": "CloudFormation invokes this custom-resource handler and waits "
+        "for its answer; a failure fails the deployment, so there is no event to keep",
+        "Serverless::Serverless-LambdaTracing": "A deployment-time custom resource with no request path to "
+        "trace; its CloudWatch logs record each run",
+    }
+    for rule, reason in reasons.items():
+        acknowledge(handler, rule, reason)

@@ -1,0 +1,707 @@
+"""CDN-fronted origin: CloudFront in front of a REST API, a Lambda function URL or an S3 bucket.
+
+Most traffic ends at the edge, and no origin can be reached around the distribution: buckets and function
+URLs only accept requests that CloudFront signs (Origin Access Control), and REST APIs require an API key
+whose value CloudFront sends from a Secrets Manager secret.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jsii
+from aws_cdk import Annotations, Aspects, Duration, IAspect
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_route53_targets as route53_targets
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct, IConstruct
+
+from ._core import (
+    Problems,
+    acknowledge,
+    is_unresolved,
+    merge_props,
+    seconds,
+    unqualified_snapstart_fix,
+    wire_alarms,
+)
+from ._core.regions import CLOUDFRONT_REGION, arn_region, resolved_region
+
+__all__ = ["CdnFrontedOrigin", "CdnOrigin"]
+
+#: Sent by CloudFront to REST API origins; API Gateway checks it as the API key.
+ORIGIN_VERIFY_HEADER = "x-api-key"
+DEFAULT_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+)
+HSTS_MAX_AGE = Duration.days(730)
+DEFAULT_ERROR_RATE_THRESHOLD = 5.0
+DEFAULT_WEB_ACL_RATE_LIMIT = 2000
+DEFAULT_LOG_RETENTION = Duration.days(90)
+DEFAULT_ORIGIN_LATENCY_THRESHOLD = Duration.seconds(3)
+_MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+)
+
+
+class _OriginKind(enum.Enum):
+    REST_API = "rest_api"
+    FUNCTION_URL = "function_url"
+    BUCKET = "bucket"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CdnOrigin:
+    """One origin and how CloudFront treats it. Build it with a factory method.
+
+    ``cache_policy``, ``origin_request_policy`` and ``allowed_methods`` override the origin type's
+    defaults (API and function-URL origins: CachingDisabled, AllViewerExceptHostHeader, all methods;
+    bucket origins: CachingOptimized, no origin request policy, GET/HEAD/OPTIONS).
+    """
+
+    kind: _OriginKind
+    target: Any
+    cache_policy: cloudfront.ICachePolicy | None = None
+    origin_request_policy: cloudfront.IOriginRequestPolicy | None = None
+    allowed_methods: cloudfront.AllowedMethods | None = None
+
+    @staticmethod
+    def rest_api(
+        api: apigateway.RestApi,
+        *,
+        cache_policy: cloudfront.ICachePolicy | None = None,
+        origin_request_policy: cloudfront.IOriginRequestPolicy | None = None,
+        allowed_methods: cloudfront.AllowedMethods | None = None,
+    ) -> CdnOrigin:
+        """A REST API (for example ``QueueBufferedIngest.api``), reachable only through the distribution.
+
+        CloudFront forwards the viewer's path unchanged below the stage, so an ``/ingest/*`` behavior
+        reaches API resources under ``/ingest``.
+        """
+        return CdnOrigin(
+            kind=_OriginKind.REST_API,
+            target=api,
+            cache_policy=cache_policy,
+            origin_request_policy=origin_request_policy,
+            allowed_methods=allowed_methods,
+        )
+
+    @staticmethod
+    def function_url(
+        function: lambda_.IFunction,
+        *,
+        cache_policy: cloudfront.ICachePolicy | None = None,
+        origin_request_policy: cloudfront.IOriginRequestPolicy | None = None,
+        allowed_methods: cloudfront.AllowedMethods | None = None,
+    ) -> CdnOrigin:
+        """A function (or its alias) behind a function URL that only CloudFront may invoke."""
+        return CdnOrigin(
+            kind=_OriginKind.FUNCTION_URL,
+            target=function,
+            cache_policy=cache_policy,
+            origin_request_policy=origin_request_policy,
+            allowed_methods=allowed_methods,
+        )
+
+    @staticmethod
+    def bucket(
+        bucket: s3.IBucket,
+        *,
+        cache_policy: cloudfront.ICachePolicy | None = None,
+        origin_request_policy: cloudfront.IOriginRequestPolicy | None = None,
+        allowed_methods: cloudfront.AllowedMethods | None = None,
+    ) -> CdnOrigin:
+        """A private S3 bucket (not a website endpoint) read through Origin Access Control."""
+        return CdnOrigin(
+            kind=_OriginKind.BUCKET,
+            target=bucket,
+            cache_policy=cache_policy,
+            origin_request_policy=origin_request_policy,
+            allowed_methods=allowed_methods,
+        )
+
+
+@jsii.implements(IAspect)
+class _RequireApiKey:
+    """Makes every method of one REST API require the API key that only CloudFront sends."""
+
+    def __init__(self, api: apigateway.RestApi) -> None:
+        self._api = api
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, apigateway.CfnMethod):
+            node.api_key_required = True
+
+
+class CdnFrontedOrigin(Construct):
+    """A CloudFront distribution in front of one default origin and optional path-pattern behaviors.
+
+    Args:
+        default_origin: The origin of the default behavior (``*``).
+        additional_behaviors: Path pattern (for example ``"/api/*"``) to origin. Default: none.
+        domain_names: Custom domain names. Needs ``certificate``. Default: the ``*.cloudfront.net`` name.
+        certificate: ACM certificate for ``domain_names``, in us-east-1. Default: none.
+        hosted_zone: Route 53 zone in which to create alias A and AAAA records for each domain name.
+            Default: no records.
+        web_acl_id: ARN of an existing CLOUDFRONT-scope WAFv2 web ACL. Default: none.
+        create_web_acl: Create a web ACL with AWS managed rule groups (common, known bad inputs, IP
+            reputation) and a per-IP rate-based rule; the stack must be in us-east-1. Default: False.
+        web_acl_rate_limit: Requests per 5 minutes per IP before the rate-based rule blocks. Default: 2000.
+        price_class: Edge locations to use. Default: ``PRICE_CLASS_100``.
+        geo_restriction: Countries to allow or deny. Default: none.
+        content_security_policy: The Content-Security-Policy header; None to leave it out. Default:
+            same-origin content, no plugins, no framing.
+        default_root_object: Object served for ``/``. Default: ``"index.html"`` when the default origin
+            is a bucket, otherwise none.
+        log_bucket: Bucket for CloudFront access logs. Default: a new encrypted, TLS-only,
+            public-access-blocked bucket that expires logs after ``log_retention``.
+        log_retention: How long the new log bucket keeps logs. Default: 90 days.
+        error_rate_threshold: Alarm when the 5xx error rate exceeds this percentage over 5 minutes.
+            Default: 5.
+        enable_additional_metrics: Publish CloudFront's additional (billed) metrics, including origin
+            latency and cache hit rate, and alarm on origin latency. Default: False.
+        origin_latency_threshold: Origin latency (p90 over 5 minutes) that raises the origin-latency
+            alarm. Default: 3 seconds.
+        origin_secret_generation: Generation of the API key CloudFront sends to REST API origins. Raise it
+            by one to rotate: a new key is generated and sent, and the previous one stays valid until the
+            next rotation. Default: 1.
+        alarm_topic: SNS topic for every alarm's ALARM and OK actions. Default: no actions.
+        distribution_props: Extra ``cloudfront.Distribution`` kwargs. Default: none.
+
+    Raises:
+        ConstructsLibValidationError: listing every invalid prop at once.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        default_origin: CdnOrigin,
+        additional_behaviors: Mapping[str, CdnOrigin] | None = None,
+        domain_names: list[str] | None = None,
+        certificate: acm.ICertificate | None = None,
+        hosted_zone: route53.IHostedZone | None = None,
+        web_acl_id: str | None = None,
+        create_web_acl: bool = False,
+        web_acl_rate_limit: int = DEFAULT_WEB_ACL_RATE_LIMIT,
+        price_class: cloudfront.PriceClass = cloudfront.PriceClass.PRICE_CLASS_100,
+        geo_restriction: cloudfront.GeoRestriction | None = None,
+        content_security_policy: str | None = DEFAULT_CONTENT_SECURITY_POLICY,
+        default_root_object: str | None = None,
+        log_bucket: s3.IBucket | None = None,
+        log_retention: Duration = DEFAULT_LOG_RETENTION,
+        error_rate_threshold: float = DEFAULT_ERROR_RATE_THRESHOLD,
+        enable_additional_metrics: bool = False,
+        origin_latency_threshold: Duration = DEFAULT_ORIGIN_LATENCY_THRESHOLD,
+        origin_secret_generation: int = 1,
+        alarm_topic: sns.ITopic | None = None,
+        distribution_props: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        problems = Problems(f"CdnFrontedOrigin '{self.node.path}'")
+        behaviors = dict(additional_behaviors or {})
+        self._check_origin(problems, "default_origin", default_origin)
+        for pattern, origin in behaviors.items():
+            self._check_origin(problems, f"additional_behaviors[{pattern!r}]", origin)
+            if pattern.strip() in {"", "*", "/*"}:
+                problems.add(
+                    f"additional_behaviors[{pattern!r}]",
+                    pattern,
+                    "'*' is the default behavior; use default_origin for it, and a narrower pattern "
+                    "such as '/api/*' here",
+                )
+        self._check_domain(problems, domain_names, certificate, hosted_zone)
+        self._check_waf(problems, web_acl_id, create_web_acl, web_acl_rate_limit)
+        problems.check(
+            is_unresolved(error_rate_threshold) or 0 < error_rate_threshold <= 100,
+            "error_rate_threshold",
+            error_rate_threshold,
+            "must be a percentage above 0 and at most 100",
+        )
+        problems.check(
+            is_unresolved(origin_secret_generation) or origin_secret_generation >= 1,
+            "origin_secret_generation",
+            origin_secret_generation,
+            "must be 1 or more; raise it by one to rotate the origin key",
+        )
+        self._origin_secret_generation = origin_secret_generation
+        retention_days = seconds(log_retention)
+        problems.check(
+            retention_days is None or retention_days >= 86400,
+            "log_retention",
+            log_retention,
+            "must be at least 1 day (S3 lifecycle expiration works in whole days)",
+        )
+        if default_root_object is None and default_origin.kind is _OriginKind.BUCKET:
+            default_root_object = "index.html"
+        has_domain = bool(domain_names)
+        dist_kwargs = merge_props(
+            self,
+            problems,
+            prop_name="distribution_props",
+            l2_class=cloudfront.Distribution,
+            defaults={
+                "http_version": cloudfront.HttpVersion.HTTP2_AND_3,
+                "enable_ipv6": True,
+                "enable_logging": True,
+                "log_file_prefix": "cloudfront/",
+                "comment": f"constructs_lib CdnFrontedOrigin {self.node.path}"[:128],
+                **(
+                    {
+                        "minimum_protocol_version": cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+                        "ssl_support_method": cloudfront.SSLMethod.SNI,
+                    }
+                    if has_domain
+                    else {}
+                ),
+            },
+            user=distribution_props,
+            owned={
+                "default_behavior": "default_origin",
+                "additional_behaviors": "additional_behaviors",
+                "certificate": "certificate",
+                "domain_names": "domain_names",
+                "web_acl_id": "web_acl_id or create_web_acl",
+                "geo_restriction": "geo_restriction",
+                "price_class": "price_class",
+                "log_bucket": "log_bucket",
+                "default_root_object": "default_root_object",
+                "publish_additional_metrics": "enable_additional_metrics",
+            },
+            security_defaults=("enable_logging", "minimum_protocol_version", "ssl_support_method"),
+        )
+        problems.raise_if_any()
+
+        self.response_headers_policy = self._response_headers_policy(content_security_policy)
+        self._rest_api_origins: dict[str, origins.RestApiOrigin] = {}
+        self.origin_verify_secrets: list[secretsmanager.Secret] = []
+        self.function_urls: list[lambda_.FunctionUrl] = []
+
+        self.log_bucket: s3.IBucket | None = None
+        if dist_kwargs.get("enable_logging"):
+            self.log_bucket = log_bucket or self._new_log_bucket(log_retention)
+            dist_kwargs["log_bucket"] = self.log_bucket
+
+        self.web_acl: wafv2.CfnWebACL | None = None
+        if create_web_acl:
+            self.web_acl = self._new_web_acl(web_acl_rate_limit)
+            web_acl_id = self.web_acl.attr_arn
+
+        self.distribution = cloudfront.Distribution(
+            self,
+            "Distribution",
+            default_behavior=self._behavior("Default", default_origin),
+            additional_behaviors={
+                pattern: self._behavior(f"Behavior{i}", origin)
+                for i, (pattern, origin) in enumerate(behaviors.items(), start=1)
+            },
+            certificate=certificate,
+            domain_names=domain_names,
+            web_acl_id=web_acl_id,
+            geo_restriction=geo_restriction,
+            price_class=price_class,
+            default_root_object=default_root_object,
+            publish_additional_metrics=enable_additional_metrics or None,
+            **dist_kwargs,
+        )
+        self.domain_name: str = self.distribution.distribution_domain_name
+        self.url: str = f"https://{(domain_names or [self.domain_name])[0]}"
+        if hosted_zone is not None:
+            self._alias_records(hosted_zone, domain_names or [])
+        self._acknowledge_findings(
+            has_domain=has_domain, has_waf=web_acl_id is not None, has_geo=geo_restriction is not None
+        )
+        self.alarms: list[cloudwatch.Alarm] = self._create_alarms(
+            error_rate_threshold, enable_additional_metrics, origin_latency_threshold
+        )
+        wire_alarms(self.alarms, alarm_topic)
+
+    # ----------------------------------------------------------------------------------- public API
+
+    def metric(
+        self, metric_name: str, *, statistic: str = "Average", period: Duration | None = None
+    ) -> cloudwatch.Metric:
+        """A CloudFront metric of this distribution, with the ``Region=Global`` dimension CloudFront uses.
+
+        CloudFront publishes metrics in us-east-1 only. Default: average over 5 minutes.
+        """
+        return cloudwatch.Metric(
+            namespace="AWS/CloudFront",
+            metric_name=metric_name,
+            dimensions_map={"DistributionId": self.distribution.distribution_id, "Region": "Global"},
+            statistic=statistic,
+            period=period or Duration.minutes(5),
+        )
+
+    def metric_5xx_error_rate(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Percentage of viewer requests answered 5xx. Default: average over 5 minutes."""
+        return self.metric("5xxErrorRate", period=period)
+
+    def metric_requests(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Viewer requests. Default: sum over 5 minutes."""
+        return self.metric("Requests", statistic="Sum", period=period)
+
+    def metric_origin_latency(
+        self, *, period: Duration | None = None, statistic: str = "p90"
+    ) -> cloudwatch.Metric:
+        """Origin latency in milliseconds (an additional metric). Default: p90 over 5 minutes."""
+        return self.metric("OriginLatency", statistic=statistic, period=period)
+
+    def metric_cache_hit_rate(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Percentage of cacheable requests served from the cache (an additional metric)."""
+        return self.metric("CacheHitRate", period=period)
+
+    # ----------------------------------------------------------------------------------- checks
+
+    def _check_origin(self, problems: Problems, prop: str, origin: CdnOrigin) -> None:
+        if origin.kind is _OriginKind.FUNCTION_URL:
+            fn = origin.target
+            fix = unqualified_snapstart_fix(fn)
+            if fix:
+                problems.add(prop, fn.node.path, fix)
+            if isinstance(fn, lambda_.Version):
+                problems.add(
+                    prop,
+                    fn.node.path,
+                    "function URLs can target an alias or the unqualified function, not a version; "
+                    "pass an alias",
+                )
+        elif origin.kind is _OriginKind.BUCKET:
+            if origin.target.is_website:
+                problems.add(
+                    prop,
+                    origin.target.node.path,
+                    "a website-endpoint bucket only serves plain HTTP and cannot use Origin Access Control; "
+                    "remove website_index_document/website_error_document and let CloudFront serve it",
+                )
+        elif origin.kind is _OriginKind.REST_API and not isinstance(origin.target, apigateway.RestApi):
+            problems.add(
+                prop, origin.target, "pass an apigateway.RestApi (for example QueueBufferedIngest.api)"
+            )
+
+    def _check_domain(
+        self,
+        problems: Problems,
+        domain_names: list[str] | None,
+        certificate: acm.ICertificate | None,
+        hosted_zone: route53.IHostedZone | None,
+    ) -> None:
+        if domain_names and certificate is None:
+            problems.add(
+                "certificate", None, "domain_names need an ACM certificate in us-east-1 that covers them"
+            )
+        if certificate is not None and not domain_names:
+            problems.add(
+                "domain_names", domain_names, "a certificate is only used with domain_names; add them"
+            )
+        if hosted_zone is not None and not domain_names:
+            problems.add("hosted_zone", hosted_zone.node.path, "alias records need domain_names; add them")
+        if certificate is not None:
+            # A literal ARN names its region; a certificate defined in this app lives in its stack's region.
+            literal = arn_region(certificate.certificate_arn)
+            defined_here = isinstance(certificate, acm.Certificate)
+            region = literal or (resolved_region(certificate) if defined_here else None)
+            if region is not None and region != CLOUDFRONT_REGION:
+                problems.add(
+                    "certificate",
+                    certificate.certificate_arn if literal else region,
+                    f"CloudFront only uses ACM certificates from {CLOUDFRONT_REGION}; request or import the "
+                    f"certificate there (a {region} certificate cannot be attached)",
+                )
+
+    def _check_waf(
+        self, problems: Problems, web_acl_id: str | None, create_web_acl: bool, rate_limit: int
+    ) -> None:
+        if web_acl_id is not None and create_web_acl:
+            problems.add(
+                "create_web_acl", True, "web_acl_id already attaches a web ACL; pass one of the two, not both"
+            )
+        if web_acl_id is not None and not is_unresolved(web_acl_id) and ":global/webacl/" not in web_acl_id:
+            problems.add(
+                "web_acl_id",
+                web_acl_id,
+                "must be the ARN of a CLOUDFRONT-scope WAFv2 web ACL (arn:aws:wafv2:us-east-1:<account>:"
+                "global/webacl/<name>/<id>)",
+            )
+        if create_web_acl:
+            region = resolved_region(self)
+            if region is not None and region != CLOUDFRONT_REGION:
+                problems.add(
+                    "create_web_acl",
+                    region,
+                    f"a CloudFront web ACL can only be created in {CLOUDFRONT_REGION}; deploy this stack "
+                    "there, or create the ACL in a us-east-1 stack and pass its ARN as web_acl_id",
+                )
+            elif region is None:
+                Annotations.of(self).add_warning_v2(
+                    "constructs_lib:webAclRegionUnknown",
+                    "create_web_acl needs this stack in us-east-1, but the stack has no region; set "
+                    "env=Environment(region='us-east-1') or deployment fails outside us-east-1",
+                )
+            problems.check(
+                is_unresolved(rate_limit) or 10 <= rate_limit <= 2_000_000_000,
+                "web_acl_rate_limit",
+                rate_limit,
+                "must be between 10 and 2,000,000,000 requests per 5 minutes",
+            )
+
+    # ----------------------------------------------------------------------------------- building
+
+    def _behavior(self, name: str, origin: CdnOrigin) -> cloudfront.BehaviorOptions:
+        if origin.kind is _OriginKind.BUCKET:
+            cache_policy = origin.cache_policy or cloudfront.CachePolicy.CACHING_OPTIMIZED
+            request_policy = origin.origin_request_policy
+            methods = origin.allowed_methods or cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS
+            cached = cloudfront.CachedMethods.CACHE_GET_HEAD_OPTIONS
+            target: cloudfront.IOrigin = origins.S3BucketOrigin.with_origin_access_control(origin.target)
+        else:
+            cache_policy = origin.cache_policy or cloudfront.CachePolicy.CACHING_DISABLED
+            request_policy = (
+                origin.origin_request_policy or cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER
+            )
+            methods = origin.allowed_methods or cloudfront.AllowedMethods.ALLOW_ALL
+            cached = cloudfront.CachedMethods.CACHE_GET_HEAD
+            target = (
+                self._rest_api_origin(origin.target)
+                if origin.kind is _OriginKind.REST_API
+                else self._function_url_origin(name, origin.target)
+            )
+        return cloudfront.BehaviorOptions(
+            origin=target,
+            cache_policy=cache_policy,
+            origin_request_policy=request_policy,
+            allowed_methods=methods,
+            cached_methods=cached,
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+            response_headers_policy=self.response_headers_policy,
+            compress=True,
+        )
+
+    def _function_url_origin(self, name: str, function: lambda_.IFunction) -> cloudfront.IOrigin:
+        url = lambda_.FunctionUrl(
+            self, f"{name}FunctionUrl", function=function, auth_type=lambda_.FunctionUrlAuthType.AWS_IAM
+        )
+        self.function_urls.append(url)
+        return origins.FunctionUrlOrigin.with_origin_access_control(url)
+
+    def _rest_api_origin(self, api: apigateway.RestApi) -> cloudfront.IOrigin:
+        """One origin per API, sending an API key that only CloudFront knows.
+
+        The key of generation ``origin_secret_generation`` is sent; the previous generation's key stays
+        valid too, so that a rotation never refuses viewers while CloudFront propagates the new header.
+        """
+        key = api.node.path
+        if key in self._rest_api_origins:
+            return self._rest_api_origins[key]
+        index = len(self._rest_api_origins) + 1
+        plan = apigateway.UsagePlan(
+            self,
+            f"OriginVerifyUsagePlan{index}",
+            description="Admits requests that came through the CloudFront distribution",
+            api_stages=[apigateway.UsagePlanPerApiStage(api=api, stage=api.deployment_stage)],
+        )
+        current = self._origin_secret_generation
+        secret_value = ""
+        for generation in (current - 1, current):
+            if generation < 1:
+                continue
+            secret = secretsmanager.Secret(
+                self,
+                f"OriginVerifySecret{index}Gen{generation}",
+                description=f"API key (generation {generation}) that CloudFront sends to {api.node.path}; "
+                "requests without a current key are refused",
+                generate_secret_string=secretsmanager.SecretStringGenerator(
+                    password_length=40, exclude_punctuation=True
+                ),
+            )
+            acknowledge(
+                secret,
+                "AwsSolutions::AwsSolutions-SMG4",
+                "An API Gateway API key that CloudFront sends as an origin header; both read it at deploy "
+                "time, so it rotates by raising origin_secret_generation (see the README), not by a rotator",
+            )
+            self.origin_verify_secrets.append(secret)
+            # A dynamic reference: the template holds {{resolve:secretsmanager:...}}, never the value.
+            secret_value = secret.secret_value.unsafe_unwrap()
+            plan.add_api_key(
+                apigateway.ApiKey(
+                    self,
+                    f"OriginVerifyApiKey{index}Gen{generation}",
+                    value=secret_value,
+                    description="Only CloudFront knows this key: requests that bypass it get 403",
+                )
+            )
+        Aspects.of(api).add(_RequireApiKey(api))
+        if api.latest_deployment is not None:
+            # Redeploy the stage when the key requirement is added, so existing stages enforce it too.
+            api.latest_deployment.add_to_logical_id({"constructsLibOriginVerify": ORIGIN_VERIFY_HEADER})
+        origin = origins.RestApiOrigin(api, custom_headers={ORIGIN_VERIFY_HEADER: secret_value})
+        self._rest_api_origins[key] = origin
+        return origin
+
+    def _response_headers_policy(self, csp: str | None) -> cloudfront.ResponseHeadersPolicy:
+        return cloudfront.ResponseHeadersPolicy(
+            self,
+            "ResponseHeadersPolicy",
+            comment="Security headers added by constructs_lib CdnFrontedOrigin",
+            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                    access_control_max_age=HSTS_MAX_AGE, include_subdomains=True, preload=True, override=True
+                ),
+                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+                frame_options=cloudfront.ResponseHeadersFrameOptions(
+                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
+                ),
+                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                    referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN,
+                    override=True,
+                ),
+                content_security_policy=(
+                    cloudfront.ResponseHeadersContentSecurityPolicy(
+                        content_security_policy=csp, override=True
+                    )
+                    if csp
+                    else None
+                ),
+            ),
+        )
+
+    def _new_log_bucket(self, retention: Duration) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self,
+            "LogBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            # CloudFront standard logs are delivered through an ACL grant, which needs ObjectWriter.
+            object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(int(retention.to_days())))],
+        )
+        acknowledge(
+            bucket,
+            "AwsSolutions::AwsSolutions-S1",
+            "This bucket only receives CloudFront access logs; logging the log deliveries into another "
+            "bucket would add cost without recording any viewer activity",
+        )
+        return bucket
+
+    def _new_web_acl(self, rate_limit: int) -> wafv2.CfnWebACL:
+        def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+            )
+
+        rules = [
+            wafv2.CfnWebACL.RuleProperty(
+                name=group,
+                priority=priority,
+                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                        vendor_name="AWS", name=group
+                    )
+                ),
+                visibility_config=visibility(group),
+            )
+            for priority, group in enumerate(_MANAGED_RULE_GROUPS)
+        ]
+        rules.append(
+            wafv2.CfnWebACL.RuleProperty(
+                name="RateLimitPerIp",
+                priority=len(rules),
+                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                        limit=rate_limit, aggregate_key_type="IP"
+                    )
+                ),
+                visibility_config=visibility("RateLimitPerIp"),
+            )
+        )
+        return wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="CLOUDFRONT",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=visibility("CdnFrontedOrigin"),
+            rules=rules,
+        )
+
+    def _alias_records(self, zone: route53.IHostedZone, domain_names: list[str]) -> None:
+        target = route53.RecordTarget.from_alias(route53_targets.CloudFrontTarget(self.distribution))
+        for i, name in enumerate(domain_names, start=1):
+            route53.ARecord(self, f"AliasRecord{i}", zone=zone, record_name=name, target=target)
+            route53.AaaaRecord(self, f"AliasRecordIpv6{i}", zone=zone, record_name=name, target=target)
+
+    def _acknowledge_findings(self, *, has_domain: bool, has_waf: bool, has_geo: bool) -> None:
+        if not has_domain:
+            acknowledge(
+                self.distribution,
+                "AwsSolutions::AwsSolutions-CFR4",
+                "No custom domain: the default *.cloudfront.net certificate makes CloudFront use the TLSv1 "
+                "security policy regardless of settings; pass domain_names and certificate for TLSv1.2_2021",
+            )
+        if not has_waf:
+            acknowledge(
+                self.distribution,
+                "AwsSolutions::AwsSolutions-CFR2",
+                "No web ACL was requested (web_acl_id or create_web_acl=True); origins are still reachable "
+                "only through this distribution",
+            )
+        if not has_geo:
+            acknowledge(
+                self.distribution,
+                "AwsSolutions::AwsSolutions-CFR1",
+                "No geo_restriction was requested: the content is meant for viewers in every country",
+            )
+
+    def _create_alarms(
+        self, error_rate_threshold: float, additional_metrics: bool, latency_threshold: Duration
+    ) -> list[cloudwatch.Alarm]:
+        region = resolved_region(self)
+        if region is not None and region != CLOUDFRONT_REGION:
+            Annotations.of(self).add_warning_v2(
+                "constructs_lib:cloudFrontMetricsRegion",
+                f"CloudFront publishes its metrics in {CLOUDFRONT_REGION} only, so alarms in {region} never "
+                "see data; deploy the distribution's stack in us-east-1 to keep them useful",
+            )
+        alarms = [
+            self.metric_5xx_error_rate().create_alarm(
+                self,
+                "ErrorRateAlarm",
+                alarm_description=f"More than {error_rate_threshold}% of viewer requests answered 5xx",
+                threshold=error_rate_threshold,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        ]
+        if additional_metrics:
+            alarms.append(
+                self.metric_origin_latency().create_alarm(
+                    self,
+                    "OriginLatencyAlarm",
+                    alarm_description="Origins answer slowly (p90 origin latency)",
+                    threshold=latency_threshold.to_milliseconds(),
+                    evaluation_periods=3,
+                    datapoints_to_alarm=2,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
+            )
+        return alarms
