@@ -13,6 +13,8 @@ import aws_cdk as cdk
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from apps.catalog.app import build_app as build_catalog_app
+from apps.catalog.stack import CatalogStack
 from apps.edge.app import build_app as build_edge_app
 from apps.edge.stack import EdgeStack
 from apps.ingest.app import build_app as build_ingest_app
@@ -22,6 +24,7 @@ from tests.harness import FEATURE_FLAGS, NAG_PACKS, PINNED_ENV, REPO_ROOT, check
 INVENTORY = json.loads((REPO_ROOT / "tests" / "acknowledgments.json").read_text())
 
 SAMPLE_APPS: dict[str, Callable[[cdk.App], cdk.App]] = {
+    "catalog": build_catalog_app,
     "edge": build_edge_app,
     "ingest": build_ingest_app,
 }
@@ -34,6 +37,12 @@ def json_snapshot(snapshot):
 
 def test_ingest_stack_snapshot(json_snapshot):
     stack = OrderIngestStack(new_app(), "OrderIngest", env=PINNED_ENV)
+    template = cdk.assertions.Template.from_stack(stack).to_json()
+    assert scrubbed(template) == json_snapshot
+
+
+def test_catalog_stack_snapshot(json_snapshot):
+    stack = CatalogStack(new_app(), "Catalog", env=PINNED_ENV)
     template = cdk.assertions.Template.from_stack(stack).to_json()
     assert scrubbed(template) == json_snapshot
 

@@ -1,0 +1,439 @@
+"""SnapStart function: a Lambda function with SnapStart that callers can only reach through its alias.
+
+SnapStart applies to published versions only; invoking the unqualified function runs ``$LATEST`` without a
+snapshot. The construct publishes a version whenever code or configuration change, points an alias at it,
+hands only the alias to other code, and can roll it out with CodeDeploy. ``java_code`` builds a Java
+project into a jar at synth time with ``javac`` (or the project's Maven/Gradle), never with Docker.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import (
+    Annotations,
+    AssetHashType,
+    BundlingOptions,
+    DockerImage,
+    Duration,
+    ILocalBundling,
+    RemovalPolicy,
+    Size,
+)
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_codedeploy as codedeploy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from ._core import Problems, acknowledge, is_unresolved, merge_props, wire_alarms
+
+__all__ = ["JavaToolchainError", "SnapStartFunction", "java_code"]
+
+#: Stops the JIT at its first tier: less compilation work during init and restore, faster start-up.
+DEFAULT_JAVA_TOOL_OPTIONS = "-XX:+TieredCompilation -XX:TieredStopAtLevel=1"
+#: SnapStart cannot be combined with more ephemeral storage than this.
+MAX_SNAPSTART_EPHEMERAL_STORAGE_MIB = 512
+DEFAULT_DURATION_ALARM_RATIO = 0.8
+_JAR_DATE = "2000-01-01T00:00:02Z"
+
+
+class SnapStartFunction(Construct):
+    """A function with SnapStart on published versions, an alias every caller uses, and safe rollout.
+
+    Args:
+        code: The function's code, for example ``java_code("path/to/project")``.
+        handler: The handler, for example ``"catalog.CatalogHandler::handleRequest"``.
+        runtime: A runtime with SnapStart support (Java 11+, Python 3.12+, .NET 8+). Default: Java 25.
+        memory_size: Memory in MiB. Default: 1024.
+        timeout: Default: 30 seconds.
+        environment: Environment variables. Default: none (plus ``JAVA_TOOL_OPTIONS`` on Java).
+        architecture: ``ARM_64`` or ``X86_64``. Default: ``ARM_64``.
+        alias_name: The alias every caller uses. Default: ``"live"``.
+        description: Default: none.
+        log_retention: Retention of the function's log group. Default: one month.
+        java_tool_options: ``JAVA_TOOL_OPTIONS`` for Java runtimes; None leaves it unset, and
+            ``environment["JAVA_TOOL_OPTIONS"]`` wins over it. Default: tiered compilation stopped at
+            level 1.
+        deployment: A CodeDeploy config, for example ``LambdaDeploymentConfig.CANARY_10_PERCENT_5_MINUTES``,
+            to shift the alias to each new version gradually and roll back on the alarms. Default: the
+            alias moves at once.
+        retain_old_versions: Keep superseded versions. Default: kept for Java (no snapshot charge, and a
+            previous version to roll back to), removed for Python and .NET, whose cached snapshots are
+            billed per version.
+        duration_alarm_ratio: The p99-duration alarm fires at this fraction of the timeout. Default: 0.8.
+        alarm_topic: SNS topic for every alarm's ALARM and OK actions. Default: no actions.
+        function_props: Extra ``lambda_.Function`` kwargs. Default: none.
+        alias_props: Extra ``lambda_.Alias`` kwargs. Default: none.
+
+    Raises:
+        ConstructsLibValidationError: listing every invalid prop at once.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        code: lambda_.Code,
+        handler: str,
+        runtime: lambda_.Runtime = lambda_.Runtime.JAVA_25,
+        memory_size: int = 1024,
+        timeout: Duration | None = None,
+        environment: Mapping[str, str] | None = None,
+        architecture: lambda_.Architecture = lambda_.Architecture.ARM_64,
+        alias_name: str = "live",
+        description: str | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        java_tool_options: str | None = DEFAULT_JAVA_TOOL_OPTIONS,
+        deployment: codedeploy.ILambdaDeploymentConfig | None = None,
+        retain_old_versions: bool | None = None,
+        duration_alarm_ratio: float = DEFAULT_DURATION_ALARM_RATIO,
+        alarm_topic: sns.ITopic | None = None,
+        function_props: Mapping[str, Any] | None = None,
+        alias_props: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        problems = Problems(f"SnapStartFunction '{self.node.path}'")
+        timeout = timeout or Duration.seconds(30)
+        is_java = runtime.family == lambda_.RuntimeFamily.JAVA
+        if not runtime.supports_snap_start:
+            problems.add(
+                "runtime",
+                runtime.name,
+                "this runtime has no SnapStart support (aws-cdk-lib's Runtime.supports_snap_start); "
+                "use Java 11, 17, 21 or 25, Python 3.12 or newer, or .NET 8 or newer",
+            )
+        problems.check(
+            architecture.name in ("arm64", "x86_64"),
+            "architecture",
+            architecture.name,
+            "use Architecture.ARM_64 or Architecture.X86_64",
+        )
+        problems.check(
+            is_unresolved(duration_alarm_ratio) or 0 < duration_alarm_ratio <= 1,
+            "duration_alarm_ratio",
+            duration_alarm_ratio,
+            "must be above 0 and at most 1 (a fraction of the timeout)",
+        )
+        problems.check(bool(alias_name.strip()), "alias_name", alias_name, "must not be empty")
+        if retain_old_versions is None:
+            retain_old_versions = is_java
+
+        env = dict(environment or {})
+        if is_java and java_tool_options is not None:
+            env.setdefault("JAVA_TOOL_OPTIONS", java_tool_options)
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
+        function_kwargs = merge_props(
+            self,
+            problems,
+            prop_name="function_props",
+            l2_class=lambda_.Function,
+            defaults={"tracing": lambda_.Tracing.ACTIVE, "logging_format": lambda_.LoggingFormat.JSON},
+            user=function_props,
+            required={"snap_start": lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS},
+            owned={
+                "code": "code",
+                "handler": "handler",
+                "runtime": "runtime",
+                "memory_size": "memory_size",
+                "timeout": "timeout",
+                "environment": "environment",
+                "architecture": "architecture",
+                "description": "description",
+                "log_group": "log_retention",
+                "log_retention": "log_retention",
+                "current_version_options": "retain_old_versions (provisioned concurrency is not possible)",
+            },
+        )
+        _check_snapstart_limits(problems, function_kwargs)
+        alias_kwargs = merge_props(
+            self,
+            problems,
+            prop_name="alias_props",
+            l2_class=lambda_.Alias,
+            defaults={},
+            user=alias_props,
+            owned={"alias_name": "alias_name", "version": "nothing (the alias follows the current version)"},
+        )
+        if alias_kwargs.get("provisioned_concurrent_executions"):
+            problems.add(
+                "alias_props['provisioned_concurrent_executions']",
+                alias_kwargs["provisioned_concurrent_executions"],
+                "SnapStart cannot run on a version with provisioned concurrency; remove it and let SnapStart "
+                "cut cold starts, or use a plain lambda_.Function with provisioned concurrency instead",
+            )
+        problems.raise_if_any()
+
+        role = function_kwargs.pop("role", None)
+        if role is None:
+            role = self._default_role()
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            code=code,
+            handler=handler,
+            runtime=runtime,
+            memory_size=memory_size,
+            timeout=timeout,
+            environment=env or None,
+            architecture=architecture,
+            description=description,
+            log_group=self.log_group,
+            role=role,
+            current_version_options=lambda_.VersionOptions(
+                removal_policy=RemovalPolicy.RETAIN if retain_old_versions else RemovalPolicy.DESTROY
+            ),
+            **function_kwargs,
+        )
+        # aws-cdk-lib warns that SnapStart needs published versions; this construct always publishes one.
+        Annotations.of(self.function).acknowledge_warning(
+            "@aws-cdk/aws-lambda:snapStartRequirePublish",
+            "SnapStartFunction publishes a version on every change and routes callers through its alias",
+        )
+        if not any(key.startswith("dead_letter") for key in function_kwargs):
+            acknowledge(
+                self.function,
+                "Serverless::Serverless-LambdaDLQ",
+                "No dead-letter target was requested: callers invoke the alias synchronously and receive any "
+                "error; pass function_props={'dead_letter_queue': ...} for asynchronous callers",
+            )
+        self.version: lambda_.Version = self.function.current_version
+        self.alias = lambda_.Alias(self, "Alias", alias_name=alias_name, version=self.version, **alias_kwargs)
+        self.alarms: list[cloudwatch.Alarm] = self._create_alarms(timeout, duration_alarm_ratio)
+        wire_alarms(self.alarms, alarm_topic)
+        self.deployment_group: codedeploy.LambdaDeploymentGroup | None = None
+        if deployment is not None:
+            self.deployment_group = self._deployment_group(deployment)
+
+    # ----------------------------------------------------------------------------------- public API
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` invoke the alias (never the unqualified function)."""
+        return self.alias.grant_invoke(grantee)
+
+    def add_function_url(
+        self,
+        *,
+        auth_type: lambda_.FunctionUrlAuthType = lambda_.FunctionUrlAuthType.AWS_IAM,
+        cors: lambda_.FunctionUrlCorsOptions | None = None,
+        invoke_mode: lambda_.InvokeMode | None = None,
+    ) -> lambda_.FunctionUrl:
+        """A function URL on the alias. Default: ``AWS_IAM`` authorization.
+
+        To put CloudFront in front of the function, use ``CdnOrigin.function_url(this.alias)`` instead,
+        which creates the URL itself and signs requests with Origin Access Control.
+        """
+        return self.alias.add_function_url(auth_type=auth_type, cors=cors, invoke_mode=invoke_mode)
+
+    def metric_errors(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Errors of the alias. Default: sum over 5 minutes."""
+        return self.alias.metric_errors(period=period or Duration.minutes(5), statistic="Sum")
+
+    def metric_throttles(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Throttled invocations of the alias. Default: sum over 5 minutes."""
+        return self.alias.metric_throttles(period=period or Duration.minutes(5), statistic="Sum")
+
+    def metric_invocations(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Invocations of the alias. Default: sum over 5 minutes."""
+        return self.alias.metric_invocations(period=period or Duration.minutes(5), statistic="Sum")
+
+    def metric_duration(self, *, period: Duration | None = None, statistic: str = "p99") -> cloudwatch.Metric:
+        """Duration of the alias's invocations in milliseconds. Default: p99 over 5 minutes."""
+        return self.alias.metric_duration(period=period or Duration.minutes(5), statistic=statistic)
+
+    # ----------------------------------------------------------------------------------- internals
+
+    def _default_role(self) -> iam.Role:
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="SnapStart function: writes its own logs and traces; grant more with grant_* calls",
+        )
+        self.log_group.grant_write(role)
+        acknowledge(
+            role,
+            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+            "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) do not support resource-level "
+            "permissions, so AWS requires Resource '*' for them",
+        )
+        return role
+
+    def _create_alarms(self, timeout: Duration, ratio: float) -> list[cloudwatch.Alarm]:
+        at_least = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+        not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
+        return [
+            self.metric_errors().create_alarm(
+                self,
+                "ErrorsAlarm",
+                alarm_description="The function's alias answered errors",
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=at_least,
+                treat_missing_data=not_breaching,
+            ),
+            self.metric_throttles().create_alarm(
+                self,
+                "ThrottlesAlarm",
+                alarm_description="Invocations of the alias were throttled",
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=at_least,
+                treat_missing_data=not_breaching,
+            ),
+            self.metric_duration().create_alarm(
+                self,
+                "DurationAlarm",
+                alarm_description=f"p99 duration reached {int(ratio * 100)}% of the timeout",
+                threshold=timeout.to_milliseconds() * ratio,
+                evaluation_periods=1,
+                comparison_operator=at_least,
+                treat_missing_data=not_breaching,
+            ),
+        ]
+
+    def _deployment_group(
+        self, config: codedeploy.ILambdaDeploymentConfig
+    ) -> codedeploy.LambdaDeploymentGroup:
+        group = codedeploy.LambdaDeploymentGroup(
+            self,
+            "DeploymentGroup",
+            alias=self.alias,
+            deployment_config=config,
+            alarms=list(self.alarms),
+            auto_rollback=codedeploy.AutoRollbackConfig(
+                failed_deployment=True, stopped_deployment=True, deployment_in_alarm=bool(self.alarms)
+            ),
+        )
+        role = group.node.try_find_child("ServiceRole")
+        if role is not None:
+            acknowledge(
+                role,
+                "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSCodeDeployRoleForLambdaLimited]",
+                "CodeDeploy's role for Lambda deployments; the AWS managed policy only lets it shift alias "
+                "weights, read the alarms and invoke hooks",
+            )
+        return group
+
+
+def _check_snapstart_limits(problems: Problems, function_kwargs: Mapping[str, Any]) -> None:
+    """What SnapStart cannot be combined with, beyond the runtime."""
+    if function_kwargs.get("filesystem") is not None:
+        problems.add(
+            "function_props['filesystem']",
+            "<FileSystem>",
+            "SnapStart does not support EFS; read shared data from S3 or DynamoDB, or drop SnapStart",
+        )
+    storage = function_kwargs.get("ephemeral_storage_size")
+    if isinstance(storage, Size) and not storage.is_unresolved():
+        mib = storage.to_mebibytes()
+        if mib > MAX_SNAPSTART_EPHEMERAL_STORAGE_MIB:
+            problems.add(
+                "function_props['ephemeral_storage_size']",
+                f"{mib:g} MiB",
+                f"SnapStart allows at most {MAX_SNAPSTART_EPHEMERAL_STORAGE_MIB} MiB of ephemeral storage; "
+                "lower it, or stream large files to S3",
+            )
+
+
+# --------------------------------------------------------------------------------------- java build
+
+
+class JavaToolchainError(RuntimeError):
+    """A tool needed to build Java code at synth time is missing or failed."""
+
+
+def java_code(project_dir: str | Path, *, release: int = 17) -> lambda_.Code:
+    """The Java project in ``project_dir``, built into a jar at synth time through CDK local bundling.
+
+    With a ``pom.xml`` and ``mvn`` on PATH, runs ``mvn package``; with a ``build.gradle`` and ``gradle``,
+    runs ``gradle jar``. Otherwise compiles ``src/main/java`` with ``javac --release <release>`` and packs
+    it, with ``src/main/resources``, into a jar with fixed timestamps. Bytecode for release 17 runs on the
+    java17, java21 and java25 runtimes. Without a JDK, synth fails with :class:`JavaToolchainError`
+    naming the missing tool; it never falls back to Docker. The asset hash comes from the sources, so an
+    unchanged project keeps its version.
+    """
+    project = Path(project_dir).resolve()
+    if not project.is_dir():
+        raise JavaToolchainError(f"java_code: project directory {project} does not exist")
+    return lambda_.Code.from_asset(
+        str(project),
+        asset_hash_type=AssetHashType.SOURCE,
+        exclude=["target", "build", ".gradle", "*.class", "*.jar"],
+        bundling=BundlingOptions(
+            # Required by the API, never used: local bundling either builds the jar or raises.
+            image=DockerImage("constructs-lib/local-bundling-only"),
+            local=_JavaLocalBundling(project, release),
+        ),
+    )
+
+
+@jsii.implements(ILocalBundling)
+class _JavaLocalBundling:
+    def __init__(self, project: Path, release: int) -> None:
+        self._project = project
+        self._release = release
+
+    def try_bundle(self, output_dir: str, *_options: Any, **_kw_options: Any) -> bool:
+        # jsii passes the BundlingOptions struct positionally; nothing in it is needed here.
+        out = Path(output_dir)
+        if (self._project / "pom.xml").exists() and shutil.which("mvn"):
+            _run(["mvn", "-q", "-B", "package", "-DskipTests"], self._project)
+            _copy_single_jar(self._project / "target", out)
+        elif (self._project / "build.gradle").exists() and shutil.which("gradle"):
+            _run(["gradle", "-q", "jar"], self._project)
+            _copy_single_jar(self._project / "build" / "libs", out)
+        else:
+            self._javac(out)
+        return True
+
+    def _javac(self, out: Path) -> None:
+        for tool in ("javac", "jar"):
+            if shutil.which(tool) is None:
+                raise JavaToolchainError(
+                    f"java_code: '{tool}' was not found on PATH; install a JDK {self._release} or newer "
+                    "(for example the Debian package openjdk-17-jdk-headless) to build "
+                    f"{self._project.name} at synth time"
+                )
+        sources_root = self._project / "src" / "main" / "java"
+        if not sources_root.is_dir():
+            sources_root = self._project
+        sources = sorted(str(p) for p in sources_root.rglob("*.java"))
+        if not sources:
+            raise JavaToolchainError(f"java_code: no .java files under {sources_root}")
+        with tempfile.TemporaryDirectory(prefix="constructs-lib-java-") as tmp:
+            classes = Path(tmp) / "classes"
+            _run(["javac", f"--release={self._release}", "-encoding", "UTF-8", "-d", str(classes), *sources])
+            resources = self._project / "src" / "main" / "resources"
+            if resources.is_dir():
+                shutil.copytree(resources, classes, dirs_exist_ok=True)
+            jar = out / f"{self._project.name}.jar"
+            _run(["jar", "--create", f"--date={_JAR_DATE}", "--file", str(jar), "-C", str(classes), "."])
+
+
+def _run(command: list[str], cwd: Path | None = None) -> None:
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise JavaToolchainError(
+            f"java_code: {' '.join(command[:3])} ... failed with exit code {result.returncode}:\n"
+            f"{result.stdout}{result.stderr}"
+        )
+
+
+def _copy_single_jar(directory: Path, out: Path) -> None:
+    jars = [p for p in directory.glob("*.jar") if not p.name.startswith("original-")]
+    if len(jars) != 1:
+        raise JavaToolchainError(
+            f"java_code: expected one jar in {directory}, found {[p.name for p in jars]}"
+        )
+    shutil.copy2(jars[0], out / jars[0].name)
