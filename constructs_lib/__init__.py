@@ -1,14 +1,39 @@
-"""constructs_lib: secure, observable AWS CDK L3 constructs for serverless patterns."""
+"""constructs_lib: secure, observable AWS CDK L3 constructs for serverless patterns.
 
-from ._core.validation import ConstructsLibValidationError
-from .cdn import CdnFrontedOrigin, CdnOrigin
-from .ingest import ApiAuthorization, QueueBufferedIngest
-from .snapstart import JavaToolchainError, SnapStartFunction, java_code
+The constructs are imported lazily, so that ``constructs_lib.runtime`` (the code that runs inside
+Lambda) imports where aws_cdk is not installed.
+"""
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._core.validation import ConstructsLibValidationError
+    from .cdn import CdnFrontedOrigin, CdnOrigin
+    from .circuit_breaker import CircuitBreaker, CircuitBreakerWiring
+    from .ingest import ApiAuthorization, QueueBufferedIngest
+    from .snapstart import JavaToolchainError, SnapStartFunction, java_code
+
+_EXPORTS = {
+    "ApiAuthorization": ".ingest",
+    "CdnFrontedOrigin": ".cdn",
+    "CdnOrigin": ".cdn",
+    "CircuitBreaker": ".circuit_breaker",
+    "CircuitBreakerWiring": ".circuit_breaker",
+    "ConstructsLibValidationError": "._core.validation",
+    "JavaToolchainError": ".snapstart",
+    "QueueBufferedIngest": ".ingest",
+    "SnapStartFunction": ".snapstart",
+    "java_code": ".snapstart",
+}
 __all__ = [
     "ApiAuthorization",
     "CdnFrontedOrigin",
     "CdnOrigin",
+    "CircuitBreaker",
+    "CircuitBreakerWiring",
     "ConstructsLibValidationError",
     "JavaToolchainError",
     "QueueBufferedIngest",
@@ -16,3 +41,16 @@ __all__ = [
     "java_code",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'constructs_lib' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -7,6 +7,9 @@ from aws_cdk import aws_lambda as lambda_
 
 from tests.harness import new_app, new_stack
 
+# Fixtures of the circuit-breaker runtime tests (moto table, fake clock, captured EMF lines).
+pytest_plugins = ["tests.breaker_support"]
+
 
 @pytest.fixture
 def app() -> cdk.App:

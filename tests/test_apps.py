@@ -13,6 +13,8 @@ import aws_cdk as cdk
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from apps.breaker.app import build_app as build_breaker_app
+from apps.breaker.stack import BreakerStack
 from apps.catalog.app import build_app as build_catalog_app
 from apps.catalog.stack import CatalogStack
 from apps.edge.app import build_app as build_edge_app
@@ -24,6 +26,7 @@ from tests.harness import FEATURE_FLAGS, NAG_PACKS, PINNED_ENV, REPO_ROOT, check
 INVENTORY = json.loads((REPO_ROOT / "tests" / "acknowledgments.json").read_text())
 
 SAMPLE_APPS: dict[str, Callable[[cdk.App], cdk.App]] = {
+    "breaker": build_breaker_app,
     "catalog": build_catalog_app,
     "edge": build_edge_app,
     "ingest": build_ingest_app,
@@ -37,6 +40,12 @@ def json_snapshot(snapshot):
 
 def test_ingest_stack_snapshot(json_snapshot):
     stack = OrderIngestStack(new_app(), "OrderIngest", env=PINNED_ENV)
+    template = cdk.assertions.Template.from_stack(stack).to_json()
+    assert scrubbed(template) == json_snapshot
+
+
+def test_breaker_stack_snapshot(json_snapshot):
+    stack = BreakerStack(new_app(), "Breaker", env=PINNED_ENV)
     template = cdk.assertions.Template.from_stack(stack).to_json()
     assert scrubbed(template) == json_snapshot
 

@@ -27,6 +27,14 @@ from tests.conftest import make_function
 from tests.harness import template_of
 
 
+def test_every_public_name_resolves_lazily():
+    assert sorted(constructs_lib.__all__) == sorted(constructs_lib._EXPORTS)
+    for name in constructs_lib.__all__:
+        assert getattr(constructs_lib, name).__name__ == name
+    with pytest.raises(AttributeError):
+        _ = constructs_lib.NotAThing
+
+
 class TestValidationError:
     def test_is_a_value_error_exported_from_the_package_root(self):
         assert constructs_lib.ConstructsLibValidationError is ConstructsLibValidationError

@@ -1,0 +1,332 @@
+"""Circuit-breaker infrastructure: the shared state table, the runtime layer, and wiring for functions.
+
+The breaker itself runs inside Lambda: ``constructs_lib.runtime.CircuitBreaker``. This construct
+provisions what it needs and attaches functions to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from ._core import Problems, is_unresolved, merge_props, seconds, underlying_function, wire_alarms
+
+__all__ = ["CircuitBreaker", "CircuitBreakerWiring"]
+
+TABLE_ENV = "CIRCUIT_BREAKER_TABLE"
+SETTINGS_ENV = "CIRCUIT_BREAKER_SETTINGS"
+NAMESPACE_ENV = "CIRCUIT_BREAKER_NAMESPACE"
+DEFAULT_NAMESPACE = "ConstructsLib/CircuitBreaker"
+#: The only item-level actions the runtime performs.
+RUNTIME_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
+TTL_ATTRIBUTE = "expiresAt"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_LAYER_RUNTIMES = (
+    lambda_.Runtime.PYTHON_3_10,
+    lambda_.Runtime.PYTHON_3_11,
+    lambda_.Runtime.PYTHON_3_12,
+    lambda_.Runtime.PYTHON_3_13,
+    lambda_.Runtime.PYTHON_3_14,
+)
+
+
+@dataclass(frozen=True)
+class CircuitBreakerWiring:
+    """What ``CircuitBreaker.attach`` did to one function, for inspection and tests."""
+
+    function: lambda_.Function
+    circuit_id: str
+    environment: Mapping[str, str]
+    settings: Mapping[str, Any]
+    layer_added: bool
+    grant: iam.Grant
+    alarm: cloudwatch.Alarm
+
+
+class CircuitBreaker(Construct):
+    """The DynamoDB table that holds every circuit's state, and a layer with ``constructs_lib.runtime``.
+
+    Runtime side (inside the function)::
+
+        from constructs_lib.runtime import CircuitBreaker
+        breaker = CircuitBreaker("payments")
+
+    Args:
+        existing_table: Use this table instead of creating one (partition key ``id`` of type string, TTL
+            on ``expiresAt``). Default: a new table.
+        removal_policy: What happens to a new table when it leaves the stack. Default: ``RETAIN``.
+        table_props: Extra ``dynamodb.Table`` kwargs for a new table. Default: none.
+        metrics_namespace: The EMF namespace the runtime writes to and the alarms read. Default:
+            ``ConstructsLib/CircuitBreaker``.
+        alarm_topic: SNS topic for every alarm's ALARM and OK actions. Default: no actions.
+
+    Raises:
+        ConstructsLibValidationError: listing every invalid prop at once.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        existing_table: dynamodb.ITable | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        table_props: Mapping[str, Any] | None = None,
+        metrics_namespace: str = DEFAULT_NAMESPACE,
+        alarm_topic: sns.ITopic | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        problems = Problems(f"CircuitBreaker '{self.node.path}'")
+        if existing_table is not None and table_props:
+            problems.add(
+                "table_props",
+                dict(table_props),
+                "existing_table is used as it is; pass one of the two, not both",
+            )
+        table_kwargs = merge_props(
+            self,
+            problems,
+            prop_name="table_props",
+            l2_class=dynamodb.Table,
+            defaults={
+                "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
+                "encryption": dynamodb.TableEncryption.AWS_MANAGED,
+                "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
+                    point_in_time_recovery_enabled=True
+                ),
+            },
+            user=table_props,
+            required={
+                "partition_key": dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+                "time_to_live_attribute": TTL_ATTRIBUTE,
+            },
+            owned={"removal_policy": "removal_policy"},
+            security_defaults=("encryption", "point_in_time_recovery_specification"),
+        )
+        problems.check(
+            bool(re.fullmatch(r"[A-Za-z0-9._/#:-]{1,255}", metrics_namespace)),
+            "metrics_namespace",
+            metrics_namespace,
+            "must be 1-255 letters, digits or . _ / # : -",
+        )
+        problems.raise_if_any()
+
+        self.table: dynamodb.ITable = existing_table or dynamodb.Table(
+            self, "Table", removal_policy=removal_policy, **table_kwargs
+        )
+        self.layer = lambda_.LayerVersion(
+            self,
+            "RuntimeLayer",
+            code=_runtime_layer_code(),
+            compatible_runtimes=list(_LAYER_RUNTIMES),
+            compatible_architectures=[lambda_.Architecture.ARM_64, lambda_.Architecture.X86_64],
+            description="constructs_lib.runtime: a circuit breaker with shared state in DynamoDB",
+        )
+        self.metrics_namespace = metrics_namespace
+        self.alarms: list[cloudwatch.Alarm] = []
+        self._alarm_topic = alarm_topic
+        self._alarms_by_circuit: dict[str, cloudwatch.Alarm] = {}
+        self._settings_by_function: dict[str, dict[str, dict[str, Any]]] = {}
+
+    # ----------------------------------------------------------------------------------- public API
+
+    def attach(
+        self,
+        function: lambda_.IFunction,
+        *,
+        circuit_id: str,
+        failure_threshold: int | None = None,
+        window: Duration | None = None,
+        open_duration: Duration | None = None,
+        max_open_duration: Duration | None = None,
+        half_open_max_calls: int | None = None,
+        success_threshold: int | None = None,
+        cache_ttl: Duration | None = None,
+        fail_open: bool | None = None,
+        slow_call_duration: Duration | None = None,
+    ) -> CircuitBreakerWiring:
+        """Wire ``function`` (a Function, Version or Alias defined in this app) to the circuit ``circuit_id``.
+
+        Adds the runtime layer (Python functions), sets ``CIRCUIT_BREAKER_TABLE``,
+        ``CIRCUIT_BREAKER_NAMESPACE`` and this circuit's settings in ``CIRCUIT_BREAKER_SETTINGS`` (unset
+        settings keep the runtime's defaults), grants ``dynamodb:GetItem`` and ``dynamodb:UpdateItem`` on
+        this table only, and creates an alarm that fires when the circuit opens. Attach one function to
+        several circuits by calling this once per circuit.
+        """
+        problems = Problems(f"CircuitBreaker '{self.node.path}'.attach")
+        target = underlying_function(function)
+        if not isinstance(target, lambda_.Function):
+            problems.add(
+                "function",
+                function.node.path,
+                "attach needs a lambda_.Function defined in this app (or its Version or Alias); for an "
+                "imported function, set the CIRCUIT_BREAKER_* variables and grant_runtime_access() yourself",
+            )
+        problems.check(
+            bool(re.fullmatch(r"[^\s]{1,256}", circuit_id)),
+            "circuit_id",
+            circuit_id,
+            "must be 1-256 characters without spaces, for example 'payments' or 'tenant:42'",
+        )
+        settings = _circuit_settings(
+            problems,
+            failure_threshold=failure_threshold,
+            window=window,
+            open_duration=open_duration,
+            max_open_duration=max_open_duration,
+            half_open_max_calls=half_open_max_calls,
+            success_threshold=success_threshold,
+            cache_ttl=cache_ttl,
+            fail_open=fail_open,
+            slow_call_duration=slow_call_duration,
+        )
+        problems.raise_if_any()
+        assert isinstance(target, lambda_.Function)
+
+        layer_added = target.runtime.family == lambda_.RuntimeFamily.PYTHON
+        per_circuit = self._settings_by_function.setdefault(target.node.path, {})
+        if not per_circuit and layer_added:
+            target.add_layers(self.layer)
+        per_circuit[circuit_id] = settings
+        environment = {
+            TABLE_ENV: self.table.table_name,
+            NAMESPACE_ENV: self.metrics_namespace,
+            SETTINGS_ENV: json.dumps(per_circuit, sort_keys=True, separators=(",", ":")),
+        }
+        for name, value in environment.items():
+            target.add_environment(name, value)
+        return CircuitBreakerWiring(
+            function=target,
+            circuit_id=circuit_id,
+            environment=environment,
+            settings=settings,
+            layer_added=layer_added,
+            grant=self.grant_runtime_access(target),
+            alarm=self._open_alarm(circuit_id),
+        )
+
+    def grant_runtime_access(self, grantee: iam.IGrantable) -> iam.Grant:
+        """The item-level actions the runtime uses (GetItem, UpdateItem), on this table only."""
+        return self.table.grant(grantee, *RUNTIME_ACTIONS)
+
+    def grant_read_state(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Read circuits' state items (GetItem, BatchGetItem), for dashboards and operators."""
+        return self.table.grant(grantee, "dynamodb:GetItem", "dynamodb:BatchGetItem")
+
+    def metric_circuit_opened(self, circuit_id: str, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Times the circuit opened (from the runtime's EMF records). Default: sum over 1 minute."""
+        return self._metric("CircuitOpened", circuit_id, period)
+
+    def metric_calls_rejected(self, circuit_id: str, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Calls the circuit rejected. Default: sum over 1 minute."""
+        return self._metric("CallsRejected", circuit_id, period)
+
+    def metric_state_store_errors(
+        self, circuit_id: str, *, period: Duration | None = None
+    ) -> cloudwatch.Metric:
+        """DynamoDB failures the runtime met (and failed open or closed on). Default: sum over 1 minute."""
+        return self._metric("StateStoreErrors", circuit_id, period)
+
+    # ----------------------------------------------------------------------------------- internals
+
+    def _metric(self, name: str, circuit_id: str, period: Duration | None) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=self.metrics_namespace,
+            metric_name=name,
+            dimensions_map={"CircuitId": circuit_id},
+            statistic="Sum",
+            period=period or Duration.minutes(1),
+        )
+
+    def _open_alarm(self, circuit_id: str) -> cloudwatch.Alarm:
+        if circuit_id not in self._alarms_by_circuit:
+            name = re.sub(r"[^A-Za-z0-9]", "", circuit_id.title()) or "Circuit"
+            digest = hashlib.sha256(circuit_id.encode()).hexdigest()[:8]
+            alarm = self.metric_circuit_opened(circuit_id).create_alarm(
+                self,
+                f"{name}{digest}OpenedAlarm",
+                alarm_description=f"Circuit '{circuit_id}' opened: its downstream is failing",
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            wire_alarms([alarm], self._alarm_topic)
+            self._alarms_by_circuit[circuit_id] = alarm
+            self.alarms.append(alarm)
+        return self._alarms_by_circuit[circuit_id]
+
+
+def _circuit_settings(problems: Problems, **given: Any) -> dict[str, Any]:
+    """The runtime settings that were given, checked and converted to plain JSON values."""
+    settings: dict[str, Any] = {}
+    for name, value in given.items():
+        if value is None or is_unresolved(value):
+            continue
+        if isinstance(value, Duration):
+            settings[name] = seconds(value)
+        else:
+            settings[name] = value
+    for name in ("failure_threshold", "half_open_max_calls", "success_threshold"):
+        if name in settings and (not isinstance(settings[name], int) or settings[name] < 1):
+            problems.add(name, settings[name], "must be a whole number of at least 1")
+    for name in ("window", "open_duration", "max_open_duration", "slow_call_duration"):
+        if name in settings and settings[name] <= 0:
+            problems.add(name, given[name], "must be longer than 0 seconds")
+    opened, cap = settings.get("open_duration", 30.0), settings.get("max_open_duration", 300.0)
+    if cap < opened:
+        problems.add(
+            "max_open_duration",
+            given.get("max_open_duration"),
+            f"must be at least open_duration ({opened:g}s)",
+        )
+    return settings
+
+
+def _runtime_layer_code() -> lambda_.Code:
+    """The package's own runtime files as ``python/constructs_lib/...``, copied at synth (no Docker)."""
+    files = [_PACKAGE_DIR / "__init__.py", *sorted((_PACKAGE_DIR / "runtime").glob("*.py"))]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(_PACKAGE_DIR).as_posix().encode())
+        digest.update(path.read_bytes())
+    return lambda_.Code.from_asset(
+        str(_PACKAGE_DIR / "runtime"),
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=digest.hexdigest(),
+        bundling=BundlingOptions(
+            # Required by the API, never used: local bundling always copies the files itself.
+            image=DockerImage("constructs-lib/local-bundling-only"),
+            local=_CopyRuntimeFiles(files),
+        ),
+    )
+
+
+@jsii.implements(ILocalBundling)
+class _CopyRuntimeFiles:
+    def __init__(self, files: list[Path]) -> None:
+        self._files = files
+
+    def try_bundle(self, output_dir: str, *_options: Any, **_kw_options: Any) -> bool:
+        # jsii passes the BundlingOptions struct positionally; nothing in it is needed here.
+        root = Path(output_dir) / "python" / "constructs_lib"
+        for path in self._files:
+            destination = root / path.relative_to(_PACKAGE_DIR)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, destination)
+        return True

@@ -1,0 +1,249 @@
+"""The breaker's state in DynamoDB: one item per circuit, changed only by conditional writes.
+
+Item schema (partition key ``id``):
+
+=====================  ======  =====================================================================
+attribute              type    meaning
+=====================  ======  =====================================================================
+``id``                 S       the circuit id
+``schemaVersion``      N       1
+``version``            N       bumped by every state transition (optimistic lock)
+``circuitState``       S       ``CLOSED``, ``OPEN`` or ``HALF_OPEN``
+``stateChangedAt``     N       epoch seconds of the last transition
+``failureCount``       N       failures in the current window (CLOSED)
+``windowStart``        N       epoch seconds of the window's first failure (CLOSED)
+``openUntil``          N       epoch seconds before which calls are rejected (OPEN)
+``consecutiveOpens``   N       opens since the circuit was last CLOSED (drives the backoff)
+``halfOpenSuccesses``  N       successful probes in this HALF_OPEN period
+``probes``             M       probe slot -> ``{owner, expiresAt}`` leases (HALF_OPEN)
+``expiresAt``          N       TTL attribute: deletes circuits idle for long; never read for decisions
+=====================  ======  =====================================================================
+
+A missing item is a CLOSED circuit with no failures. Every method either returns the item as written
+(``ReturnValues=ALL_NEW``) or ``None`` when its condition did not hold (a lost race): the caller then
+re-reads, and never overwrites.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+class State(str, Enum):  # noqa: UP042 - StrEnum needs Python 3.11; the layer also serves 3.10
+    """The state of a circuit."""
+
+    CLOSED = "CLOSED"
+    OPEN = "OPEN"
+    HALF_OPEN = "HALF_OPEN"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One read of a circuit's item."""
+
+    state: State = State.CLOSED
+    version: int = 0
+    failure_count: int = 0
+    window_start: float | None = None
+    open_until: float = 0.0
+    consecutive_opens: int = 0
+    half_open_successes: int = 0
+    state_changed_at: float | None = None
+    probes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    exists: bool = False
+
+
+def _n(value: float | int) -> dict[str, str]:
+    return {"N": repr(value) if isinstance(value, float) else str(value)}
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _num(item: dict[str, Any], name: str, default: float = 0.0) -> float:
+    value = item.get(name)
+    return float(value["N"]) if value else default
+
+
+def parse(item: dict[str, Any] | None) -> Snapshot:
+    if not item:
+        return Snapshot()
+    probes = {
+        slot: {"owner": lease["M"]["owner"]["S"], "expiresAt": float(lease["M"]["expiresAt"]["N"])}
+        for slot, lease in item.get("probes", {}).get("M", {}).items()
+    }
+    return Snapshot(
+        state=State(item.get("circuitState", {}).get("S", State.CLOSED.value)),
+        version=int(_num(item, "version")),
+        failure_count=int(_num(item, "failureCount")),
+        window_start=_num(item, "windowStart") if "windowStart" in item else None,
+        open_until=_num(item, "openUntil"),
+        consecutive_opens=int(_num(item, "consecutiveOpens")),
+        half_open_successes=int(_num(item, "halfOpenSuccesses")),
+        state_changed_at=_num(item, "stateChangedAt") if "stateChangedAt" in item else None,
+        probes=probes,
+        exists=True,
+    )
+
+
+class DynamoStore:
+    """Conditional reads and writes of one circuit's item."""
+
+    def __init__(self, client: Any, table_name: str, circuit_id: str) -> None:
+        self._client = client
+        self._table = table_name
+        self._key = {"id": _s(circuit_id)}
+
+    def read(self) -> Snapshot:
+        response = self._client.get_item(TableName=self._table, Key=self._key, ConsistentRead=True)
+        return parse(response.get("Item"))
+
+    def add_failure(self, *, now: float, window: float, expires_at: int) -> Snapshot | None:
+        """Count one failure in the current window of a CLOSED (or new) circuit."""
+        return self._update(
+            "SET schemaVersion = :sv, circuitState = if_not_exists(circuitState, :closed), "
+            "version = if_not_exists(version, :zero), windowStart = if_not_exists(windowStart, :now), "
+            "expiresAt = :exp ADD failureCount :one",
+            "attribute_not_exists(id) OR "
+            "(circuitState = :closed AND (attribute_not_exists(windowStart) OR windowStart > :floor))",
+            {
+                ":sv": _n(SCHEMA_VERSION),
+                ":closed": _s(State.CLOSED.value),
+                ":zero": _n(0),
+                ":one": _n(1),
+                ":now": _n(now),
+                ":floor": _n(now - window),
+                ":exp": _n(expires_at),
+            },
+        )
+
+    def restart_window(self, *, now: float, old_window_start: float, expires_at: int) -> Snapshot | None:
+        """Start a new window at this failure, unless someone else already did."""
+        return self._update(
+            "SET failureCount = :one, windowStart = :now, expiresAt = :exp",
+            "circuitState = :closed AND windowStart = :old",
+            {
+                ":one": _n(1),
+                ":now": _n(now),
+                ":old": _n(old_window_start),
+                ":closed": _s(State.CLOSED.value),
+                ":exp": _n(expires_at),
+            },
+        )
+
+    def open(
+        self,
+        *,
+        now: float,
+        version: int,
+        from_state: State,
+        open_until: float,
+        consecutive_opens: int,
+        expires_at: int,
+    ) -> Snapshot | None:
+        """CLOSED or HALF_OPEN -> OPEN, if nobody changed the state since ``version``."""
+        return self._update(
+            "SET circuitState = :open, openUntil = :until, consecutiveOpens = :opens, stateChangedAt = :now, "
+            "version = :next, expiresAt = :exp REMOVE failureCount, windowStart, probes, halfOpenSuccesses",
+            "circuitState = :from AND version = :v",
+            {
+                ":open": _s(State.OPEN.value),
+                ":from": _s(from_state.value),
+                ":until": _n(open_until),
+                ":opens": _n(consecutive_opens),
+                ":now": _n(now),
+                ":v": _n(version),
+                ":next": _n(version + 1),
+                ":exp": _n(expires_at),
+            },
+        )
+
+    def begin_half_open(
+        self, *, now: float, version: int, slot: str, owner: str, lease_until: float, expires_at: int
+    ) -> Snapshot | None:
+        """OPEN -> HALF_OPEN once ``openUntil`` has passed, taking the first probe slot. One winner."""
+        return self._update(
+            "SET circuitState = :half, probes = :probes, halfOpenSuccesses = :zero, stateChangedAt = :now, "
+            "version = :next, expiresAt = :exp",
+            "circuitState = :open AND version = :v AND openUntil <= :now",
+            {
+                ":half": _s(State.HALF_OPEN.value),
+                ":open": _s(State.OPEN.value),
+                ":probes": {"M": {slot: _lease(owner, lease_until)}},
+                ":zero": _n(0),
+                ":now": _n(now),
+                ":v": _n(version),
+                ":next": _n(version + 1),
+                ":exp": _n(expires_at),
+            },
+        )
+
+    def take_probe_slot(
+        self, *, now: float, version: int, slot: str, owner: str, lease_until: float
+    ) -> Snapshot | None:
+        """Lease a free (or expired) probe slot of this HALF_OPEN period."""
+        return self._update(
+            "SET probes.#slot = :lease",
+            "circuitState = :half AND version = :v AND "
+            "(attribute_not_exists(probes.#slot) OR probes.#slot.expiresAt < :now)",
+            {
+                ":half": _s(State.HALF_OPEN.value),
+                ":v": _n(version),
+                ":now": _n(now),
+                ":lease": _lease(owner, lease_until),
+            },
+            names={"#slot": slot},
+        )
+
+    def probe_succeeded(self, *, version: int, slot: str, owner: str) -> Snapshot | None:
+        """Count a successful probe and free its slot, if the lease is still ours."""
+        return self._update(
+            "ADD halfOpenSuccesses :one REMOVE probes.#slot",
+            "circuitState = :half AND version = :v AND probes.#slot.#owner = :owner",
+            {":one": _n(1), ":half": _s(State.HALF_OPEN.value), ":v": _n(version), ":owner": _s(owner)},
+            names={"#slot": slot, "#owner": "owner"},
+        )
+
+    def close(self, *, now: float, version: int, expires_at: int) -> Snapshot | None:
+        """HALF_OPEN -> CLOSED, if nobody changed the state since ``version``."""
+        return self._update(
+            "SET circuitState = :closed, stateChangedAt = :now, version = :next, expiresAt = :exp "
+            "REMOVE probes, halfOpenSuccesses, openUntil, consecutiveOpens, failureCount, windowStart",
+            "circuitState = :half AND version = :v",
+            {
+                ":closed": _s(State.CLOSED.value),
+                ":half": _s(State.HALF_OPEN.value),
+                ":now": _n(now),
+                ":v": _n(version),
+                ":next": _n(version + 1),
+                ":exp": _n(expires_at),
+            },
+        )
+
+    def _update(
+        self, expression: str, condition: str, values: dict[str, Any], names: dict[str, str] | None = None
+    ) -> Snapshot | None:
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": self._key,
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ReturnValues": "ALL_NEW",
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        try:
+            response = self._client.update_item(**kwargs)
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return None
+        return parse(response.get("Attributes"))
+
+
+def _lease(owner: str, until: float) -> dict[str, Any]:
+    return {"M": {"owner": _s(owner), "expiresAt": _n(until)}}

@@ -1,0 +1,486 @@
+"""A circuit breaker whose state every Lambda container shares through one DynamoDB item."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from ._store import DynamoStore, Snapshot, State
+
+__all__ = ["CircuitBreaker", "CircuitOpenError"]
+
+TABLE_ENV = "CIRCUIT_BREAKER_TABLE"
+SETTINGS_ENV = "CIRCUIT_BREAKER_SETTINGS"
+NAMESPACE_ENV = "CIRCUIT_BREAKER_NAMESPACE"
+DEFAULT_NAMESPACE = "ConstructsLib/CircuitBreaker"
+#: How many conditional writes one decision may lose before it gives up (and rejects the call).
+MAX_RACE_RETRIES = 8
+
+F = TypeVar("F", bound=Callable[..., Any])
+_log = logging.getLogger("constructs_lib.runtime")
+
+
+class CircuitOpenError(Exception):
+    """The call was not made: the circuit is open (or its state could not be read with fail_open=False).
+
+    ``retry_after`` is the number of seconds until the circuit lets a probe through.
+    """
+
+    def __init__(
+        self, circuit_id: str, retry_after: float, state: State, reason: str = "circuit is open"
+    ) -> None:
+        self.circuit_id = circuit_id
+        self.retry_after = max(0.0, retry_after)
+        self.state = state
+        self.reason = reason
+        super().__init__(
+            f"circuit '{circuit_id}' rejected the call ({reason}); retry in {self.retry_after:.1f}s"
+        )
+
+
+@dataclass(frozen=True)
+class _Permit:
+    """Leave to make one call: a normal call, or a half-open probe holding a lease on a slot."""
+
+    slot: str | None = None
+    owner: str | None = None
+    version: int = 0
+
+
+_NORMAL = _Permit()
+
+
+class CircuitBreaker:
+    """Guards calls to one downstream; the state lives in DynamoDB and is shared by every container.
+
+    Settings come from the keyword arguments, then from the circuit's entry in the
+    ``CIRCUIT_BREAKER_SETTINGS`` environment variable (JSON, written by the CDK construct's ``attach``),
+    then from the defaults below. Durations are seconds.
+
+    Args:
+        circuit_id: Names the circuit: one DynamoDB item, one metric dimension.
+        table_name: The state table. Default: ``CIRCUIT_BREAKER_TABLE``.
+        failure_threshold: Failures within ``window`` that open the circuit. Default: 5.
+        window: Length of the failure-counting window, from its first failure. Default: 60.
+        open_duration: How long the circuit stays open the first time. Default: 30.
+        max_open_duration: Cap of the open time, which doubles with each consecutive re-open. Default: 300.
+        half_open_max_calls: Probes allowed at once across all containers while HALF_OPEN. Default: 1.
+        success_threshold: Probe successes that close the circuit. Default: 1.
+        cache_ttl: How long a container trusts its last read of a CLOSED or HALF_OPEN state. Default: 1.
+        fail_open: Let calls through when DynamoDB itself fails (logged and counted). Default: True.
+        failure_exceptions: Exceptions that count as failures. Default: ``(Exception,)``.
+        ignored_exceptions: Exceptions that never count, even if they match. Default: none.
+        slow_call_duration: Calls slower than this count as failures. Default: off.
+        probe_timeout: How long a probe's lease lasts; a crashed probe frees its slot after it. Default: 30.
+        idle_expiry: TTL of the item after its last write; only cleans up idle circuits. Default: 7 days.
+        metrics_namespace: EMF namespace. Default: ``CIRCUIT_BREAKER_NAMESPACE`` or
+            ``ConstructsLib/CircuitBreaker``.
+        clock: Epoch seconds. Default: ``time.time``.
+        client: A boto3 DynamoDB client. Default: ``boto3.client("dynamodb")``, created on first use.
+        emit: Receives each structured log / EMF line. Default: print to standard output.
+    """
+
+    def __init__(
+        self,
+        circuit_id: str,
+        *,
+        table_name: str | None = None,
+        failure_threshold: int | None = None,
+        window: float | None = None,
+        open_duration: float | None = None,
+        max_open_duration: float | None = None,
+        half_open_max_calls: int | None = None,
+        success_threshold: int | None = None,
+        cache_ttl: float | None = None,
+        fail_open: bool | None = None,
+        failure_exceptions: tuple[type[BaseException], ...] = (Exception,),
+        ignored_exceptions: tuple[type[BaseException], ...] = (),
+        slow_call_duration: float | None = None,
+        probe_timeout: float | None = None,
+        idle_expiry: float | None = None,
+        metrics_namespace: str | None = None,
+        clock: Callable[[], float] = time.time,
+        client: Any = None,
+        emit: Callable[[str], None] | None = None,
+    ) -> None:
+        if not circuit_id or len(circuit_id) > 256:
+            raise ValueError(f"circuit_id must be 1-256 characters, got {circuit_id!r}")
+        env = _settings_from_env(circuit_id)
+
+        def pick(name: str, value: Any, default: Any) -> Any:
+            return value if value is not None else env.get(name, default)
+
+        self.circuit_id = circuit_id
+        self.table_name: str = table_name or os.environ.get(TABLE_ENV, "")
+        self.failure_threshold = int(pick("failure_threshold", failure_threshold, 5))
+        self.window = float(pick("window", window, 60.0))
+        self.open_duration = float(pick("open_duration", open_duration, 30.0))
+        self.max_open_duration = float(pick("max_open_duration", max_open_duration, 300.0))
+        self.half_open_max_calls = int(pick("half_open_max_calls", half_open_max_calls, 1))
+        self.success_threshold = int(pick("success_threshold", success_threshold, 1))
+        self.cache_ttl = float(pick("cache_ttl", cache_ttl, 1.0))
+        self.fail_open = bool(pick("fail_open", fail_open, True))
+        slow = pick("slow_call_duration", slow_call_duration, None)
+        self.slow_call_duration = float(slow) if slow is not None else None
+        self.probe_timeout = float(pick("probe_timeout", probe_timeout, 30.0))
+        self.idle_expiry = float(pick("idle_expiry", idle_expiry, 7 * 24 * 3600.0))
+        self.metrics_namespace = metrics_namespace or os.environ.get(NAMESPACE_ENV, DEFAULT_NAMESPACE)
+        self.failure_exceptions = failure_exceptions
+        self.ignored_exceptions = ignored_exceptions
+        self._check_settings()
+        if not self.table_name:
+            raise ValueError(
+                f"circuit '{circuit_id}': no state table; pass table_name or set {TABLE_ENV} "
+                "(the CDK construct's attach() sets it)"
+            )
+        self._clock = clock
+        self._client = client
+        self._emit_line = emit or _print_line
+        self._store: DynamoStore | None = None
+        self._cache: tuple[Snapshot, float] | None = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------------------------ public
+
+    @property
+    def state(self) -> State:
+        """The circuit's current state, read from DynamoDB (store errors propagate)."""
+        snapshot = self._store_for().read()
+        self._remember(snapshot, self._clock())
+        return snapshot.state
+
+    def guard(self, fallback: Callable[..., Any] | None = None) -> Callable[[F], F]:
+        """Decorate a function so that each call goes through the breaker.
+
+        When the circuit rejects the call, ``fallback`` (called with the same arguments) answers instead;
+        without a fallback, :class:`CircuitOpenError` is raised.
+        """
+
+        def decorate(function: F) -> F:
+            @functools.wraps(function)
+            def guarded(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    permit = self._acquire()
+                except CircuitOpenError:
+                    if fallback is None:
+                        raise
+                    return fallback(*args, **kwargs)
+                return self._run(permit, function, args, kwargs)
+
+            return cast(F, guarded)
+
+        return decorate
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        """Guard a block: ``with breaker.call(): ...``. Raises :class:`CircuitOpenError` when rejected."""
+        permit = self._acquire()
+        started = self._clock()
+        try:
+            yield
+        except BaseException as exc:
+            self._settle(permit, exc, started)
+            raise
+        self._settle(permit, None, started)
+
+    # ------------------------------------------------------------------------------------ decisions
+
+    def _run(self, permit: _Permit, function: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+        started = self._clock()
+        try:
+            result = function(*args, **kwargs)
+        except BaseException as exc:
+            self._settle(permit, exc, started)
+            raise
+        self._settle(permit, None, started)
+        return result
+
+    def _acquire(self) -> _Permit:
+        now = self._clock()
+        try:
+            snapshot = self._current(now)
+            for _ in range(MAX_RACE_RETRIES):
+                if snapshot.state is State.CLOSED:
+                    return _NORMAL
+                if snapshot.state is State.OPEN:
+                    if now < snapshot.open_until:
+                        raise self._reject(snapshot, now, snapshot.open_until - now)
+                    permit, snapshot = self._try_begin_half_open(snapshot, now)
+                else:
+                    permit, snapshot = self._try_take_probe_slot(snapshot, now)
+                if permit is not None:
+                    return permit
+                if snapshot.state is State.HALF_OPEN and self._free_slots(snapshot, now) == []:
+                    raise self._reject(snapshot, now, self._earliest_lease_end(snapshot, now))
+            raise self._reject(snapshot, now, 0.0, reason="too much contention for the state item")
+        except CircuitOpenError:
+            raise
+        except Exception as exc:  # DynamoDB (or the network to it) failed
+            self._store_error("acquire", exc)
+            if self.fail_open:
+                return _NORMAL
+            raise CircuitOpenError(
+                self.circuit_id, 0.0, State.OPEN, reason="state store unavailable"
+            ) from exc
+
+    def _try_begin_half_open(self, snapshot: Snapshot, now: float) -> tuple[_Permit | None, Snapshot]:
+        owner, slot = uuid.uuid4().hex, "s0"
+        written = self._store_for().begin_half_open(
+            now=now,
+            version=snapshot.version,
+            slot=slot,
+            owner=owner,
+            lease_until=now + self.probe_timeout,
+            expires_at=self._expires_at(now),
+        )
+        if written is None:
+            return None, self._reread(now)
+        self._remember(written, now)
+        self._transition(State.OPEN, State.HALF_OPEN, written, now)
+        return _Permit(slot=slot, owner=owner, version=written.version), written
+
+    def _try_take_probe_slot(self, snapshot: Snapshot, now: float) -> tuple[_Permit | None, Snapshot]:
+        free = self._free_slots(snapshot, now)
+        if not free:
+            return None, snapshot
+        owner = uuid.uuid4().hex
+        written = self._store_for().take_probe_slot(
+            now=now, version=snapshot.version, slot=free[0], owner=owner, lease_until=now + self.probe_timeout
+        )
+        if written is None:
+            return None, self._reread(now)
+        self._remember(written, now)
+        return _Permit(slot=free[0], owner=owner, version=written.version), written
+
+    def _settle(self, permit: _Permit, exc: BaseException | None, started: float) -> None:
+        """Record the outcome of a permitted call; store errors are logged, never raised."""
+        now = self._clock()
+        failed = self._counts_as_failure(exc) or self._too_slow(now - started)
+        try:
+            if permit.slot is not None:
+                self._settle_probe(permit, failed, now)
+            elif failed:
+                self._record_failure(now)
+        except Exception as store_exc:
+            self._store_error("record", store_exc)
+
+    def _record_failure(self, now: float) -> None:
+        store = self._store_for()
+        for _ in range(MAX_RACE_RETRIES):
+            written = store.add_failure(now=now, window=self.window, expires_at=self._expires_at(now))
+            if written is None:
+                current = self._reread(now)
+                if current.state is not State.CLOSED:
+                    return  # already open or probing: nothing to count
+                if current.window_start is None:
+                    continue  # the item was just created or closed: counting again will succeed
+                written = store.restart_window(
+                    now=now, old_window_start=current.window_start, expires_at=self._expires_at(now)
+                )
+                if written is None:
+                    continue  # another container restarted the window first: count in it
+            self._remember(written, now)
+            if written.failure_count >= self.failure_threshold:
+                self._open(written, State.CLOSED, consecutive_opens=1, now=now)
+            return
+
+    def _settle_probe(self, permit: _Permit, failed: bool, now: float) -> None:
+        store = self._store_for()
+        assert permit.slot is not None
+        assert permit.owner is not None
+        if failed:
+            current = self._reread(now)
+            if current.state is State.HALF_OPEN and current.version == permit.version:
+                self._open(current, State.HALF_OPEN, consecutive_opens=current.consecutive_opens + 1, now=now)
+            return
+        written = store.probe_succeeded(version=permit.version, slot=permit.slot, owner=permit.owner)
+        if written is None:
+            self._reread(now)  # the period ended, or our lease expired and was taken: not counted
+            return
+        self._remember(written, now)
+        if written.half_open_successes >= self.success_threshold:
+            closed = store.close(now=now, version=written.version, expires_at=self._expires_at(now))
+            if closed is None:
+                self._reread(now)
+                return
+            self._remember(closed, now)
+            self._transition(State.HALF_OPEN, State.CLOSED, closed, now)
+
+    def _open(self, snapshot: Snapshot, from_state: State, *, consecutive_opens: int, now: float) -> None:
+        duration = min(self.open_duration * 2 ** (consecutive_opens - 1), self.max_open_duration)
+        written = self._store_for().open(
+            now=now,
+            version=snapshot.version,
+            from_state=from_state,
+            open_until=now + duration,
+            consecutive_opens=consecutive_opens,
+            expires_at=self._expires_at(now),
+        )
+        if written is None:
+            self._reread(now)  # someone else moved the circuit first
+            return
+        self._remember(written, now)
+        self._transition(from_state, State.OPEN, written, now, open_for=duration)
+
+    # ------------------------------------------------------------------------------------ state
+
+    def _current(self, now: float) -> Snapshot:
+        with self._lock:
+            cached = self._cache
+        if cached is not None:
+            snapshot, read_at = cached
+            fresh = now - read_at < self.cache_ttl
+            # An OPEN circuit stays OPEN until openUntil: nothing else can change it before then.
+            if fresh or (snapshot.state is State.OPEN and now < snapshot.open_until):
+                return snapshot
+        return self._reread(now)
+
+    def _reread(self, now: float) -> Snapshot:
+        snapshot = self._store_for().read()
+        self._remember(snapshot, now)
+        return snapshot
+
+    def _remember(self, snapshot: Snapshot, now: float) -> None:
+        with self._lock:
+            self._cache = (snapshot, now)
+
+    def _free_slots(self, snapshot: Snapshot, now: float) -> list[str]:
+        slots = [f"s{i}" for i in range(self.half_open_max_calls)]
+        return [s for s in slots if s not in snapshot.probes or snapshot.probes[s]["expiresAt"] < now]
+
+    def _earliest_lease_end(self, snapshot: Snapshot, now: float) -> float:
+        ends = [lease["expiresAt"] for lease in snapshot.probes.values()]
+        return min(ends) - now if ends else 0.0
+
+    def _store_for(self) -> DynamoStore:
+        if self._store is None:
+            if self._client is None:
+                import boto3
+
+                self._client = boto3.client("dynamodb")
+            self._store = DynamoStore(self._client, self.table_name, self.circuit_id)
+        return self._store
+
+    def _expires_at(self, now: float) -> int:
+        return int(now + self.idle_expiry)
+
+    def _counts_as_failure(self, exc: BaseException | None) -> bool:
+        if exc is None or isinstance(exc, self.ignored_exceptions):
+            return False
+        return isinstance(exc, self.failure_exceptions)
+
+    def _too_slow(self, elapsed: float) -> bool:
+        return self.slow_call_duration is not None and elapsed > self.slow_call_duration
+
+    def _check_settings(self) -> None:
+        checks = {
+            "failure_threshold": self.failure_threshold >= 1,
+            "window": self.window > 0,
+            "open_duration": self.open_duration > 0,
+            "max_open_duration": self.max_open_duration >= self.open_duration,
+            "half_open_max_calls": self.half_open_max_calls >= 1,
+            "success_threshold": self.success_threshold >= 1,
+            "cache_ttl": self.cache_ttl >= 0,
+            "probe_timeout": self.probe_timeout > 0,
+            "idle_expiry": self.idle_expiry > self.max_open_duration,
+        }
+        wrong = [name for name, ok in checks.items() if not ok]
+        if wrong:
+            values = ", ".join(f"{name}={getattr(self, name)!r}" for name in wrong)
+            raise ValueError(
+                f"circuit '{self.circuit_id}': invalid settings {values}; counts must be >= 1, "
+                "durations > 0, max_open_duration >= open_duration and idle_expiry > max_open_duration"
+            )
+
+    # ------------------------------------------------------------------------------------ telemetry
+
+    def _reject(
+        self, snapshot: Snapshot, now: float, retry_after: float, reason: str = ""
+    ) -> CircuitOpenError:
+        error = CircuitOpenError(self.circuit_id, retry_after, snapshot.state, reason or _why(snapshot.state))
+        self._emit(
+            "CallRejected", "CallsRejected", now, state=snapshot.state.value, retryAfter=error.retry_after
+        )
+        return error
+
+    def _transition(
+        self, from_state: State, to_state: State, snapshot: Snapshot, now: float, **fields: Any
+    ) -> None:
+        metric = {
+            State.OPEN: "CircuitOpened",
+            State.HALF_OPEN: "CircuitHalfOpened",
+            State.CLOSED: "CircuitClosed",
+        }
+        self._emit(
+            "StateTransition",
+            metric[to_state],
+            now,
+            fromState=from_state.value,
+            toState=to_state.value,
+            version=snapshot.version,
+            **fields,
+        )
+
+    def _store_error(self, during: str, exc: Exception) -> None:
+        self._emit(
+            "StateStoreError",
+            "StateStoreErrors",
+            self._clock(),
+            level="ERROR",
+            during=during,
+            error=f"{type(exc).__name__}: {exc}",
+            failOpen=self.fail_open,
+        )
+
+    def _emit(self, event: str, metric: str, now: float, *, level: str = "INFO", **fields: Any) -> None:
+        """One JSON line that is both a structured log and a CloudWatch Embedded Metric Format record."""
+        record = {
+            "_aws": {
+                "Timestamp": int(now * 1000),
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": self.metrics_namespace,
+                        "Dimensions": [["CircuitId"]],
+                        "Metrics": [{"Name": metric, "Unit": "Count"}],
+                    }
+                ],
+            },
+            "CircuitId": self.circuit_id,
+            metric: 1,
+            "level": level,
+            "event": event,
+            **fields,
+        }
+        self._emit_line(json.dumps(record, default=str))
+
+
+def _why(state: State) -> str:
+    return "circuit is open" if state is State.OPEN else "circuit is half-open and its probe slots are taken"
+
+
+def _settings_from_env(circuit_id: str) -> dict[str, Any]:
+    raw = os.environ.get(SETTINGS_ENV)
+    if not raw:
+        return {}
+    try:
+        settings = json.loads(raw)
+    except json.JSONDecodeError:
+        _log.warning("%s is not valid JSON; using defaults", SETTINGS_ENV)
+        return {}
+    entry = settings.get(circuit_id, {}) if isinstance(settings, dict) else {}
+    return entry if isinstance(entry, dict) else {}
+
+
+def _print_line(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,310 @@
+"""CircuitBreaker (the construct): table, layer, attach() wiring, least privilege and alarms."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+
+from constructs_lib import CircuitBreaker, ConstructsLibValidationError, SnapStartFunction
+from tests.breaker_support import TABLE
+from tests.conftest import make_function
+from tests.harness import REPO_ROOT, new_app, only_resource, resources_of, template_of
+
+
+def statements_of(stack: cdk.Stack, role: iam.IRole) -> list[dict[str, Any]]:
+    role_id = stack.get_logical_id(role.node.default_child)
+    return [
+        s
+        for p in resources_of(template_of(stack), "AWS::IAM::Policy").values()
+        if role_id in json.dumps(p["Properties"]["Roles"])
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def env_of(stack: cdk.Stack, fn: lambda_.Function) -> dict[str, Any]:
+    props = template_of(stack).to_json()["Resources"][stack.get_logical_id(fn.node.default_child)][
+        "Properties"
+    ]
+    variables: dict[str, Any] = props["Environment"]["Variables"]
+    return variables
+
+
+class TestTable:
+    def test_on_demand_pk_id_ttl_pitr_encrypted_and_retained(self, stack):
+        CircuitBreaker(stack, "Breaker")
+        table = only_resource(template_of(stack), "AWS::DynamoDB::Table")
+        props = table["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+        assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["SSESpecification"] == {"SSEEnabled": True}
+        assert table["DeletionPolicy"] == "Retain"
+
+    def test_removal_policy_and_table_props(self, stack):
+        CircuitBreaker(
+            stack,
+            "Breaker",
+            removal_policy=RemovalPolicy.DESTROY,
+            table_props={"table_name": "circuits", "deletion_protection": True},
+        )
+        table = only_resource(template_of(stack), "AWS::DynamoDB::Table")
+        assert table["DeletionPolicy"] == "Delete"
+        assert table["Properties"]["TableName"] == "circuits"
+        assert table["Properties"]["DeletionProtectionEnabled"] is True
+
+    def test_existing_table(self, stack):
+        existing = dynamodb.Table.from_table_name(stack, "Existing", "shared-circuits")
+        breaker = CircuitBreaker(stack, "Breaker", existing_table=existing)
+        template_of(stack).resource_count_is("AWS::DynamoDB::Table", 0)
+        wiring = breaker.attach(make_function(stack), circuit_id="payments")
+        assert wiring.environment["CIRCUIT_BREAKER_TABLE"] == "shared-circuits"
+
+
+class TestAttach:
+    def test_adds_the_layer_env_grant_and_alarm(self, stack):
+        breaker = CircuitBreaker(stack, "Breaker")
+        fn = make_function(stack)
+        wiring = breaker.attach(fn, circuit_id="payments", failure_threshold=3, window=Duration.seconds(30))
+        t = template_of(stack)
+        layer_id = stack.get_logical_id(breaker.layer.node.default_child)
+        props = t.to_json()["Resources"][stack.get_logical_id(fn.node.default_child)]["Properties"]
+        assert props["Layers"] == [{"Ref": layer_id}]
+        env = props["Environment"]["Variables"]
+        assert env["CIRCUIT_BREAKER_TABLE"] == {"Ref": stack.get_logical_id(breaker.table.node.default_child)}
+        assert env["CIRCUIT_BREAKER_NAMESPACE"] == "ConstructsLib/CircuitBreaker"
+        assert json.loads(env["CIRCUIT_BREAKER_SETTINGS"]) == {
+            "payments": {"failure_threshold": 3, "window": 30.0}
+        }
+        assert wiring.layer_added is True
+        assert wiring.settings == {"failure_threshold": 3, "window": 30.0}
+        assert wiring.function.node.path == fn.node.path
+        assert wiring.alarm is breaker.alarms[0]
+
+    def test_grants_only_the_item_actions_the_runtime_uses_on_this_table(self, stack):
+        breaker = CircuitBreaker(stack, "Breaker")
+        fn = make_function(stack)
+        breaker.attach(fn, circuit_id="payments")
+        table_arn = {"Fn::GetAtt": [stack.get_logical_id(breaker.table.node.default_child), "Arn"]}
+        dynamo = [s for s in statements_of(stack, fn.role) if "dynamodb" in json.dumps(s["Action"])]
+        assert dynamo == [
+            {"Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"], "Effect": "Allow", "Resource": table_arn}
+        ]
+        everything = json.dumps(statements_of(stack, fn.role))
+        assert "dynamodb:*" not in everything
+        assert '"Resource": "*"' not in everything
+
+    def test_alarm_fires_when_the_circuit_opens(self, stack):
+        topic = sns.Topic(stack, "Topic")
+        breaker = CircuitBreaker(stack, "Breaker", alarm_topic=topic, metrics_namespace="Shop/Breakers")
+        breaker.attach(make_function(stack), circuit_id="payments")
+        alarm = only_resource(template_of(stack), "AWS::CloudWatch::Alarm")["Properties"]
+        assert alarm["Namespace"] == "Shop/Breakers"
+        assert alarm["MetricName"] == "CircuitOpened"
+        assert alarm["Dimensions"] == [{"Name": "CircuitId", "Value": "payments"}]
+        assert alarm["Statistic"] == "Sum"
+        assert alarm["Threshold"] == 1
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert alarm["AlarmActions"] == [{"Ref": stack.get_logical_id(topic.node.default_child)}]
+        assert alarm["OKActions"] == alarm["AlarmActions"]
+
+    def test_one_function_several_circuits_and_one_alarm_per_circuit(self, stack):
+        breaker = CircuitBreaker(stack, "Breaker")
+        fn, other = make_function(stack), make_function(stack, "Other")
+        breaker.attach(fn, circuit_id="payments", failure_threshold=2)
+        breaker.attach(fn, circuit_id="tenant:42", open_duration=Duration.minutes(1))
+        breaker.attach(other, circuit_id="payments")
+        assert json.loads(env_of(stack, fn)["CIRCUIT_BREAKER_SETTINGS"]) == {
+            "payments": {"failure_threshold": 2},
+            "tenant:42": {"open_duration": 60.0},
+        }
+        props = template_of(stack).to_json()["Resources"][stack.get_logical_id(fn.node.default_child)][
+            "Properties"
+        ]
+        assert len(props["Layers"]) == 1
+        assert len(breaker.alarms) == 2
+        template_of(stack).resource_count_is("AWS::CloudWatch::Alarm", 2)
+
+    def test_a_snapstart_alias_is_wired_through_its_function(self, stack):
+        breaker = CircuitBreaker(stack, "Breaker")
+        snap = SnapStartFunction(
+            stack,
+            "Snap",
+            code=lambda_.Code.from_inline("x"),
+            handler="index.handler",
+            runtime=lambda_.Runtime.PYTHON_3_13,
+        )
+        wiring = breaker.attach(snap.alias, circuit_id="payments")
+        assert wiring.function.node.path == snap.function.node.path
+        assert "CIRCUIT_BREAKER_TABLE" in env_of(stack, snap.function)
+
+    def test_non_python_functions_get_env_and_grants_but_no_layer(self, stack):
+        breaker = CircuitBreaker(stack, "Breaker")
+        fn = lambda_.Function(
+            stack,
+            "Node",
+            runtime=lambda_.Runtime.NODEJS_22_X,
+            handler="index.handler",
+            code=lambda_.Code.from_inline("exports.handler = async () => 1"),
+        )
+        wiring = breaker.attach(fn, circuit_id="payments")
+        assert wiring.layer_added is False
+        props = template_of(stack).to_json()["Resources"][stack.get_logical_id(fn.node.default_child)][
+            "Properties"
+        ]
+        assert "Layers" not in props
+        assert "CIRCUIT_BREAKER_TABLE" in props["Environment"]["Variables"]
+
+    def test_grant_read_state(self, stack):
+        breaker = CircuitBreaker(stack, "Breaker")
+        role = iam.Role(stack, "Ops", assumed_by=iam.AccountRootPrincipal())
+        breaker.grant_read_state(role)
+        [statement] = statements_of(stack, role)
+        assert sorted(statement["Action"]) == ["dynamodb:BatchGetItem", "dynamodb:GetItem"]
+
+    def test_metrics(self, stack):
+        breaker = CircuitBreaker(stack, "Breaker")
+        assert breaker.metric_calls_rejected("payments").metric_name == "CallsRejected"
+        assert breaker.metric_state_store_errors("payments").dimensions == {"CircuitId": "payments"}
+
+
+ERRORS = [
+    ("imported", lambda s: {"function": lambda_.Function.from_function_name(s, "Imp", "x")}, "function"),
+    ("empty id", lambda s: {"circuit_id": ""}, "circuit_id"),
+    ("spaces", lambda s: {"circuit_id": "my circuit"}, "circuit_id"),
+    ("threshold", lambda s: {"failure_threshold": 0}, "failure_threshold"),
+    ("probes", lambda s: {"half_open_max_calls": 0}, "half_open_max_calls"),
+    ("window", lambda s: {"window": Duration.seconds(0)}, "window"),
+    (
+        "cap",
+        lambda s: {"open_duration": Duration.minutes(5), "max_open_duration": Duration.minutes(1)},
+        "max_open_duration",
+    ),
+]
+
+
+@pytest.mark.parametrize(("make", "prop"), [pytest.param(m, p, id=name) for name, m, p in ERRORS])
+def test_attach_misconfiguration(stack, make, prop):
+    breaker = CircuitBreaker(stack, "Breaker")
+    kwargs = {"function": make_function(stack), "circuit_id": "payments", **make(stack)}
+    fn = kwargs.pop("function")
+    with pytest.raises(ConstructsLibValidationError) as raised:
+        breaker.attach(fn, **kwargs)
+    assert prop in {p.prop for p in raised.value.problems}
+
+
+def test_construct_misconfiguration(stack):
+    existing = dynamodb.Table.from_table_name(stack, "Existing", "t")
+    with pytest.raises(ConstructsLibValidationError) as raised:
+        CircuitBreaker(
+            stack,
+            "Breaker",
+            existing_table=existing,
+            table_props={"partition_key": dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)},
+            metrics_namespace="has spaces",
+        )
+    assert {p.prop for p in raised.value.problems} == {
+        "table_props",
+        "table_props['partition_key']",
+        "metrics_namespace",
+    }
+
+
+# ------------------------------------------------------------------------------------------- layer
+
+
+@pytest.fixture(scope="module")
+def layer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    outdir = tmp_path_factory.mktemp("layer")
+    app = new_app(outdir=outdir)
+    stack = cdk.Stack(app, "Layer")
+    breaker = CircuitBreaker(stack, "Breaker")
+    breaker.attach(make_function(stack), circuit_id="payments")
+    assembly = app.synth()
+    layer = only_resource(
+        cdk.assertions.Template.from_json(assembly.get_stack_by_name("Layer").template),
+        "AWS::Lambda::LayerVersion",
+    )
+    asset_hash = layer["Properties"]["Content"]["S3Key"].removesuffix(".zip")
+    return outdir / f"asset.{asset_hash}"
+
+
+def test_layer_holds_the_runtime_files(layer_dir):
+    files = sorted(p.relative_to(layer_dir).as_posix() for p in layer_dir.rglob("*.py"))
+    runtime_files = sorted(p.name for p in (REPO_ROOT / "constructs_lib" / "runtime").glob("*.py"))
+    assert files == sorted(
+        ["python/constructs_lib/__init__.py", *(f"python/constructs_lib/runtime/{n}" for n in runtime_files)]
+    )
+
+
+def test_layer_imports_as_lambda_sees_it_without_aws_cdk(layer_dir, tmp_path):
+    """Only the layer and boto3 on the path, as in a Python function with the layer attached."""
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('aws_cdk', 'constructs', 'jsii'):\n"
+        "            raise ImportError('not on Lambda: ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from constructs_lib.runtime import CircuitBreaker\n"
+        "import constructs_lib\n"
+        "assert constructs_lib.__file__.startswith(sys.argv[1]), constructs_lib.__file__\n"
+        "print(CircuitBreaker('payments', table_name='t').failure_threshold)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(layer_dir / "python"), "AWS_DEFAULT_REGION": "eu-west-1"}
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(layer_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "5"
+
+
+# --------------------------------------------------------------------------------- sample handler
+
+
+@pytest.mark.usefixtures("aws")
+def test_sample_handler_falls_back_once_the_circuit_opens(monkeypatch):
+    import boto3
+
+    monkeypatch.setenv("CIRCUIT_BREAKER_TABLE", TABLE)
+    monkeypatch.setenv(
+        "CIRCUIT_BREAKER_SETTINGS", json.dumps({"inventory-service": {"failure_threshold": 3}})
+    )
+    monkeypatch.setenv("DOWNSTREAM_FAILURE_RATE", "1.0")
+    path = REPO_ROOT / "apps" / "handlers" / "inventory_client" / "index.py"
+    spec = importlib.util.spec_from_file_location("inventory_client_index", path)
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.breaker._client = boto3.client("dynamodb", region_name="eu-west-1")
+    module.breaker._emit_line = lambda line: None
+    calls = []
+    original = module.call_inventory_service
+    monkeypatch.setattr(module, "call_inventory_service", lambda sku: calls.append(sku) or original(sku))
+
+    statuses = [
+        module.handler({"queryStringParameters": {"sku": "beans"}}, None)["statusCode"] for _ in range(6)
+    ]
+    assert statuses == [504, 504, 504, 200, 200, 200]
+    last = json.loads(module.handler({"queryStringParameters": {"sku": "beans"}}, None)["body"])
+    assert last == {"sku": "beans", "available": None, "degraded": True}
+    assert len(calls) == 3, "no call reaches the failing service once the circuit is open"
