@@ -8,7 +8,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := cdk --no-notices
 APP ?=
 
-.PHONY: setup synth test lint diff deploy clean
+.PHONY: setup synth test lint bench diff deploy clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -28,9 +28,12 @@ test: setup
 	$(PY) -m pytest
 
 lint: setup
-	$(PY) -m ruff check constructs_lib apps tests
-	$(PY) -m ruff format --check constructs_lib apps tests
+	$(PY) -m ruff check constructs_lib apps tests benchmarks
+	$(PY) -m ruff format --check constructs_lib apps tests benchmarks
 	$(PY) -m mypy
+
+bench: setup
+	$(PY) benchmarks/breaker_overhead.py
 
 # Need AWS credentials; never run by the tests.
 diff: setup

@@ -10,8 +10,18 @@ import pytest
 from tests.harness import REPO_ROOT
 
 CHECKS = {
-    "ruff check": [sys.executable, "-m", "ruff", "check", "constructs_lib", "apps", "tests"],
-    "ruff format": [sys.executable, "-m", "ruff", "format", "--check", "constructs_lib", "apps", "tests"],
+    "ruff check": [sys.executable, "-m", "ruff", "check", "constructs_lib", "apps", "tests", "benchmarks"],
+    "ruff format": [
+        sys.executable,
+        "-m",
+        "ruff",
+        "format",
+        "--check",
+        "constructs_lib",
+        "apps",
+        "tests",
+        "benchmarks",
+    ],
     "mypy --strict": [sys.executable, "-m", "mypy"],
 }
 
