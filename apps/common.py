@@ -4,19 +4,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aws_cdk as cdk
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from constructs import Construct
 
-from constructs_lib._core import acknowledge
+from constructs_lib._core import acknowledge, acknowledge_xray_wildcard
 
 HANDLERS = Path(__file__).resolve().parent / "handlers"
 #: The newest Python runtime that both aws-cdk-lib and Powertools for AWS Lambda support.
 PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
 POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python3.14/latest"
+
+
+def checked_app(app: cdk.App | None = None) -> cdk.App:
+    """An App (``app`` or a new one) on which cdk-nag's AwsSolutions and Serverless packs run at synth."""
+    app = app or cdk.App()
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
+    return app
 
 
 def python_function(
@@ -62,11 +71,6 @@ def python_function(
         environment=environment,
         description=description,
     )
-    acknowledge(
-        role,
-        "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-        "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) do not support resource-level "
-        "permissions, so AWS requires Resource '*' for them",
-    )
+    acknowledge_xray_wildcard(role)
     acknowledge(function, "Serverless::Serverless-LambdaDLQ", dlq_reason)
     return function

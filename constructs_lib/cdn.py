@@ -29,11 +29,13 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct, IConstruct
 
 from ._core import (
+    ABOVE,
     Problems,
     acknowledge,
     is_unresolved,
     merge_props,
     seconds,
+    threshold_alarm,
     unqualified_snapstart_fix,
     wire_alarms,
 )
@@ -681,27 +683,26 @@ class CdnFrontedOrigin(Construct):
                 "see data; deploy the distribution's stack in us-east-1 to keep them useful",
             )
         alarms = [
-            self.metric_5xx_error_rate().create_alarm(
+            threshold_alarm(
                 self,
                 "ErrorRateAlarm",
-                alarm_description=f"More than {error_rate_threshold}% of viewer requests answered 5xx",
+                self.metric_5xx_error_rate(),
                 threshold=error_rate_threshold,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                comparison=ABOVE,
+                description=f"More than {error_rate_threshold}% of viewer requests answered 5xx",
             )
         ]
         if additional_metrics:
             alarms.append(
-                self.metric_origin_latency().create_alarm(
+                threshold_alarm(
                     self,
                     "OriginLatencyAlarm",
-                    alarm_description="Origins answer slowly (p90 origin latency)",
+                    self.metric_origin_latency(),
                     threshold=latency_threshold.to_milliseconds(),
+                    comparison=ABOVE,
                     evaluation_periods=3,
                     datapoints_to_alarm=2,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                    description="Origins answer slowly (p90 origin latency)",
                 )
             )
         return alarms

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsii
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
+from aws_cdk import AssetHashType, Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -24,7 +23,16 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ._core import Problems, is_unresolved, merge_props, seconds, underlying_function, wire_alarms
+from ._core import (
+    Problems,
+    is_unresolved,
+    local_bundling,
+    merge_props,
+    seconds,
+    threshold_alarm,
+    underlying_function,
+    wire_alarms,
+)
 
 __all__ = ["CircuitBreaker", "CircuitBreakerWiring"]
 
@@ -257,14 +265,12 @@ class CircuitBreaker(Construct):
         if circuit_id not in self._alarms_by_circuit:
             name = re.sub(r"[^A-Za-z0-9]", "", circuit_id.title()) or "Circuit"
             digest = hashlib.sha256(circuit_id.encode()).hexdigest()[:8]
-            alarm = self.metric_circuit_opened(circuit_id).create_alarm(
+            alarm = threshold_alarm(
                 self,
                 f"{name}{digest}OpenedAlarm",
-                alarm_description=f"Circuit '{circuit_id}' opened: its downstream is failing",
+                self.metric_circuit_opened(circuit_id),
                 threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                description=f"Circuit '{circuit_id}' opened: its downstream is failing",
             )
             wire_alarms([alarm], self._alarm_topic)
             self._alarms_by_circuit[circuit_id] = alarm
@@ -309,24 +315,12 @@ def _runtime_layer_code() -> lambda_.Code:
         str(_PACKAGE_DIR / "runtime"),
         asset_hash_type=AssetHashType.CUSTOM,
         asset_hash=digest.hexdigest(),
-        bundling=BundlingOptions(
-            # Required by the API, never used: local bundling always copies the files itself.
-            image=DockerImage("constructs-lib/local-bundling-only"),
-            local=_CopyRuntimeFiles(files),
-        ),
+        bundling=local_bundling(lambda out: _copy_files(files, out / "python" / "constructs_lib")),
     )
 
 
-@jsii.implements(ILocalBundling)
-class _CopyRuntimeFiles:
-    def __init__(self, files: list[Path]) -> None:
-        self._files = files
-
-    def try_bundle(self, output_dir: str, *_options: Any, **_kw_options: Any) -> bool:
-        # jsii passes the BundlingOptions struct positionally; nothing in it is needed here.
-        root = Path(output_dir) / "python" / "constructs_lib"
-        for path in self._files:
-            destination = root / path.relative_to(_PACKAGE_DIR)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, destination)
-        return True
+def _copy_files(files: list[Path], root: Path) -> None:
+    for path in files:
+        destination = root / path.relative_to(_PACKAGE_DIR)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, destination)

@@ -30,6 +30,7 @@ from ._core import (
     is_unresolved,
     merge_props,
     seconds,
+    threshold_alarm,
     timeout_seconds,
     underlying_function,
     unqualified_snapstart_fix,
@@ -529,45 +530,35 @@ class QueueBufferedIngest(Construct):
         acknowledge(method, "AwsSolutions::AwsSolutions-COG4", reason)
 
     def _create_alarms(self, max_message_age: Duration) -> list[cloudwatch.Alarm]:
-        not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
-        at_least = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
         return [
-            self.metric_dead_letter_queue_messages().create_alarm(
+            threshold_alarm(
                 self,
                 "DeadLetterQueueNotEmptyAlarm",
-                alarm_description="Messages failed processing max_receive_count times and reached the DLQ",
+                self.metric_dead_letter_queue_messages(),
                 threshold=1,
-                evaluation_periods=1,
-                comparison_operator=at_least,
-                treat_missing_data=not_breaching,
+                description="Messages failed processing max_receive_count times and reached the DLQ",
             ),
-            self.metric_approximate_age_of_oldest_message().create_alarm(
+            threshold_alarm(
                 self,
                 "MessageAgeAlarm",
-                alarm_description="The oldest queued message is older than max_message_age: the "
-                "consumer is not keeping up",
+                self.metric_approximate_age_of_oldest_message(),
                 threshold=max_message_age.to_seconds(),
-                evaluation_periods=1,
-                comparison_operator=at_least,
-                treat_missing_data=not_breaching,
+                description="The oldest queued message is older than max_message_age: the consumer is not "
+                "keeping up",
             ),
-            self.consumer.metric_errors(period=Duration.minutes(5), statistic="Sum").create_alarm(
+            threshold_alarm(
                 self,
                 "ConsumerErrorsAlarm",
-                alarm_description="The queue consumer failed invocations",
+                self.consumer.metric_errors(period=Duration.minutes(5), statistic="Sum"),
                 threshold=1,
-                evaluation_periods=1,
-                comparison_operator=at_least,
-                treat_missing_data=not_breaching,
+                description="The queue consumer failed invocations",
             ),
-            self.api.metric_server_error(period=Duration.minutes(5), statistic="Sum").create_alarm(
+            threshold_alarm(
                 self,
                 "Api5xxAlarm",
-                alarm_description="The ingest API answered 5xx: messages were not queued",
+                self.api.metric_server_error(period=Duration.minutes(5), statistic="Sum"),
                 threshold=1,
-                evaluation_periods=1,
-                comparison_operator=at_least,
-                treat_missing_data=not_breaching,
+                description="The ingest API answered 5xx: messages were not queued",
             ),
         ]
 

@@ -15,14 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jsii
 from aws_cdk import (
     Annotations,
     AssetHashType,
-    BundlingOptions,
-    DockerImage,
     Duration,
-    ILocalBundling,
     RemovalPolicy,
     Size,
 )
@@ -34,7 +30,16 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ._core import Problems, acknowledge, is_unresolved, merge_props, wire_alarms
+from ._core import (
+    Problems,
+    acknowledge,
+    acknowledge_xray_wildcard,
+    is_unresolved,
+    local_bundling,
+    merge_props,
+    threshold_alarm,
+    wire_alarms,
+)
 
 __all__ = ["JavaToolchainError", "SnapStartFunction", "java_code"]
 
@@ -260,44 +265,31 @@ class SnapStartFunction(Construct):
             description="SnapStart function: writes its own logs and traces; grant more with grant_* calls",
         )
         self.log_group.grant_write(role)
-        acknowledge(
-            role,
-            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-            "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) do not support resource-level "
-            "permissions, so AWS requires Resource '*' for them",
-        )
+        acknowledge_xray_wildcard(role)
         return role
 
     def _create_alarms(self, timeout: Duration, ratio: float) -> list[cloudwatch.Alarm]:
-        at_least = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
-        not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
         return [
-            self.metric_errors().create_alarm(
+            threshold_alarm(
                 self,
                 "ErrorsAlarm",
-                alarm_description="The function's alias answered errors",
+                self.metric_errors(),
                 threshold=1,
-                evaluation_periods=1,
-                comparison_operator=at_least,
-                treat_missing_data=not_breaching,
+                description="The function's alias answered errors",
             ),
-            self.metric_throttles().create_alarm(
+            threshold_alarm(
                 self,
                 "ThrottlesAlarm",
-                alarm_description="Invocations of the alias were throttled",
+                self.metric_throttles(),
                 threshold=1,
-                evaluation_periods=1,
-                comparison_operator=at_least,
-                treat_missing_data=not_breaching,
+                description="Invocations of the alias were throttled",
             ),
-            self.metric_duration().create_alarm(
+            threshold_alarm(
                 self,
                 "DurationAlarm",
-                alarm_description=f"p99 duration reached {int(ratio * 100)}% of the timeout",
+                self.metric_duration(),
                 threshold=timeout.to_milliseconds() * ratio,
-                evaluation_periods=1,
-                comparison_operator=at_least,
-                treat_missing_data=not_breaching,
+                description=f"p99 duration reached {int(ratio * 100)}% of the timeout",
             ),
         ]
 
@@ -370,23 +362,18 @@ def java_code(project_dir: str | Path, *, release: int = 17) -> lambda_.Code:
         str(project),
         asset_hash_type=AssetHashType.SOURCE,
         exclude=["target", "build", ".gradle", "*.class", "*.jar"],
-        bundling=BundlingOptions(
-            # Required by the API, never used: local bundling either builds the jar or raises.
-            image=DockerImage("constructs-lib/local-bundling-only"),
-            local=_JavaLocalBundling(project, release),
-        ),
+        bundling=local_bundling(_JavaBuild(project, release)),
     )
 
 
-@jsii.implements(ILocalBundling)
-class _JavaLocalBundling:
+class _JavaBuild:
+    """Builds the project's jar into the bundling output directory."""
+
     def __init__(self, project: Path, release: int) -> None:
         self._project = project
         self._release = release
 
-    def try_bundle(self, output_dir: str, *_options: Any, **_kw_options: Any) -> bool:
-        # jsii passes the BundlingOptions struct positionally; nothing in it is needed here.
-        out = Path(output_dir)
+    def __call__(self, out: Path) -> None:
         if (self._project / "pom.xml").exists() and shutil.which("mvn"):
             _run(["mvn", "-q", "-B", "package", "-DskipTests"], self._project)
             _copy_single_jar(self._project / "target", out)
@@ -395,7 +382,6 @@ class _JavaLocalBundling:
             _copy_single_jar(self._project / "build" / "libs", out)
         else:
             self._javac(out)
-        return True
 
     def _javac(self, out: Path) -> None:
         for tool in ("javac", "jar"):

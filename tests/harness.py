@@ -60,6 +60,15 @@ def only_resource(template: assertions.Template, resource_type: str) -> dict[str
     return next(iter(found.values()))
 
 
+def acknowledged_rules(construct: Any) -> dict[str, str]:
+    """The cdk-nag acknowledgments recorded on ``construct`` itself: rule id -> reason."""
+    rules: dict[str, str] = {}
+    for entry in construct.node.metadata:
+        if entry.type == "aws:cdk:acknowledged-rules":
+            rules.update(entry.data)
+    return rules
+
+
 _ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 _CURRENT_VERSION_ID = re.compile(r"(CurrentVersion[0-9A-F]{8})[0-9a-f]{32}")
 

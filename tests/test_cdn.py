@@ -20,7 +20,7 @@ from aws_cdk.assertions import Annotations, Match
 
 from constructs_lib import CdnFrontedOrigin, CdnOrigin, ConstructsLibValidationError, QueueBufferedIngest
 from tests.conftest import make_function
-from tests.harness import new_app, only_resource, resources_of, template_of
+from tests.harness import acknowledged_rules, new_app, only_resource, resources_of, template_of
 
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -76,14 +76,6 @@ def origin_of(stack: cdk.Stack, pattern: str) -> dict[str, Any]:
     config = distribution_config(stack)
     target = behaviors(stack)[pattern]["TargetOriginId"]
     return next(o for o in config["Origins"] if o["Id"] == target)
-
-
-def acknowledged(construct: Any) -> dict[str, str]:
-    rules: dict[str, str] = {}
-    for entry in construct.node.metadata:
-        if entry.type == "aws:cdk:acknowledged-rules":
-            rules.update(entry.data)
-    return rules
 
 
 # ---------------------------------------------------------------------------------------- viewers
@@ -387,7 +379,7 @@ class TestLoggingAndDomain:
     def test_default_certificate_acknowledges_the_tls_finding_only_then(self, app):
         default = cdk.Stack(app, "Default")
         cdn = CdnFrontedOrigin(default, "Cdn", default_origin=CdnOrigin.bucket(bucket(default)))
-        assert "AwsSolutions::AwsSolutions-CFR4" in acknowledged(cdn.distribution)
+        assert "AwsSolutions::AwsSolutions-CFR4" in acknowledged_rules(cdn.distribution)
 
         custom = cdk.Stack(app, "Custom")
         certificate = acm.Certificate.from_certificate_arn(custom, "Cert", US_EAST_1_CERT)
@@ -398,7 +390,7 @@ class TestLoggingAndDomain:
             domain_names=["www.example.com"],
             certificate=certificate,
         )
-        assert "AwsSolutions::AwsSolutions-CFR4" not in acknowledged(cdn.distribution)
+        assert "AwsSolutions::AwsSolutions-CFR4" not in acknowledged_rules(cdn.distribution)
 
     def test_custom_domain_uses_tls_1_2_2021_and_sni(self, stack):
         certificate = acm.Certificate.from_certificate_arn(stack, "Cert", US_EAST_1_CERT)
@@ -457,7 +449,7 @@ class TestLoggingAndDomain:
             "Locations": ["DE", "FR"],
             "RestrictionType": "whitelist",
         }
-        assert "AwsSolutions::AwsSolutions-CFR1" not in acknowledged(cdn.distribution)
+        assert "AwsSolutions::AwsSolutions-CFR1" not in acknowledged_rules(cdn.distribution)
 
     def test_default_price_class(self, stack):
         full(stack)
@@ -472,7 +464,7 @@ class TestWaf:
         arn = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/abc"
         cdn = full(stack, web_acl_id=arn)
         assert distribution_config(stack)["WebACLId"] == arn
-        assert "AwsSolutions::AwsSolutions-CFR2" not in acknowledged(cdn.distribution)
+        assert "AwsSolutions::AwsSolutions-CFR2" not in acknowledged_rules(cdn.distribution)
 
     def test_created_web_acl_has_managed_groups_and_a_rate_rule_but_no_bot_control(self):
         stack = cdk.Stack(new_app(), "Edge", env=cdk.Environment(region="us-east-1"))

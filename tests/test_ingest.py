@@ -20,7 +20,7 @@ from aws_cdk.assertions import Annotations, Match
 
 from constructs_lib import ApiAuthorization, ConstructsLibValidationError, QueueBufferedIngest
 from tests.conftest import make_function
-from tests.harness import only_resource, resources_of, template_of
+from tests.harness import acknowledged_rules, only_resource, resources_of, template_of
 
 
 def build(stack: cdk.Stack, consumer: lambda_.IFunction, **props: Any) -> QueueBufferedIngest:
@@ -206,7 +206,7 @@ class TestFrontDoorOverrides:
         reason = "public webhook from a partner that cannot sign requests"
         ingest = build(stack, consumer, authorization=ApiAuthorization.none(reason=reason))
         assert post_method(template_of(stack))["AuthorizationType"] == "NONE"
-        acknowledged = _acknowledged_rules(ingest.method)
+        acknowledged = acknowledged_rules(ingest.method)
         assert reason in acknowledged["AwsSolutions::AwsSolutions-APIG4"]
         assert reason in acknowledged["AwsSolutions::AwsSolutions-COG4"]
 
@@ -221,7 +221,7 @@ class TestFrontDoorOverrides:
         method = post_method(template_of(stack))
         assert method["AuthorizationType"] == "COGNITO_USER_POOLS"
         assert method["AuthorizationScopes"] == ["orders/write"]
-        assert "AwsSolutions::AwsSolutions-COG4" not in _acknowledged_rules(ingest.method)
+        assert "AwsSolutions::AwsSolutions-COG4" not in acknowledged_rules(ingest.method)
 
     def test_lambda_authorizer(self, stack, consumer):
         auth_fn = make_function(stack, "AuthFn")
@@ -234,7 +234,7 @@ class TestFrontDoorOverrides:
         ingest = build(stack, consumer, web_acl_arn=arn)
         t = template_of(stack)
         t.has_resource_properties("AWS::WAFv2::WebACLAssociation", {"WebACLArn": arn})
-        assert "AwsSolutions::AwsSolutions-APIG3" not in _acknowledged_rules(ingest.api.deployment_stage)
+        assert "AwsSolutions::AwsSolutions-APIG3" not in acknowledged_rules(ingest.api.deployment_stage)
 
     def test_api_props_pass_through(self, stack, consumer):
         build(stack, consumer, api_props={"rest_api_name": "orders-ingest", "cloud_watch_role": False})
@@ -683,11 +683,3 @@ def test_tokens_are_not_validated_as_values(stack, consumer):
 def _actions(statement: dict[str, Any]) -> list[str]:
     action = statement["Action"]
     return action if isinstance(action, list) else [action]
-
-
-def _acknowledged_rules(construct: Any) -> dict[str, str]:
-    rules: dict[str, str] = {}
-    for entry in construct.node.metadata:
-        if entry.type == "aws:cdk:acknowledged-rules":
-            rules.update(entry.data)
-    return rules

@@ -1,14 +1,13 @@
 """CDK app entry point for the circuit-breaker sample."""
 
 import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from apps.breaker.stack import BreakerStack
+from apps.common import checked_app
 
 
 def build_app(app: cdk.App | None = None) -> cdk.App:
-    app = app or cdk.App()
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
+    app = checked_app(app)
     BreakerStack(app, "Breaker", description="constructs_lib sample: a shared circuit breaker in DynamoDB")
     return app
 

@@ -1,21 +1,27 @@
 """Private helpers shared by every pattern. Nothing here is public API."""
 
-from .alarms import wire_alarms
+from .alarms import ABOVE, AT_LEAST, threshold_alarm, wire_alarms
+from .bundling import local_bundling
 from .lambdas import has_snapstart, timeout_seconds, underlying_function, unqualified_snapstart_fix
-from .nag import acknowledge
+from .nag import acknowledge, acknowledge_xray_wildcard
 from .props import accepted_kwargs, merge_props
 from .validation import ConstructsLibValidationError, Problem, Problems, is_unresolved, seconds
 
 __all__ = [
+    "ABOVE",
+    "AT_LEAST",
     "ConstructsLibValidationError",
     "Problem",
     "Problems",
     "accepted_kwargs",
     "acknowledge",
+    "acknowledge_xray_wildcard",
     "has_snapstart",
     "is_unresolved",
+    "local_bundling",
     "merge_props",
     "seconds",
+    "threshold_alarm",
     "timeout_seconds",
     "underlying_function",
     "unqualified_snapstart_fix",

@@ -17,3 +17,14 @@ def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
     if len(reason.strip()) < MIN_REASON_LENGTH:
         raise ValueError(f"acknowledgment of {rule} needs a specific reason, got {reason!r}")
     Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))
+
+
+XRAY_WILDCARD_REASON = (
+    "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) do not support resource-level "
+    "permissions, so AWS requires Resource '*' for them"
+)
+
+
+def acknowledge_xray_wildcard(role: IConstruct) -> None:
+    """Acknowledge the ``Resource::*`` that active tracing adds to a function's role."""
+    acknowledge(role, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", XRAY_WILDCARD_REASON)
