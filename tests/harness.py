@@ -7,17 +7,22 @@ Every app a test builds uses the feature flags from ``cdk.json``, so tests see t
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from unittest import mock
 
 import aws_cdk as cdk
+import pytest
 from aws_cdk import assertions
 from cfnlint.api import ManualArgs, lint_file
+
+from constructs_lib import ConstructsLibValidationError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = json.loads((REPO_ROOT / "cdk.json").read_text())
@@ -58,6 +63,29 @@ def only_resource(template: assertions.Template, resource_type: str) -> dict[str
     found = resources_of(template, resource_type)
     assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
     return next(iter(found.values()))
+
+
+def assert_misconfigured(build: Callable[[], Any], prop: str, fix: str) -> ConstructsLibValidationError:
+    """``build()`` raises ConstructsLibValidationError with a line for ``prop`` whose fix says ``fix``."""
+    with pytest.raises(ConstructsLibValidationError) as raised:
+        build()
+    problems = {p.prop: p for p in raised.value.problems}
+    assert prop in problems, str(raised.value)
+    assert fix in problems[prop].fix
+    line = next(line for line in str(raised.value).splitlines() if line.strip().startswith(f"- {prop}:"))
+    assert "got " in line, "each line names the value received"
+    return raised.value
+
+
+def load_handler(handler_dir: str) -> ModuleType:
+    """A sample handler loaded the way Lambda loads it: ``index`` from its asset directory."""
+    path = REPO_ROOT / "apps" / "handlers" / handler_dir / "index.py"
+    spec = importlib.util.spec_from_file_location(f"{handler_dir}_index", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def acknowledged_rules(construct: Any) -> dict[str, str]:

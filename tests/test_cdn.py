@@ -20,7 +20,14 @@ from aws_cdk.assertions import Annotations, Match
 
 from constructs_lib import CdnFrontedOrigin, CdnOrigin, ConstructsLibValidationError, QueueBufferedIngest
 from tests.conftest import make_function
-from tests.harness import acknowledged_rules, new_app, only_resource, resources_of, template_of
+from tests.harness import (
+    acknowledged_rules,
+    assert_misconfigured,
+    new_app,
+    only_resource,
+    resources_of,
+    template_of,
+)
 
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -665,11 +672,7 @@ ERROR_CASES: list[tuple[str, Callable[[cdk.Stack], dict[str, Any]], str, str]] =
 def test_misconfiguration_raises_with_prop_value_and_fix(stack, make_props, prop, fix):
     props = make_props(stack)
     props.setdefault("default_origin", CdnOrigin.bucket(bucket(stack)))
-    with pytest.raises(ConstructsLibValidationError) as raised:
-        CdnFrontedOrigin(stack, "Cdn", **props)
-    problems = {p.prop: p for p in raised.value.problems}
-    assert prop in problems, str(raised.value)
-    assert fix in problems[prop].fix
+    assert_misconfigured(lambda: CdnFrontedOrigin(stack, "Cdn", **props), prop, fix)
 
 
 def test_web_acl_outside_us_east_1_is_an_error():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -21,7 +20,7 @@ from aws_cdk import aws_sns as sns
 from constructs_lib import CircuitBreaker, ConstructsLibValidationError, SnapStartFunction
 from tests.breaker_support import TABLE
 from tests.conftest import make_function
-from tests.harness import REPO_ROOT, new_app, only_resource, resources_of, template_of
+from tests.harness import REPO_ROOT, load_handler, new_app, only_resource, resources_of, template_of
 
 
 def statements_of(stack: cdk.Stack, role: iam.IRole) -> list[dict[str, Any]]:
@@ -289,12 +288,7 @@ def test_sample_handler_falls_back_once_the_circuit_opens(monkeypatch):
         "CIRCUIT_BREAKER_SETTINGS", json.dumps({"inventory-service": {"failure_threshold": 3}})
     )
     monkeypatch.setenv("DOWNSTREAM_FAILURE_RATE", "1.0")
-    path = REPO_ROOT / "apps" / "handlers" / "inventory_client" / "index.py"
-    spec = importlib.util.spec_from_file_location("inventory_client_index", path)
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_handler("inventory_client")
     module.breaker._client = boto3.client("dynamodb", region_name="eu-west-1")
     module.breaker._emit_line = lambda line: None
     calls = []

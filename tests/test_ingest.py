@@ -20,7 +20,7 @@ from aws_cdk.assertions import Annotations, Match
 
 from constructs_lib import ApiAuthorization, ConstructsLibValidationError, QueueBufferedIngest
 from tests.conftest import make_function
-from tests.harness import acknowledged_rules, only_resource, resources_of, template_of
+from tests.harness import acknowledged_rules, assert_misconfigured, only_resource, resources_of, template_of
 
 
 def build(stack: cdk.Stack, consumer: lambda_.IFunction, **props: Any) -> QueueBufferedIngest:
@@ -640,13 +640,7 @@ ERROR_CASES: list[tuple[str, Callable[[cdk.Stack], dict[str, Any]], str, str]] =
 def test_misconfiguration_raises_with_prop_value_and_fix(stack, consumer, make_props, prop, fix):
     props = make_props(stack)
     target = props.pop("consumer", consumer)
-    with pytest.raises(ConstructsLibValidationError) as raised:
-        build(stack, target, **props)
-    problems = {p.prop: p for p in raised.value.problems}
-    assert prop in problems, str(raised.value)
-    assert fix in problems[prop].fix
-    line = next(line for line in str(raised.value).splitlines() if line.strip().startswith(f"- {prop}:"))
-    assert "got " in line
+    assert_misconfigured(lambda: build(stack, target, **props), prop, fix)
 
 
 def test_all_problems_are_reported_at_once(stack, consumer):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.harness import REPO_ROOT
+from tests.harness import load_handler
 
 MAX_RECEIVE_COUNT = 3
 
@@ -46,13 +45,7 @@ class FakeLambdaContext:
 def consumer_module(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """Load the handler the way Lambda does: ``index`` from the asset directory."""
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Test")
-    path = REPO_ROOT / "apps" / "handlers" / "order_consumer" / "index.py"
-    spec = importlib.util.spec_from_file_location("order_consumer_index", path)
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_handler("order_consumer")
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from constructs_lib import (
     QueueBufferedIngest,
     SnapStartFunction,
 )
-from tests.harness import only_resource, resources_of, template_of
+from tests.harness import assert_misconfigured, only_resource, resources_of, template_of
 
 HANDLER = "catalog.CatalogHandler::handleRequest"
 
@@ -326,11 +326,7 @@ ERROR_CASES: list[tuple[str, Callable[[cdk.Stack], dict[str, Any]], str, str]] =
     [pytest.param(make, prop, fix, id=name) for name, make, prop, fix in ERROR_CASES],
 )
 def test_misconfiguration_raises_with_prop_value_and_fix(stack, make_props, prop, fix):
-    with pytest.raises(ConstructsLibValidationError) as raised:
-        build(stack, **make_props(stack))
-    problems = {p.prop: p for p in raised.value.problems}
-    assert prop in problems, str(raised.value)
-    assert fix in problems[prop].fix
+    assert_misconfigured(lambda: build(stack, **make_props(stack)), prop, fix)
 
 
 # ---------------------------------------------------------------------------------- seams
