@@ -7,6 +7,10 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := cdk --no-notices
 APP ?=
+STACK ?=
+# One sample app (APP=ingest|edge|catalog|breaker) or the default app of cdk.json; STACK picks stacks in it.
+CDK_APP = $(if $(APP),--app "python3 -m apps.$(APP)")
+CDK_STACKS = $(or $(STACK),--all)
 
 .PHONY: setup synth test lint bench diff deploy clean
 
@@ -22,7 +26,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 synth: setup
-	$(CDK) synth --quiet $(if $(APP),--app "python3 -m apps.$(APP)") --output cdk.out
+	$(CDK) synth --quiet $(CDK_APP) --output cdk.out
 
 test: setup
 	$(PY) -m pytest
@@ -37,10 +41,10 @@ bench: setup
 
 # Need AWS credentials; never run by the tests.
 diff: setup
-	$(CDK) diff $(if $(APP),--app "python3 -m apps.$(APP)")
+	$(CDK) diff $(CDK_APP) $(CDK_STACKS)
 
 deploy: setup
-	$(CDK) deploy $(if $(APP),--app "python3 -m apps.$(APP)")
+	$(CDK) deploy $(CDK_APP) $(CDK_STACKS)
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

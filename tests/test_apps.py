@@ -107,6 +107,7 @@ def test_cdk_json_app_entry_synthesizes(tmp_path):
     }
     subprocess.run([sys.executable, *command[1:]], cwd=REPO_ROOT, env=env, check=True, timeout=300)
     templates = sorted(p.name for p in Path(tmp_path).glob("*.template.json"))
-    assert templates == ["OrderIngest.template.json"]
+    assert templates == [f"{name}.template.json" for name in ("Breaker", "Catalog", "Edge", "OrderIngest")]
+    assert list(Path(tmp_path).glob("asset.*.jar")), "the Java catalog's jar was built through bundling"
     report = json.loads((tmp_path / "validation-report.json").read_text())
     assert {p["pluginName"] for p in report["pluginReports"]} >= set(NAG_PACKS)

@@ -83,6 +83,20 @@ class TestDefaults:
         versions = [set(resources_of(template_of(s), "AWS::Lambda::Version")) for s in (one, two)]
         assert versions[0].isdisjoint(versions[1])
 
+    def test_a_configuration_change_publishes_a_new_version(self, app):
+        one, two = cdk.Stack(app, "One"), cdk.Stack(app, "Two")
+        build(one)
+        build(two, memory_size=2048)
+        versions = [set(resources_of(template_of(s), "AWS::Lambda::Version")) for s in (one, two)]
+        assert versions[0].isdisjoint(versions[1])
+
+    def test_an_unchanged_function_keeps_its_version(self, app):
+        one, two = cdk.Stack(app, "One"), cdk.Stack(app, "Two")
+        build(one)
+        build(two)
+        versions = [set(resources_of(template_of(s), "AWS::Lambda::Version")) for s in (one, two)]
+        assert versions[0] == versions[1]
+
     def test_java_tool_options_stop_tiered_compilation_at_level_1(self, stack):
         build(stack)
         env = function_props(stack)["Environment"]["Variables"]

@@ -1,0 +1,3 @@
+from apps.all import build_app
+
+build_app().synth()
