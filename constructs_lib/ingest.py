@@ -441,8 +441,12 @@ class QueueBufferedIngest(Construct):
         )
 
     def _add_gateway_responses(self) -> None:
-        """Answer validation failures with a JSON body that says what was wrong."""
-        body = '{"message": $context.error.messageString, "details": "$context.error.validationErrorString"}'
+        """Answer validation failures with a JSON body and the request id to look them up by.
+
+        Gateway-response templates only substitute variables (no VTL, no escaping), so the validator's
+        detailed message, which contains quotes, cannot be embedded safely; ``messageString`` is quoted.
+        """
+        body = '{"message": $context.error.messageString, "requestId": "$context.requestId"}'
         self.api.add_gateway_response(
             "BadRequestBody",
             type=apigateway.ResponseType.BAD_REQUEST_BODY,
