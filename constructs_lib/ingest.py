@@ -482,7 +482,9 @@ class QueueBufferedIngest(Construct):
                 credentials_role=self.api_role,
                 passthrough_behavior=apigateway.PassthroughBehavior.NEVER,
                 request_parameters={
-                    "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"
+                    "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'",
+                    # SQS answers its query API in JSON when asked, which the 202 template reads.
+                    "integration.request.header.Accept": "'application/json'",
                 },
                 request_templates={"application/json": template},
                 integration_responses=_integration_responses(),

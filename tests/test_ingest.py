@@ -72,6 +72,10 @@ class TestFrontDoorDefaults:
         assert integration["Type"] == "AWS"
         assert ":sqs:path/" in json.dumps(integration["Uri"])
         assert integration["PassthroughBehavior"] == "NEVER"
+        assert integration["RequestParameters"] == {
+            "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'",
+            "integration.request.header.Accept": "'application/json'",
+        }
         assert list(integration["RequestTemplates"]) == ["application/json"]
         assert integration["RequestTemplates"]["application/json"].startswith(
             "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"
