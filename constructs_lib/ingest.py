@@ -236,7 +236,6 @@ class QueueBufferedIngest(Construct):
             security_defaults=security,
         )
         _check_retention(problems, queue_kwargs.get("retention_period"), dlq_kwargs.get("retention_period"))
-        log_group_retention = access_log_retention
         api_kwargs = merge_props(
             self,
             problems,
@@ -255,14 +254,13 @@ class QueueBufferedIngest(Construct):
                 "default_method_options": "authorization",
             },
         )
-        esm_user = dict(event_source_mapping_props or {})
         esm_kwargs_extra = merge_props(
             self,
             problems,
             prop_name="event_source_mapping_props",
             l2_class=lambda_.EventSourceMapping,
             defaults={},
-            user=esm_user,
+            user=event_source_mapping_props,
             required={"report_batch_item_failures": True},
             owned={
                 "target": "consumer",
@@ -310,7 +308,7 @@ class QueueBufferedIngest(Construct):
                 )
             )
 
-        self.access_log_group = logs.LogGroup(self, "AccessLogs", retention=log_group_retention)
+        self.access_log_group = logs.LogGroup(self, "AccessLogs", retention=access_log_retention)
         self.api = apigateway.RestApi(
             self,
             "Api",
