@@ -33,16 +33,11 @@ from ._core import (
     underlying_function,
     wire_alarms,
 )
+from .runtime._store import IAM_ACTIONS, TTL_ATTRIBUTE
+from .runtime.breaker import DEFAULT_NAMESPACE, NAMESPACE_ENV, SETTINGS_ENV, TABLE_ENV
 
 __all__ = ["CircuitBreaker", "CircuitBreakerWiring"]
 
-TABLE_ENV = "CIRCUIT_BREAKER_TABLE"
-SETTINGS_ENV = "CIRCUIT_BREAKER_SETTINGS"
-NAMESPACE_ENV = "CIRCUIT_BREAKER_NAMESPACE"
-DEFAULT_NAMESPACE = "ConstructsLib/CircuitBreaker"
-#: The only item-level actions the runtime performs.
-RUNTIME_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
-TTL_ATTRIBUTE = "expiresAt"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _LAYER_RUNTIMES = (
     lambda_.Runtime.PYTHON_3_10,
@@ -230,7 +225,7 @@ class CircuitBreaker(Construct):
 
     def grant_runtime_access(self, grantee: iam.IGrantable) -> iam.Grant:
         """The item-level actions the runtime uses (GetItem, UpdateItem), on this table only."""
-        return self.table.grant(grantee, *RUNTIME_ACTIONS)
+        return self.table.grant(grantee, *IAM_ACTIONS)
 
     def grant_read_state(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read circuits' state items (GetItem, BatchGetItem), for dashboards and operators."""

@@ -13,6 +13,7 @@ from botocore.config import Config
 from botocore.stub import Stubber
 
 from constructs_lib.runtime import CircuitBreaker, CircuitOpenError, State
+from constructs_lib.runtime._store import IAM_ACTIONS
 from tests.breaker_support import (
     REGION,
     TABLE,
@@ -299,6 +300,9 @@ class TestInterleavings:
         succeed(breaker)
         writes = [params for name, params in counter.calls if name != "GetItem"]
         assert {name for name, _ in counter.calls} <= {"GetItem", "UpdateItem"}
+        assert {f"dynamodb:{name}" for name, _ in counter.calls} == set(IAM_ACTIONS), (
+            "what the construct grants"
+        )
         assert writes
         for params in writes:
             assert params["ConditionExpression"]

@@ -31,6 +31,10 @@ from enum import Enum
 from typing import Any
 
 SCHEMA_VERSION = 1
+#: The TTL attribute the table must be configured with.
+TTL_ATTRIBUTE = "expiresAt"
+#: The only DynamoDB actions this module performs; the CDK construct grants exactly these.
+IAM_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
 
 
 class State(str, Enum):  # noqa: UP042 - StrEnum needs Python 3.11; the layer also serves 3.10
