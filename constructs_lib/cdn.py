@@ -7,13 +7,13 @@ whose value CloudFront sends from a Secrets Manager secret.
 
 from __future__ import annotations
 
-import enum
+import abc
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import jsii
-from aws_cdk import Annotations, Aspects, Duration, IAspect
+from aws_cdk import Aspects, Duration, IAspect
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
@@ -32,8 +32,11 @@ from ._core import (
     ABOVE,
     Problems,
     acknowledge,
+    child_path,
+    given_props,
     is_unresolved,
     merge_props,
+    or_default,
     seconds,
     threshold_alarm,
     unqualified_snapstart_fix,
@@ -41,7 +44,7 @@ from ._core import (
 )
 from ._core.regions import CLOUDFRONT_REGION, arn_region, resolved_region
 
-__all__ = ["CdnFrontedOrigin", "CdnOrigin"]
+__all__ = ["BucketCdnOrigin", "CdnFrontedOrigin", "CdnOrigin", "FunctionUrlCdnOrigin", "RestApiCdnOrigin"]
 
 #: Sent by CloudFront to REST API origins; API Gateway checks it as the API key.
 ORIGIN_VERIFY_HEADER = "x-api-key"
@@ -51,8 +54,10 @@ DEFAULT_CONTENT_SECURITY_POLICY = (
 HSTS_MAX_AGE = Duration.days(730)
 DEFAULT_ERROR_RATE_THRESHOLD = 5.0
 DEFAULT_WEB_ACL_RATE_LIMIT = 2000
+DEFAULT_PRICE_CLASS = cloudfront.PriceClass.PRICE_CLASS_100
 DEFAULT_LOG_RETENTION = Duration.days(90)
 DEFAULT_ORIGIN_LATENCY_THRESHOLD = Duration.seconds(3)
+DEFAULT_ORIGIN_SECRET_GENERATION = 1
 _MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
     "AWSManagedRulesCommonRuleSet",
@@ -60,26 +65,28 @@ _MANAGED_RULE_GROUPS = (
 )
 
 
-class _OriginKind(enum.Enum):
-    REST_API = "rest_api"
-    FUNCTION_URL = "function_url"
-    BUCKET = "bucket"
+# --------------------------------------------------------------------------------------- origins
 
 
-@dataclass(frozen=True, kw_only=True)
-class CdnOrigin:
-    """One origin and how CloudFront treats it. Build it with a factory method.
+class CdnOrigin(abc.ABC):
+    """One origin and how CloudFront treats it. Build one with ``CdnOrigin.rest_api``,
+    ``CdnOrigin.function_url`` or ``CdnOrigin.bucket``; each returns the origin type's own class.
 
     ``cache_policy``, ``origin_request_policy`` and ``allowed_methods`` override the origin type's
     defaults (API and function-URL origins: CachingDisabled, AllViewerExceptHostHeader, all methods;
     bucket origins: CachingOptimized, no origin request policy, GET/HEAD/OPTIONS).
     """
 
-    kind: _OriginKind
-    target: Any
-    cache_policy: cloudfront.ICachePolicy | None = None
-    origin_request_policy: cloudfront.IOriginRequestPolicy | None = None
-    allowed_methods: cloudfront.AllowedMethods | None = None
+    def __init__(
+        self,
+        *,
+        cache_policy: cloudfront.ICachePolicy | None = None,
+        origin_request_policy: cloudfront.IOriginRequestPolicy | None = None,
+        allowed_methods: cloudfront.AllowedMethods | None = None,
+    ) -> None:
+        self.cache_policy = cache_policy
+        self.origin_request_policy = origin_request_policy
+        self.allowed_methods = allowed_methods
 
     @staticmethod
     def rest_api(
@@ -88,15 +95,14 @@ class CdnOrigin:
         cache_policy: cloudfront.ICachePolicy | None = None,
         origin_request_policy: cloudfront.IOriginRequestPolicy | None = None,
         allowed_methods: cloudfront.AllowedMethods | None = None,
-    ) -> CdnOrigin:
+    ) -> RestApiCdnOrigin:
         """A REST API (for example ``QueueBufferedIngest.api``), reachable only through the distribution.
 
         CloudFront forwards the viewer's path unchanged below the stage, so an ``/ingest/*`` behavior
         reaches API resources under ``/ingest``.
         """
-        return CdnOrigin(
-            kind=_OriginKind.REST_API,
-            target=api,
+        return RestApiCdnOrigin(
+            api,
             cache_policy=cache_policy,
             origin_request_policy=origin_request_policy,
             allowed_methods=allowed_methods,
@@ -109,11 +115,10 @@ class CdnOrigin:
         cache_policy: cloudfront.ICachePolicy | None = None,
         origin_request_policy: cloudfront.IOriginRequestPolicy | None = None,
         allowed_methods: cloudfront.AllowedMethods | None = None,
-    ) -> CdnOrigin:
+    ) -> FunctionUrlCdnOrigin:
         """A function (or its alias) behind a function URL that only CloudFront may invoke."""
-        return CdnOrigin(
-            kind=_OriginKind.FUNCTION_URL,
-            target=function,
+        return FunctionUrlCdnOrigin(
+            function,
             cache_policy=cache_policy,
             origin_request_policy=origin_request_policy,
             allowed_methods=allowed_methods,
@@ -126,31 +131,155 @@ class CdnOrigin:
         cache_policy: cloudfront.ICachePolicy | None = None,
         origin_request_policy: cloudfront.IOriginRequestPolicy | None = None,
         allowed_methods: cloudfront.AllowedMethods | None = None,
-    ) -> CdnOrigin:
+    ) -> BucketCdnOrigin:
         """A private S3 bucket (not a website endpoint) read through Origin Access Control."""
-        return CdnOrigin(
-            kind=_OriginKind.BUCKET,
-            target=bucket,
+        return BucketCdnOrigin(
+            bucket,
             cache_policy=cache_policy,
             origin_request_policy=origin_request_policy,
             allowed_methods=allowed_methods,
         )
 
+    @abc.abstractmethod
+    def check(self, problems: Problems, prop: str) -> None:
+        """Record what makes this origin unusable, under the prop name ``prop``."""
+
+    @abc.abstractmethod
+    def bind(self, cdn: CdnFrontedOrigin, name: str) -> cloudfront.IOrigin:
+        """Create what the origin needs in ``cdn`` and return CloudFront's origin."""
+
+    def behavior(self, cdn: CdnFrontedOrigin, name: str) -> cloudfront.BehaviorOptions:
+        """The behavior options for this origin: its type's defaults, overridden by this origin's."""
+        return cloudfront.BehaviorOptions(
+            origin=self.bind(cdn, name),
+            cache_policy=self.cache_policy or cloudfront.CachePolicy.CACHING_DISABLED,
+            origin_request_policy=(
+                self.origin_request_policy or cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER
+            ),
+            allowed_methods=self.allowed_methods or cloudfront.AllowedMethods.ALLOW_ALL,
+            cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+            response_headers_policy=cdn.response_headers_policy,
+            compress=True,
+        )
+
+
+class RestApiCdnOrigin(CdnOrigin):
+    """A REST API that only answers requests carrying the API key CloudFront sends."""
+
+    def __init__(self, api: apigateway.RestApi, **policies: Any) -> None:
+        super().__init__(**policies)
+        self.api = api
+
+    def check(self, problems: Problems, prop: str) -> None:
+        if not isinstance(self.api, apigateway.RestApi):
+            problems.add(prop, self.api, "pass an apigateway.RestApi (for example QueueBufferedIngest.api)")
+
+    def bind(self, cdn: CdnFrontedOrigin, name: str) -> cloudfront.IOrigin:
+        return cdn._rest_api_origin(self.api)
+
+
+class FunctionUrlCdnOrigin(CdnOrigin):
+    """A function (or alias) behind an ``AWS_IAM`` function URL that CloudFront signs with OAC."""
+
+    def __init__(self, function: lambda_.IFunction, **policies: Any) -> None:
+        super().__init__(**policies)
+        self.function = function
+
+    def check(self, problems: Problems, prop: str) -> None:
+        fix = unqualified_snapstart_fix(self.function)
+        if fix:
+            problems.add(prop, self.function.node.path, fix)
+        if isinstance(self.function, lambda_.Version):
+            problems.add(
+                prop,
+                self.function.node.path,
+                "function URLs can target an alias or the unqualified function, not a version; pass an alias",
+            )
+
+    def bind(self, cdn: CdnFrontedOrigin, name: str) -> cloudfront.IOrigin:
+        url = lambda_.FunctionUrl(
+            cdn, f"{name}FunctionUrl", function=self.function, auth_type=lambda_.FunctionUrlAuthType.AWS_IAM
+        )
+        cdn.function_urls.append(url)
+        return origins.FunctionUrlOrigin.with_origin_access_control(url)
+
+
+class BucketCdnOrigin(CdnOrigin):
+    """A private bucket read through Origin Access Control; cached by default."""
+
+    def __init__(self, bucket: s3.IBucket, **policies: Any) -> None:
+        super().__init__(**policies)
+        self.origin_bucket = bucket
+
+    def check(self, problems: Problems, prop: str) -> None:
+        if self.origin_bucket.is_website:
+            problems.add(
+                prop,
+                self.origin_bucket.node.path,
+                "a website-endpoint bucket only serves plain HTTP and cannot use Origin Access Control; "
+                "remove website_index_document/website_error_document and let CloudFront serve it",
+            )
+
+    def bind(self, cdn: CdnFrontedOrigin, name: str) -> cloudfront.IOrigin:
+        return origins.S3BucketOrigin.with_origin_access_control(self.origin_bucket)
+
+    def behavior(self, cdn: CdnFrontedOrigin, name: str) -> cloudfront.BehaviorOptions:
+        return cloudfront.BehaviorOptions(
+            origin=self.bind(cdn, name),
+            cache_policy=self.cache_policy or cloudfront.CachePolicy.CACHING_OPTIMIZED,
+            origin_request_policy=self.origin_request_policy,
+            allowed_methods=self.allowed_methods or cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
+            cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD_OPTIONS,
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+            response_headers_policy=cdn.response_headers_policy,
+            compress=True,
+        )
+
 
 @jsii.implements(IAspect)
 class _RequireApiKey:
-    """Makes every method of one REST API require the API key that only CloudFront sends."""
-
-    def __init__(self, api: apigateway.RestApi) -> None:
-        self._api = api
+    """Makes every method of the REST API it is added to require the API key that only CloudFront sends."""
 
     def visit(self, node: IConstruct) -> None:
         if isinstance(node, apigateway.CfnMethod):
             node.api_key_required = True
 
 
+# --------------------------------------------------------------------------------------- construct
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Plan:
+    """Every prop checked and resolved: what the builders need."""
+
+    problems: Problems
+    default_origin: CdnOrigin
+    behaviors: dict[str, CdnOrigin]
+    domain_names: list[str] | None
+    certificate: acm.ICertificate | None
+    hosted_zone: route53.IHostedZone | None
+    web_acl_id: str | None
+    create_web_acl: bool
+    web_acl_rate_limit: int
+    price_class: cloudfront.PriceClass
+    geo_restriction: cloudfront.GeoRestriction | None
+    content_security_policy: str | None
+    default_root_object: str | None
+    log_bucket: s3.IBucket | None
+    log_retention: Duration
+    error_rate_threshold: float
+    enable_additional_metrics: bool
+    origin_latency_threshold: Duration
+    origin_secret_generation: int
+    alarm_topic: sns.ITopic | None
+    distribution_kwargs: dict[str, Any]
+
+
 class CdnFrontedOrigin(Construct):
     """A CloudFront distribution in front of one default origin and optional path-pattern behaviors.
+
+    ``None`` for any optional prop means its default.
 
     Args:
         default_origin: The origin of the default behavior (``*``).
@@ -165,7 +294,7 @@ class CdnFrontedOrigin(Construct):
         web_acl_rate_limit: Requests per 5 minutes per IP before the rate-based rule blocks. Default: 2000.
         price_class: Edge locations to use. Default: ``PRICE_CLASS_100``.
         geo_restriction: Countries to allow or deny. Default: none.
-        content_security_policy: The Content-Security-Policy header; None to leave it out. Default:
+        content_security_policy: The Content-Security-Policy header; ``""`` leaves it out. Default:
             same-origin content, no plugins, no framing.
         default_root_object: Object served for ``/``. Default: ``"index.html"`` when the default origin
             is a bucket, otherwise none.
@@ -182,10 +311,12 @@ class CdnFrontedOrigin(Construct):
             by one to rotate: a new key is generated and sent, and the previous one stays valid until the
             next rotation. Default: 1.
         alarm_topic: SNS topic for every alarm's ALARM and OK actions. Default: no actions.
-        distribution_props: Extra ``cloudfront.Distribution`` kwargs. Default: none.
+        distribution_props: Extra ``cloudfront.Distribution`` kwargs, as a dict. (A mapping, not
+            ``cloudfront.DistributionProps``: that struct requires ``default_behavior``, which this
+            construct owns.) Default: none.
 
     Raises:
-        ConstructsLibValidationError: listing every invalid prop at once.
+        ConstructsLibValidationError: listing every invalid prop at once; nothing is created then.
     """
 
     def __init__(
@@ -199,139 +330,35 @@ class CdnFrontedOrigin(Construct):
         certificate: acm.ICertificate | None = None,
         hosted_zone: route53.IHostedZone | None = None,
         web_acl_id: str | None = None,
-        create_web_acl: bool = False,
-        web_acl_rate_limit: int = DEFAULT_WEB_ACL_RATE_LIMIT,
-        price_class: cloudfront.PriceClass = cloudfront.PriceClass.PRICE_CLASS_100,
+        create_web_acl: bool | None = None,
+        web_acl_rate_limit: int | None = None,
+        price_class: cloudfront.PriceClass | None = None,
         geo_restriction: cloudfront.GeoRestriction | None = None,
-        content_security_policy: str | None = DEFAULT_CONTENT_SECURITY_POLICY,
+        content_security_policy: str | None = None,
         default_root_object: str | None = None,
         log_bucket: s3.IBucket | None = None,
-        log_retention: Duration = DEFAULT_LOG_RETENTION,
-        error_rate_threshold: float = DEFAULT_ERROR_RATE_THRESHOLD,
-        enable_additional_metrics: bool = False,
-        origin_latency_threshold: Duration = DEFAULT_ORIGIN_LATENCY_THRESHOLD,
-        origin_secret_generation: int = 1,
+        log_retention: Duration | None = None,
+        error_rate_threshold: float | None = None,
+        enable_additional_metrics: bool | None = None,
+        origin_latency_threshold: Duration | None = None,
+        origin_secret_generation: int | None = None,
         alarm_topic: sns.ITopic | None = None,
         distribution_props: Mapping[str, Any] | None = None,
     ) -> None:
+        plan = _plan(scope, child_path(scope, id), given_props(locals()))
         super().__init__(scope, id)
-        problems = Problems(f"CdnFrontedOrigin '{self.node.path}'")
-        behaviors = dict(additional_behaviors or {})
-        self._check_origin(problems, "default_origin", default_origin)
-        for pattern, origin in behaviors.items():
-            self._check_origin(problems, f"additional_behaviors[{pattern!r}]", origin)
-            if pattern.strip() in {"", "*", "/*"}:
-                problems.add(
-                    f"additional_behaviors[{pattern!r}]",
-                    pattern,
-                    "'*' is the default behavior; use default_origin for it, and a narrower pattern "
-                    "such as '/api/*' here",
-                )
-        self._check_domain(problems, domain_names, certificate, hosted_zone)
-        self._check_waf(problems, web_acl_id, create_web_acl, web_acl_rate_limit)
-        problems.check(
-            is_unresolved(error_rate_threshold) or 0 < error_rate_threshold <= 100,
-            "error_rate_threshold",
-            error_rate_threshold,
-            "must be a percentage above 0 and at most 100",
-        )
-        problems.check(
-            is_unresolved(origin_secret_generation) or origin_secret_generation >= 1,
-            "origin_secret_generation",
-            origin_secret_generation,
-            "must be 1 or more; raise it by one to rotate the origin key",
-        )
-        self._origin_secret_generation = origin_secret_generation
-        retention_days = seconds(log_retention)
-        problems.check(
-            retention_days is None or retention_days >= 86400,
-            "log_retention",
-            log_retention,
-            "must be at least 1 day (S3 lifecycle expiration works in whole days)",
-        )
-        if default_root_object is None and default_origin.kind is _OriginKind.BUCKET:
-            default_root_object = "index.html"
-        has_domain = bool(domain_names)
-        dist_kwargs = merge_props(
-            self,
-            problems,
-            prop_name="distribution_props",
-            l2_class=cloudfront.Distribution,
-            defaults={
-                "http_version": cloudfront.HttpVersion.HTTP2_AND_3,
-                "enable_ipv6": True,
-                "enable_logging": True,
-                "log_file_prefix": "cloudfront/",
-                "comment": f"constructs_lib CdnFrontedOrigin {self.node.path}"[:128],
-                **(
-                    {
-                        "minimum_protocol_version": cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
-                        "ssl_support_method": cloudfront.SSLMethod.SNI,
-                    }
-                    if has_domain
-                    else {}
-                ),
-            },
-            user=distribution_props,
-            owned={
-                "default_behavior": "default_origin",
-                "additional_behaviors": "additional_behaviors",
-                "certificate": "certificate",
-                "domain_names": "domain_names",
-                "web_acl_id": "web_acl_id or create_web_acl",
-                "geo_restriction": "geo_restriction",
-                "price_class": "price_class",
-                "log_bucket": "log_bucket",
-                "default_root_object": "default_root_object",
-                "publish_additional_metrics": "enable_additional_metrics",
-            },
-            security_defaults=("enable_logging", "minimum_protocol_version", "ssl_support_method"),
-        )
-        problems.raise_if_any()
-
-        self.response_headers_policy = self._response_headers_policy(content_security_policy)
-        self._rest_api_origins: dict[str, origins.RestApiOrigin] = {}
+        plan.problems.emit_warnings(self)
+        self._origin_secret_generation = plan.origin_secret_generation
+        self.response_headers_policy = self._build_response_headers_policy(plan.content_security_policy)
+        self._rest_api_origins: dict[str, cloudfront.IOrigin] = {}
         self.origin_verify_secrets: list[secretsmanager.Secret] = []
         self.function_urls: list[lambda_.FunctionUrl] = []
-
-        self.log_bucket: s3.IBucket | None = None
-        if dist_kwargs.get("enable_logging"):
-            self.log_bucket = log_bucket or self._new_log_bucket(log_retention)
-            dist_kwargs["log_bucket"] = self.log_bucket
-
-        self.web_acl: wafv2.CfnWebACL | None = None
-        if create_web_acl:
-            self.web_acl = self._new_web_acl(web_acl_rate_limit)
-            web_acl_id = self.web_acl.attr_arn
-
-        self.distribution = cloudfront.Distribution(
-            self,
-            "Distribution",
-            default_behavior=self._behavior("Default", default_origin),
-            additional_behaviors={
-                pattern: self._behavior(f"Behavior{i}", origin)
-                for i, (pattern, origin) in enumerate(behaviors.items(), start=1)
-            },
-            certificate=certificate,
-            domain_names=domain_names,
-            web_acl_id=web_acl_id,
-            geo_restriction=geo_restriction,
-            price_class=price_class,
-            default_root_object=default_root_object,
-            publish_additional_metrics=enable_additional_metrics or None,
-            **dist_kwargs,
-        )
-        self.domain_name: str = self.distribution.distribution_domain_name
-        self.url: str = f"https://{(domain_names or [self.domain_name])[0]}"
-        if hosted_zone is not None:
-            self._alias_records(hosted_zone, domain_names or [])
-        self._acknowledge_findings(
-            has_domain=has_domain, has_waf=web_acl_id is not None, has_geo=geo_restriction is not None
-        )
-        self.alarms: list[cloudwatch.Alarm] = self._create_alarms(
-            error_rate_threshold, enable_additional_metrics, origin_latency_threshold
-        )
-        wire_alarms(self.alarms, alarm_topic)
+        self._build_distribution(plan)
+        if plan.hosted_zone is not None:
+            self._build_alias_records(plan.hosted_zone, plan.domain_names or [])
+        self._acknowledge_findings(plan)
+        self.alarms: list[cloudwatch.Alarm] = self._build_alarms(plan)
+        wire_alarms(self.alarms, plan.alarm_topic)
 
     # ----------------------------------------------------------------------------------- public API
 
@@ -368,138 +395,38 @@ class CdnFrontedOrigin(Construct):
         """Percentage of cacheable requests served from the cache (an additional metric)."""
         return self.metric("CacheHitRate", period=period)
 
-    # ----------------------------------------------------------------------------------- checks
-
-    def _check_origin(self, problems: Problems, prop: str, origin: CdnOrigin) -> None:
-        if origin.kind is _OriginKind.FUNCTION_URL:
-            fn = origin.target
-            fix = unqualified_snapstart_fix(fn)
-            if fix:
-                problems.add(prop, fn.node.path, fix)
-            if isinstance(fn, lambda_.Version):
-                problems.add(
-                    prop,
-                    fn.node.path,
-                    "function URLs can target an alias or the unqualified function, not a version; "
-                    "pass an alias",
-                )
-        elif origin.kind is _OriginKind.BUCKET:
-            if origin.target.is_website:
-                problems.add(
-                    prop,
-                    origin.target.node.path,
-                    "a website-endpoint bucket only serves plain HTTP and cannot use Origin Access Control; "
-                    "remove website_index_document/website_error_document and let CloudFront serve it",
-                )
-        elif origin.kind is _OriginKind.REST_API and not isinstance(origin.target, apigateway.RestApi):
-            problems.add(
-                prop, origin.target, "pass an apigateway.RestApi (for example QueueBufferedIngest.api)"
-            )
-
-    def _check_domain(
-        self,
-        problems: Problems,
-        domain_names: list[str] | None,
-        certificate: acm.ICertificate | None,
-        hosted_zone: route53.IHostedZone | None,
-    ) -> None:
-        if domain_names and certificate is None:
-            problems.add(
-                "certificate", None, "domain_names need an ACM certificate in us-east-1 that covers them"
-            )
-        if certificate is not None and not domain_names:
-            problems.add(
-                "domain_names", domain_names, "a certificate is only used with domain_names; add them"
-            )
-        if hosted_zone is not None and not domain_names:
-            problems.add("hosted_zone", hosted_zone.node.path, "alias records need domain_names; add them")
-        if certificate is not None:
-            # A literal ARN names its region; a certificate defined in this app lives in its stack's region.
-            literal = arn_region(certificate.certificate_arn)
-            defined_here = isinstance(certificate, acm.Certificate)
-            region = literal or (resolved_region(certificate) if defined_here else None)
-            if region is not None and region != CLOUDFRONT_REGION:
-                problems.add(
-                    "certificate",
-                    certificate.certificate_arn if literal else region,
-                    f"CloudFront only uses ACM certificates from {CLOUDFRONT_REGION}; request or import the "
-                    f"certificate there (a {region} certificate cannot be attached)",
-                )
-
-    def _check_waf(
-        self, problems: Problems, web_acl_id: str | None, create_web_acl: bool, rate_limit: int
-    ) -> None:
-        if web_acl_id is not None and create_web_acl:
-            problems.add(
-                "create_web_acl", True, "web_acl_id already attaches a web ACL; pass one of the two, not both"
-            )
-        if web_acl_id is not None and not is_unresolved(web_acl_id) and ":global/webacl/" not in web_acl_id:
-            problems.add(
-                "web_acl_id",
-                web_acl_id,
-                "must be the ARN of a CLOUDFRONT-scope WAFv2 web ACL (arn:aws:wafv2:us-east-1:<account>:"
-                "global/webacl/<name>/<id>)",
-            )
-        if create_web_acl:
-            region = resolved_region(self)
-            if region is not None and region != CLOUDFRONT_REGION:
-                problems.add(
-                    "create_web_acl",
-                    region,
-                    f"a CloudFront web ACL can only be created in {CLOUDFRONT_REGION}; deploy this stack "
-                    "there, or create the ACL in a us-east-1 stack and pass its ARN as web_acl_id",
-                )
-            elif region is None:
-                Annotations.of(self).add_warning_v2(
-                    "constructs_lib:webAclRegionUnknown",
-                    "create_web_acl needs this stack in us-east-1, but the stack has no region; set "
-                    "env=Environment(region='us-east-1') or deployment fails outside us-east-1",
-                )
-            problems.check(
-                is_unresolved(rate_limit) or 10 <= rate_limit <= 2_000_000_000,
-                "web_acl_rate_limit",
-                rate_limit,
-                "must be between 10 and 2,000,000,000 requests per 5 minutes",
-            )
-
     # ----------------------------------------------------------------------------------- building
 
-    def _behavior(self, name: str, origin: CdnOrigin) -> cloudfront.BehaviorOptions:
-        if origin.kind is _OriginKind.BUCKET:
-            cache_policy = origin.cache_policy or cloudfront.CachePolicy.CACHING_OPTIMIZED
-            request_policy = origin.origin_request_policy
-            methods = origin.allowed_methods or cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS
-            cached = cloudfront.CachedMethods.CACHE_GET_HEAD_OPTIONS
-            target: cloudfront.IOrigin = origins.S3BucketOrigin.with_origin_access_control(origin.target)
-        else:
-            cache_policy = origin.cache_policy or cloudfront.CachePolicy.CACHING_DISABLED
-            request_policy = (
-                origin.origin_request_policy or cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER
-            )
-            methods = origin.allowed_methods or cloudfront.AllowedMethods.ALLOW_ALL
-            cached = cloudfront.CachedMethods.CACHE_GET_HEAD
-            target = (
-                self._rest_api_origin(origin.target)
-                if origin.kind is _OriginKind.REST_API
-                else self._function_url_origin(name, origin.target)
-            )
-        return cloudfront.BehaviorOptions(
-            origin=target,
-            cache_policy=cache_policy,
-            origin_request_policy=request_policy,
-            allowed_methods=methods,
-            cached_methods=cached,
-            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-            response_headers_policy=self.response_headers_policy,
-            compress=True,
+    def _build_distribution(self, plan: _Plan) -> None:
+        dist_kwargs = dict(plan.distribution_kwargs)
+        self.log_bucket: s3.IBucket | None = None
+        if dist_kwargs.get("enable_logging"):
+            self.log_bucket = plan.log_bucket or self._build_log_bucket(plan.log_retention)
+            dist_kwargs["log_bucket"] = self.log_bucket
+        self.web_acl: wafv2.CfnWebACL | None = None
+        web_acl_id = plan.web_acl_id
+        if plan.create_web_acl:
+            self.web_acl = self._build_web_acl(plan.web_acl_rate_limit)
+            web_acl_id = self.web_acl.attr_arn
+        self.distribution = cloudfront.Distribution(
+            self,
+            "Distribution",
+            default_behavior=plan.default_origin.behavior(self, "Default"),
+            additional_behaviors={
+                pattern: origin.behavior(self, f"Behavior{i}")
+                for i, (pattern, origin) in enumerate(plan.behaviors.items(), start=1)
+            },
+            certificate=plan.certificate,
+            domain_names=plan.domain_names,
+            web_acl_id=web_acl_id,
+            geo_restriction=plan.geo_restriction,
+            price_class=plan.price_class,
+            default_root_object=plan.default_root_object,
+            publish_additional_metrics=plan.enable_additional_metrics or None,
+            **dist_kwargs,
         )
-
-    def _function_url_origin(self, name: str, function: lambda_.IFunction) -> cloudfront.IOrigin:
-        url = lambda_.FunctionUrl(
-            self, f"{name}FunctionUrl", function=function, auth_type=lambda_.FunctionUrlAuthType.AWS_IAM
-        )
-        self.function_urls.append(url)
-        return origins.FunctionUrlOrigin.with_origin_access_control(url)
+        self.domain_name: str = self.distribution.distribution_domain_name
+        self.url: str = f"https://{(plan.domain_names or [self.domain_name])[0]}"
 
     def _rest_api_origin(self, api: apigateway.RestApi) -> cloudfront.IOrigin:
         """One origin per API, sending an API key that only CloudFront knows.
@@ -517,38 +444,11 @@ class CdnFrontedOrigin(Construct):
             description="Admits requests that came through the CloudFront distribution",
             api_stages=[apigateway.UsagePlanPerApiStage(api=api, stage=api.deployment_stage)],
         )
-        current = self._origin_secret_generation
         secret_value = ""
-        for generation in (current - 1, current):
-            if generation < 1:
-                continue
-            secret = secretsmanager.Secret(
-                self,
-                f"OriginVerifySecret{index}Gen{generation}",
-                description=f"API key (generation {generation}) that CloudFront sends to {api.node.path}; "
-                "requests without a current key are refused",
-                generate_secret_string=secretsmanager.SecretStringGenerator(
-                    password_length=40, exclude_punctuation=True
-                ),
-            )
-            acknowledge(
-                secret,
-                "AwsSolutions::AwsSolutions-SMG4",
-                "An API Gateway API key that CloudFront sends as an origin header; both read it at deploy "
-                "time, so it rotates by raising origin_secret_generation (see the README), not by a rotator",
-            )
-            self.origin_verify_secrets.append(secret)
-            # A dynamic reference: the template holds {{resolve:secretsmanager:...}}, never the value.
-            secret_value = secret.secret_value.unsafe_unwrap()
-            plan.add_api_key(
-                apigateway.ApiKey(
-                    self,
-                    f"OriginVerifyApiKey{index}Gen{generation}",
-                    value=secret_value,
-                    description="Only CloudFront knows this key: requests that bypass it get 403",
-                )
-            )
-        Aspects.of(api).add(_RequireApiKey(api))
+        for generation in (self._origin_secret_generation - 1, self._origin_secret_generation):
+            if generation >= 1:
+                secret_value = self._build_origin_key(plan, api, index, generation)
+        Aspects.of(api).add(_RequireApiKey())
         if api.latest_deployment is not None:
             # Redeploy the stage when the key requirement is added, so existing stages enforce it too.
             api.latest_deployment.add_to_logical_id({"constructsLibOriginVerify": ORIGIN_VERIFY_HEADER})
@@ -556,7 +456,39 @@ class CdnFrontedOrigin(Construct):
         self._rest_api_origins[key] = origin
         return origin
 
-    def _response_headers_policy(self, csp: str | None) -> cloudfront.ResponseHeadersPolicy:
+    def _build_origin_key(
+        self, plan: apigateway.UsagePlan, api: apigateway.RestApi, index: int, generation: int
+    ) -> str:
+        """A generated secret and the API key made from it; returns the key's value (a dynamic reference)."""
+        secret = secretsmanager.Secret(
+            self,
+            f"OriginVerifySecret{index}Gen{generation}",
+            description=f"API key (generation {generation}) that CloudFront sends to {api.node.path}; "
+            "requests without a current key are refused",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=40, exclude_punctuation=True
+            ),
+        )
+        acknowledge(
+            secret,
+            "AwsSolutions::AwsSolutions-SMG4",
+            "An API Gateway API key that CloudFront sends as an origin header; both read it at deploy "
+            "time, so it rotates by raising origin_secret_generation (see the README), not by a rotator",
+        )
+        self.origin_verify_secrets.append(secret)
+        # A dynamic reference: the template holds {{resolve:secretsmanager:...}}, never the value.
+        value = secret.secret_value.unsafe_unwrap()
+        plan.add_api_key(
+            apigateway.ApiKey(
+                self,
+                f"OriginVerifyApiKey{index}Gen{generation}",
+                value=value,
+                description="Only CloudFront knows this key: requests that bypass it get 403",
+            )
+        )
+        return value
+
+    def _build_response_headers_policy(self, csp: str | None) -> cloudfront.ResponseHeadersPolicy:
         return cloudfront.ResponseHeadersPolicy(
             self,
             "ResponseHeadersPolicy",
@@ -583,7 +515,7 @@ class CdnFrontedOrigin(Construct):
             ),
         )
 
-    def _new_log_bucket(self, retention: Duration) -> s3.Bucket:
+    def _build_log_bucket(self, retention: Duration) -> s3.Bucket:
         bucket = s3.Bucket(
             self,
             "LogBucket",
@@ -602,7 +534,7 @@ class CdnFrontedOrigin(Construct):
         )
         return bucket
 
-    def _new_web_acl(self, rate_limit: int) -> wafv2.CfnWebACL:
+    def _build_web_acl(self, rate_limit: int) -> wafv2.CfnWebACL:
         def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
             return wafv2.CfnWebACL.VisibilityConfigProperty(
                 cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
@@ -644,13 +576,16 @@ class CdnFrontedOrigin(Construct):
             rules=rules,
         )
 
-    def _alias_records(self, zone: route53.IHostedZone, domain_names: list[str]) -> None:
+    def _build_alias_records(self, zone: route53.IHostedZone, domain_names: list[str]) -> None:
         target = route53.RecordTarget.from_alias(route53_targets.CloudFrontTarget(self.distribution))
         for i, name in enumerate(domain_names, start=1):
             route53.ARecord(self, f"AliasRecord{i}", zone=zone, record_name=name, target=target)
             route53.AaaaRecord(self, f"AliasRecordIpv6{i}", zone=zone, record_name=name, target=target)
 
-    def _acknowledge_findings(self, *, has_domain: bool, has_waf: bool, has_geo: bool) -> None:
+    def _acknowledge_findings(self, plan: _Plan) -> None:
+        has_domain = bool(plan.domain_names)
+        has_waf = plan.web_acl_id is not None or plan.create_web_acl
+        has_geo = plan.geo_restriction is not None
         if not has_domain:
             acknowledge(
                 self.distribution,
@@ -672,33 +607,25 @@ class CdnFrontedOrigin(Construct):
                 "No geo_restriction was requested: the content is meant for viewers in every country",
             )
 
-    def _create_alarms(
-        self, error_rate_threshold: float, additional_metrics: bool, latency_threshold: Duration
-    ) -> list[cloudwatch.Alarm]:
-        region = resolved_region(self)
-        if region is not None and region != CLOUDFRONT_REGION:
-            Annotations.of(self).add_warning_v2(
-                "constructs_lib:cloudFrontMetricsRegion",
-                f"CloudFront publishes its metrics in {CLOUDFRONT_REGION} only, so alarms in {region} never "
-                "see data; deploy the distribution's stack in us-east-1 to keep them useful",
-            )
+    def _build_alarms(self, plan: _Plan) -> list[cloudwatch.Alarm]:
+        threshold = plan.error_rate_threshold
         alarms = [
             threshold_alarm(
                 self,
                 "ErrorRateAlarm",
                 self.metric_5xx_error_rate(),
-                threshold=error_rate_threshold,
+                threshold=threshold,
                 comparison=ABOVE,
-                description=f"More than {error_rate_threshold}% of viewer requests answered 5xx",
+                description=f"More than {threshold}% of viewer requests answered 5xx",
             )
         ]
-        if additional_metrics:
+        if plan.enable_additional_metrics:
             alarms.append(
                 threshold_alarm(
                     self,
                     "OriginLatencyAlarm",
                     self.metric_origin_latency(),
-                    threshold=latency_threshold.to_milliseconds(),
+                    threshold=plan.origin_latency_threshold.to_milliseconds(),
                     comparison=ABOVE,
                     evaluation_periods=3,
                     datapoints_to_alarm=2,
@@ -706,3 +633,213 @@ class CdnFrontedOrigin(Construct):
                 )
             )
         return alarms
+
+
+# --------------------------------------------------------------------------------------- plan
+
+
+def _plan(scope: Construct, where: str, given: Mapping[str, Any]) -> _Plan:
+    """Check every prop, resolve defaults and merge the escape hatch; raise once with every problem."""
+    problems = Problems(f"CdnFrontedOrigin '{where}'")
+    default_origin: CdnOrigin = given["default_origin"]
+    behaviors = dict(given["additional_behaviors"] or {})
+    _check_origins(problems, default_origin, behaviors)
+    domain_names = given["domain_names"]
+    _check_domain(problems, domain_names, given["certificate"], given["hosted_zone"])
+    create_web_acl = bool(given["create_web_acl"])
+    rate_limit = or_default(given["web_acl_rate_limit"], DEFAULT_WEB_ACL_RATE_LIMIT)
+    _check_waf(problems, scope, given["web_acl_id"], create_web_acl, rate_limit)
+    numbers = _check_numbers(problems, given)
+    _warn_about_metrics_region(problems, scope)
+    default_root_object = given["default_root_object"]
+    if default_root_object is None and isinstance(default_origin, BucketCdnOrigin):
+        default_root_object = "index.html"
+    plan = _Plan(
+        problems=problems,
+        default_origin=default_origin,
+        behaviors=behaviors,
+        domain_names=domain_names,
+        certificate=given["certificate"],
+        hosted_zone=given["hosted_zone"],
+        web_acl_id=given["web_acl_id"],
+        create_web_acl=create_web_acl,
+        web_acl_rate_limit=rate_limit,
+        price_class=or_default(given["price_class"], DEFAULT_PRICE_CLASS),
+        geo_restriction=given["geo_restriction"],
+        content_security_policy=or_default(given["content_security_policy"], DEFAULT_CONTENT_SECURITY_POLICY),
+        default_root_object=default_root_object,
+        log_bucket=given["log_bucket"],
+        enable_additional_metrics=bool(given["enable_additional_metrics"]),
+        origin_latency_threshold=or_default(
+            given["origin_latency_threshold"], DEFAULT_ORIGIN_LATENCY_THRESHOLD
+        ),
+        alarm_topic=given["alarm_topic"],
+        distribution_kwargs=_merge_distribution_props(
+            problems, where, given["distribution_props"], has_domain=bool(domain_names)
+        ),
+        **numbers,
+    )
+    problems.raise_if_any()
+    return plan
+
+
+def _merge_distribution_props(
+    problems: Problems, where: str, user: Any, *, has_domain: bool
+) -> dict[str, Any]:
+    tls = (
+        {
+            "minimum_protocol_version": cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            "ssl_support_method": cloudfront.SSLMethod.SNI,
+        }
+        if has_domain
+        else {}
+    )
+    return merge_props(
+        problems,
+        prop_name="distribution_props",
+        l2_class=cloudfront.Distribution,
+        defaults={
+            "http_version": cloudfront.HttpVersion.HTTP2_AND_3,
+            "enable_ipv6": True,
+            "enable_logging": True,
+            "log_file_prefix": "cloudfront/",
+            "comment": f"constructs_lib CdnFrontedOrigin {where}"[:128],
+            **tls,
+        },
+        user=user,
+        owned={
+            "default_behavior": "default_origin",
+            "additional_behaviors": "additional_behaviors",
+            "certificate": "certificate",
+            "domain_names": "domain_names",
+            "web_acl_id": "web_acl_id or create_web_acl",
+            "geo_restriction": "geo_restriction",
+            "price_class": "price_class",
+            "log_bucket": "log_bucket",
+            "default_root_object": "default_root_object",
+            "publish_additional_metrics": "enable_additional_metrics",
+        },
+        security_defaults=("enable_logging", "minimum_protocol_version", "ssl_support_method"),
+    )
+
+
+# --------------------------------------------------------------------------------------- checks
+
+
+def _check_origins(problems: Problems, default_origin: CdnOrigin, behaviors: Mapping[str, CdnOrigin]) -> None:
+    default_origin.check(problems, "default_origin")
+    for pattern, origin in behaviors.items():
+        origin.check(problems, f"additional_behaviors[{pattern!r}]")
+        if pattern.strip() in {"", "*", "/*"}:
+            problems.add(
+                f"additional_behaviors[{pattern!r}]",
+                pattern,
+                "'*' is the default behavior; use default_origin for it, and a narrower pattern "
+                "such as '/api/*' here",
+            )
+
+
+def _check_numbers(problems: Problems, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The alarm threshold, key generation and log retention, checked and with defaults applied."""
+    error_rate = or_default(given["error_rate_threshold"], DEFAULT_ERROR_RATE_THRESHOLD)
+    generation = or_default(given["origin_secret_generation"], DEFAULT_ORIGIN_SECRET_GENERATION)
+    retention = or_default(given["log_retention"], DEFAULT_LOG_RETENTION)
+    problems.check(
+        is_unresolved(error_rate) or 0 < error_rate <= 100,
+        "error_rate_threshold",
+        error_rate,
+        "must be a percentage above 0 and at most 100",
+    )
+    problems.check(
+        is_unresolved(generation) or generation >= 1,
+        "origin_secret_generation",
+        generation,
+        "must be 1 or more; raise it by one to rotate the origin key",
+    )
+    retention_seconds = seconds(retention)
+    problems.check(
+        retention_seconds is None or retention_seconds >= 86400,
+        "log_retention",
+        retention,
+        "must be at least 1 day (S3 lifecycle expiration works in whole days)",
+    )
+    return {
+        "error_rate_threshold": error_rate,
+        "origin_secret_generation": generation,
+        "log_retention": retention,
+    }
+
+
+def _check_domain(
+    problems: Problems,
+    domain_names: list[str] | None,
+    certificate: acm.ICertificate | None,
+    hosted_zone: route53.IHostedZone | None,
+) -> None:
+    if domain_names and certificate is None:
+        problems.add(
+            "certificate", None, "domain_names need an ACM certificate in us-east-1 that covers them"
+        )
+    if certificate is not None and not domain_names:
+        problems.add("domain_names", domain_names, "a certificate is only used with domain_names; add them")
+    if hosted_zone is not None and not domain_names:
+        problems.add("hosted_zone", hosted_zone.node.path, "alias records need domain_names; add them")
+    if certificate is not None:
+        # A literal ARN names its region; a certificate defined in this app lives in its stack's region.
+        literal = arn_region(certificate.certificate_arn)
+        defined_here = isinstance(certificate, acm.Certificate)
+        region = literal or (resolved_region(certificate) if defined_here else None)
+        if region is not None and region != CLOUDFRONT_REGION:
+            problems.add(
+                "certificate",
+                certificate.certificate_arn if literal else region,
+                f"CloudFront only uses ACM certificates from {CLOUDFRONT_REGION}; request or import the "
+                f"certificate there (a {region} certificate cannot be attached)",
+            )
+
+
+def _check_waf(
+    problems: Problems, scope: Construct, web_acl_id: str | None, create_web_acl: bool, rate_limit: int
+) -> None:
+    if web_acl_id is not None and create_web_acl:
+        problems.add(
+            "create_web_acl", True, "web_acl_id already attaches a web ACL; pass one of the two, not both"
+        )
+    if web_acl_id is not None and not is_unresolved(web_acl_id) and ":global/webacl/" not in web_acl_id:
+        problems.add(
+            "web_acl_id",
+            web_acl_id,
+            "must be the ARN of a CLOUDFRONT-scope WAFv2 web ACL (arn:aws:wafv2:us-east-1:<account>:"
+            "global/webacl/<name>/<id>)",
+        )
+    if create_web_acl:
+        region = resolved_region(scope)
+        if region is not None and region != CLOUDFRONT_REGION:
+            problems.add(
+                "create_web_acl",
+                region,
+                f"a CloudFront web ACL can only be created in {CLOUDFRONT_REGION}; deploy this stack "
+                "there, or create the ACL in a us-east-1 stack and pass its ARN as web_acl_id",
+            )
+        elif region is None:
+            problems.warn(
+                "webAclRegionUnknown",
+                "create_web_acl needs this stack in us-east-1, but the stack has no region; set "
+                "env=Environment(region='us-east-1') or deployment fails outside us-east-1",
+            )
+        problems.check(
+            is_unresolved(rate_limit) or 10 <= rate_limit <= 2_000_000_000,
+            "web_acl_rate_limit",
+            rate_limit,
+            "must be between 10 and 2,000,000,000 requests per 5 minutes",
+        )
+
+
+def _warn_about_metrics_region(problems: Problems, scope: Construct) -> None:
+    region = resolved_region(scope)
+    if region is not None and region != CLOUDFRONT_REGION:
+        problems.warn(
+            "cloudFrontMetricsRegion",
+            f"CloudFront publishes its metrics in {CLOUDFRONT_REGION} only, so alarms in {region} never "
+            "see data; deploy the distribution's stack in us-east-1 to keep them useful",
+        )

@@ -25,9 +25,12 @@ from constructs import Construct
 
 from ._core import (
     Problems,
+    child_path,
+    given_props,
     is_unresolved,
     local_bundling,
     merge_props,
+    or_default,
     seconds,
     threshold_alarm,
     underlying_function,
@@ -35,6 +38,7 @@ from ._core import (
 )
 from .runtime._store import IAM_ACTIONS, TTL_ATTRIBUTE
 from .runtime.breaker import DEFAULT_NAMESPACE, NAMESPACE_ENV, SETTINGS_ENV, TABLE_ENV
+from .runtime.settings import BreakerSettings
 
 __all__ = ["CircuitBreaker", "CircuitBreakerWiring"]
 
@@ -73,13 +77,16 @@ class CircuitBreaker(Construct):
         existing_table: Use this table instead of creating one (partition key ``id`` of type string, TTL
             on ``expiresAt``). Default: a new table.
         removal_policy: What happens to a new table when it leaves the stack. Default: ``RETAIN``.
-        table_props: Extra ``dynamodb.Table`` kwargs for a new table. Default: none.
+        table_props: Extra settings of a new table: a ``dynamodb.TableProps`` or a dict of its keyword
+            arguments. Default: none.
         metrics_namespace: The EMF namespace the runtime writes to and the alarms read. Default:
             ``ConstructsLib/CircuitBreaker``.
         alarm_topic: SNS topic for every alarm's ALARM and OK actions. Default: no actions.
 
+    ``None`` for any optional prop means its default.
+
     Raises:
-        ConstructsLibValidationError: listing every invalid prop at once.
+        ConstructsLibValidationError: listing every invalid prop at once; nothing is created then.
     """
 
     def __init__(
@@ -88,49 +95,16 @@ class CircuitBreaker(Construct):
         id: str,
         *,
         existing_table: dynamodb.ITable | None = None,
-        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
-        table_props: Mapping[str, Any] | None = None,
-        metrics_namespace: str = DEFAULT_NAMESPACE,
+        removal_policy: RemovalPolicy | None = None,
+        table_props: dynamodb.TableProps | Mapping[str, Any] | None = None,
+        metrics_namespace: str | None = None,
         alarm_topic: sns.ITopic | None = None,
     ) -> None:
+        plan = _plan(child_path(scope, id), given_props(locals()))
         super().__init__(scope, id)
-        problems = Problems(f"CircuitBreaker '{self.node.path}'")
-        if existing_table is not None and table_props:
-            problems.add(
-                "table_props",
-                dict(table_props),
-                "existing_table is used as it is; pass one of the two, not both",
-            )
-        table_kwargs = merge_props(
-            self,
-            problems,
-            prop_name="table_props",
-            l2_class=dynamodb.Table,
-            defaults={
-                "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
-                "encryption": dynamodb.TableEncryption.AWS_MANAGED,
-                "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
-                    point_in_time_recovery_enabled=True
-                ),
-            },
-            user=table_props,
-            required={
-                "partition_key": dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
-                "time_to_live_attribute": TTL_ATTRIBUTE,
-            },
-            owned={"removal_policy": "removal_policy"},
-            security_defaults=("encryption", "point_in_time_recovery_specification"),
-        )
-        problems.check(
-            bool(re.fullmatch(r"[A-Za-z0-9._/#:-]{1,255}", metrics_namespace)),
-            "metrics_namespace",
-            metrics_namespace,
-            "must be 1-255 letters, digits or . _ / # : -",
-        )
-        problems.raise_if_any()
-
-        self.table: dynamodb.ITable = existing_table or dynamodb.Table(
-            self, "Table", removal_policy=removal_policy, **table_kwargs
+        plan.problems.emit_warnings(self)
+        self.table: dynamodb.ITable = plan.existing_table or dynamodb.Table(
+            self, "Table", removal_policy=plan.removal_policy, **plan.table_kwargs
         )
         self.layer = lambda_.LayerVersion(
             self,
@@ -140,9 +114,9 @@ class CircuitBreaker(Construct):
             compatible_architectures=[lambda_.Architecture.ARM_64, lambda_.Architecture.X86_64],
             description="constructs_lib.runtime: a circuit breaker with shared state in DynamoDB",
         )
-        self.metrics_namespace = metrics_namespace
+        self.metrics_namespace = plan.metrics_namespace
         self.alarms: list[cloudwatch.Alarm] = []
-        self._alarm_topic = alarm_topic
+        self._alarm_topic = plan.alarm_topic
         self._alarms_by_circuit: dict[str, cloudwatch.Alarm] = {}
         self._settings_by_function: dict[str, dict[str, dict[str, Any]]] = {}
 
@@ -273,29 +247,74 @@ class CircuitBreaker(Construct):
         return self._alarms_by_circuit[circuit_id]
 
 
-def _circuit_settings(problems: Problems, **given: Any) -> dict[str, Any]:
-    """The runtime settings that were given, checked and converted to plain JSON values."""
-    settings: dict[str, Any] = {}
-    for name, value in given.items():
-        if value is None or is_unresolved(value):
-            continue
-        if isinstance(value, Duration):
-            settings[name] = seconds(value)
-        else:
-            settings[name] = value
-    for name in ("failure_threshold", "half_open_max_calls", "success_threshold"):
-        if name in settings and (not isinstance(settings[name], int) or settings[name] < 1):
-            problems.add(name, settings[name], "must be a whole number of at least 1")
-    for name in ("window", "open_duration", "max_open_duration", "slow_call_duration"):
-        if name in settings and settings[name] <= 0:
-            problems.add(name, given[name], "must be longer than 0 seconds")
-    opened, cap = settings.get("open_duration", 30.0), settings.get("max_open_duration", 300.0)
-    if cap < opened:
+@dataclass(frozen=True, kw_only=True)
+class _Plan:
+    problems: Problems
+    existing_table: dynamodb.ITable | None
+    removal_policy: RemovalPolicy
+    table_kwargs: dict[str, Any]
+    metrics_namespace: str
+    alarm_topic: sns.ITopic | None
+
+
+def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
+    """Check every prop, resolve defaults and merge the escape hatch; raise once with every problem."""
+    problems = Problems(f"CircuitBreaker '{where}'")
+    existing_table = given["existing_table"]
+    table_props = given["table_props"]
+    if existing_table is not None and table_props:
         problems.add(
-            "max_open_duration",
-            given.get("max_open_duration"),
-            f"must be at least open_duration ({opened:g}s)",
+            "table_props",
+            table_props,
+            "existing_table is used as it is; pass one of the two, not both",
         )
+    table_kwargs = merge_props(
+        problems,
+        prop_name="table_props",
+        l2_class=dynamodb.Table,
+        struct_class=dynamodb.TableProps,
+        defaults={
+            "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
+            "encryption": dynamodb.TableEncryption.AWS_MANAGED,
+            "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+        },
+        user=table_props,
+        required={
+            "partition_key": dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            "time_to_live_attribute": TTL_ATTRIBUTE,
+        },
+        owned={"removal_policy": "removal_policy"},
+        security_defaults=("encryption", "point_in_time_recovery_specification"),
+    )
+    namespace = or_default(given["metrics_namespace"], DEFAULT_NAMESPACE)
+    problems.check(
+        bool(re.fullmatch(r"[A-Za-z0-9._/#:-]{1,255}", namespace)),
+        "metrics_namespace",
+        namespace,
+        "must be 1-255 letters, digits or . _ / # : -",
+    )
+    problems.raise_if_any()
+    return _Plan(
+        problems=problems,
+        existing_table=existing_table,
+        removal_policy=or_default(given["removal_policy"], RemovalPolicy.RETAIN),
+        table_kwargs=table_kwargs,
+        metrics_namespace=namespace,
+        alarm_topic=given["alarm_topic"],
+    )
+
+
+def _circuit_settings(problems: Problems, **given: Any) -> dict[str, Any]:
+    """The runtime settings that were given, as plain JSON values, checked by ``BreakerSettings``."""
+    settings = {
+        name: seconds(value) if isinstance(value, Duration) else value
+        for name, value in given.items()
+        if value is not None and not is_unresolved(value)
+    }
+    for name, value, fix in BreakerSettings.problems_of(settings):
+        problems.add(name, given.get(name, value), fix)
     return settings
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
@@ -27,8 +27,12 @@ from constructs import Construct
 from ._core import (
     Problems,
     acknowledge,
+    cdk_warning,
+    child_path,
+    given_props,
     is_unresolved,
     merge_props,
+    or_default,
     seconds,
     threshold_alarm,
     timeout_seconds,
@@ -36,26 +40,31 @@ from ._core import (
     unqualified_snapstart_fix,
     wire_alarms,
 )
+from ._core.json_schema import JSON_SCHEMA_DRAFT_4, json_schema, schema_problems
 
 __all__ = ["ApiAuthorization", "QueueBufferedIngest"]
 
 #: AWS guidance: visibility timeout >= 6 x the consumer's timeout (+ the batching window).
 VISIBILITY_TIMEOUT_FACTOR = 6
+DEFAULT_PATH = "messages"
+DEFAULT_STAGE_NAME = "prod"
 DEFAULT_MAX_RECEIVE_COUNT = 5
 DEFAULT_BATCH_SIZE = 10
 DEFAULT_MAX_CONCURRENCY = 5
 DEFAULT_THROTTLING_RATE_LIMIT = 100.0
 DEFAULT_THROTTLING_BURST_LIMIT = 200
+DEFAULT_ACCESS_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+DEFAULT_MAX_MESSAGE_AGE = Duration.minutes(5)
 DEFAULT_MESSAGE_GROUP_ID_HEADER = "X-Message-Group-Id"
 MESSAGE_DEDUPLICATION_ID_HEADER = "X-Message-Deduplication-Id"
 DEFAULT_MESSAGE_SCHEMA: Mapping[str, Any] = {"type": "object"}
-JSON_SCHEMA_DRAFT_4 = "http://json-schema.org/draft-04/schema#"
 
 _MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 60 * 60
 _MAX_BATCHING_WINDOW_SECONDS = 300
 _MAX_RETENTION_SECONDS = 14 * 24 * 60 * 60
 _PATH_SEGMENT = re.compile(r"^[A-Za-z0-9._~-]+$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+_QUEUE_SECURITY_DEFAULTS = ("encryption", "encryption_master_key", "enforce_ssl", "data_key_reuse")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,11 +83,11 @@ class ApiAuthorization:
 
     @staticmethod
     def authorizer_of(
-        authorizer: apigateway.IAuthorizer, *, scopes: tuple[str, ...] = ()
+        authorizer: apigateway.IAuthorizer, *, scopes: tuple[str, ...] | None = None
     ) -> ApiAuthorization:
         """A Cognito user-pool or Lambda (token/request) authorizer; ``scopes`` for Cognito OAuth scopes."""
         kind = authorizer.authorization_type or apigateway.AuthorizationType.CUSTOM
-        return ApiAuthorization(authorization_type=kind, authorizer=authorizer, scopes=tuple(scopes))
+        return ApiAuthorization(authorization_type=kind, authorizer=authorizer, scopes=tuple(scopes or ()))
 
     @staticmethod
     def none(*, reason: str) -> ApiAuthorization:
@@ -86,12 +95,42 @@ class ApiAuthorization:
         return ApiAuthorization(authorization_type=apigateway.AuthorizationType.NONE, open_reason=reason)
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Plan:
+    """Every prop checked and resolved, and every escape hatch merged: what the builders need."""
+
+    problems: Problems
+    consumer: lambda_.IFunction
+    path_parts: tuple[str, ...]
+    schema: dict[str, Any]
+    authorization: ApiAuthorization
+    stage_name: str
+    throttling_rate_limit: float
+    throttling_burst_limit: int
+    access_log_retention: logs.RetentionDays
+    web_acl_arn: str | None
+    fifo: bool
+    message_group_id_header: str
+    max_receive_count: int
+    visibility_timeout: Duration | None
+    batch_size: int
+    max_batching_window: Duration | None
+    max_concurrency: int
+    max_message_age: Duration
+    alarm_topic: sns.ITopic | None
+    queue_kwargs: dict[str, Any]
+    dead_letter_queue_kwargs: dict[str, Any]
+    api_kwargs: dict[str, Any]
+    event_source_mapping_kwargs: dict[str, Any]
+
+
 class QueueBufferedIngest(Construct):
     """``POST <path>`` on a REST API enqueues the request body into SQS; ``consumer`` drains the queue.
 
     Defines a REGIONAL REST API with a direct SQS integration, a KMS-encrypted, TLS-only queue with a
     dead-letter queue, an event source mapping to ``consumer`` with partial batch responses on, and
-    alarms on the DLQ, message age, consumer errors and API 5xx.
+    alarms on the DLQ, message age, consumer errors and API 5xx. ``None`` for any optional prop means
+    its default.
 
     Args:
         consumer: The function that processes messages: a Function, a Version or an Alias. A function
@@ -120,13 +159,15 @@ class QueueBufferedIngest(Construct):
         max_concurrency: Most concurrent consumer invocations from this queue (2..1000). Default: 5.
         max_message_age: Alarm when the oldest message is older than this. Default: 5 minutes.
         alarm_topic: SNS topic for every alarm's ALARM and OK actions. Default: no actions.
-        queue_props: Extra ``sqs.Queue`` kwargs for the main queue. Default: none.
-        dead_letter_queue_props: Extra ``sqs.Queue`` kwargs for the DLQ. Default: none.
-        api_props: Extra ``apigateway.RestApi`` kwargs. Default: none.
-        event_source_mapping_props: Extra ``lambda_.EventSourceMapping`` kwargs. Default: none.
+        queue_props: Extra settings of the main queue: an ``sqs.QueueProps`` or a dict of its keyword
+            arguments. Default: none.
+        dead_letter_queue_props: Extra settings of the DLQ, in the same forms. Default: none.
+        api_props: Extra ``apigateway.RestApiProps`` (or a dict of them). Default: none.
+        event_source_mapping_props: Extra ``lambda_.EventSourceMappingOptions`` (or a dict of them).
+            Default: none.
 
     Raises:
-        ConstructsLibValidationError: listing every invalid prop at once.
+        ConstructsLibValidationError: listing every invalid prop at once; nothing is created then.
     """
 
     def __init__(
@@ -135,259 +176,41 @@ class QueueBufferedIngest(Construct):
         id: str,
         *,
         consumer: lambda_.IFunction,
-        path: str = "messages",
+        path: str | None = None,
         message_schema: Mapping[str, Any] | None = None,
         authorization: ApiAuthorization | None = None,
-        stage_name: str = "prod",
-        throttling_rate_limit: float = DEFAULT_THROTTLING_RATE_LIMIT,
-        throttling_burst_limit: int = DEFAULT_THROTTLING_BURST_LIMIT,
-        access_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        stage_name: str | None = None,
+        throttling_rate_limit: float | None = None,
+        throttling_burst_limit: int | None = None,
+        access_log_retention: logs.RetentionDays | None = None,
         web_acl_arn: str | None = None,
-        fifo: bool = False,
-        message_group_id_header: str = DEFAULT_MESSAGE_GROUP_ID_HEADER,
+        fifo: bool | None = None,
+        message_group_id_header: str | None = None,
         encryption_key: kms.IKey | None = None,
-        max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
+        max_receive_count: int | None = None,
         visibility_timeout: Duration | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_size: int | None = None,
         max_batching_window: Duration | None = None,
-        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_concurrency: int | None = None,
         max_message_age: Duration | None = None,
         alarm_topic: sns.ITopic | None = None,
-        queue_props: Mapping[str, Any] | None = None,
-        dead_letter_queue_props: Mapping[str, Any] | None = None,
-        api_props: Mapping[str, Any] | None = None,
-        event_source_mapping_props: Mapping[str, Any] | None = None,
+        queue_props: sqs.QueueProps | Mapping[str, Any] | None = None,
+        dead_letter_queue_props: sqs.QueueProps | Mapping[str, Any] | None = None,
+        api_props: apigateway.RestApiProps | Mapping[str, Any] | None = None,
+        event_source_mapping_props: lambda_.EventSourceMappingOptions | Mapping[str, Any] | None = None,
     ) -> None:
+        plan = _plan(child_path(scope, id), given_props(locals()))
         super().__init__(scope, id)
-        problems = Problems(f"QueueBufferedIngest '{self.node.path}'")
-        authorization = authorization or ApiAuthorization.iam()
-        max_message_age = max_message_age or Duration.minutes(5)
-        schema = dict(message_schema) if message_schema is not None else dict(DEFAULT_MESSAGE_SCHEMA)
-        path_parts = _check_path(problems, path)
-        _check_schema(problems, message_schema)
-        _check_authorization(problems, authorization)
-        visibility = _check_consumer_and_batching(
-            problems,
-            consumer=consumer,
-            fifo=fifo,
-            batch_size=batch_size,
-            max_batching_window=max_batching_window,
-            max_concurrency=max_concurrency,
-            visibility_timeout=visibility_timeout,
-        )
-        _check_queue_numbers(
-            problems,
-            max_receive_count=max_receive_count,
-            max_message_age=max_message_age,
-            throttling_rate_limit=throttling_rate_limit,
-            throttling_burst_limit=throttling_burst_limit,
-        )
-        if fifo:
-            problems.check(
-                bool(_HEADER_NAME.match(message_group_id_header)),
-                "message_group_id_header",
-                message_group_id_header,
-                "must be a valid HTTP header name such as 'X-Message-Group-Id'",
-            )
-        elif message_group_id_header != DEFAULT_MESSAGE_GROUP_ID_HEADER:
-            problems.add(
-                "message_group_id_header",
-                message_group_id_header,
-                "only used with fifo=True; set fifo=True or remove it",
-            )
-
-        encryption = sqs.QueueEncryption.KMS if encryption_key else sqs.QueueEncryption.KMS_MANAGED
-        security = ("encryption", "encryption_master_key", "enforce_ssl", "data_key_reuse")
-        dlq_kwargs = merge_props(
-            self,
-            problems,
-            prop_name="dead_letter_queue_props",
-            l2_class=sqs.Queue,
-            defaults={
-                "encryption": encryption,
-                "encryption_master_key": encryption_key,
-                "enforce_ssl": True,
-                "retention_period": Duration.days(14),
-            },
-            user=dead_letter_queue_props,
-            required={"fifo": True} if fifo else {},
-            owned={"fifo": "fifo", "dead_letter_queue": "nothing (a DLQ has no DLQ of its own)"},
-            security_defaults=(*security, "retention_period"),
-        )
-        queue_kwargs = merge_props(
-            self,
-            problems,
-            prop_name="queue_props",
-            l2_class=sqs.Queue,
-            defaults={
-                "encryption": encryption,
-                "encryption_master_key": encryption_key,
-                "enforce_ssl": True,
-                "retention_period": Duration.days(4),
-                **({"content_based_deduplication": True} if fifo else {}),
-            },
-            user=queue_props,
-            required={"fifo": True} if fifo else {},
-            owned={
-                "fifo": "fifo",
-                "visibility_timeout": "visibility_timeout",
-                "dead_letter_queue": "max_receive_count / dead_letter_queue_props",
-            },
-            security_defaults=security,
-        )
-        _check_retention(problems, queue_kwargs.get("retention_period"), dlq_kwargs.get("retention_period"))
-        api_kwargs = merge_props(
-            self,
-            problems,
-            prop_name="api_props",
-            l2_class=apigateway.RestApi,
-            defaults={
-                "endpoint_types": [apigateway.EndpointType.REGIONAL],
-                "cloud_watch_role": True,
-                "description": "Queue-buffered ingest: POST bodies are enqueued to SQS",
-            },
-            user=api_props,
-            owned={
-                "deploy_options": "stage_name, throttling_rate_limit, throttling_burst_limit, "
-                "access_log_retention",
-                "deploy": "nothing (the construct always deploys a stage)",
-                "default_method_options": "authorization",
-            },
-        )
-        esm_kwargs_extra = merge_props(
-            self,
-            problems,
-            prop_name="event_source_mapping_props",
-            l2_class=lambda_.EventSourceMapping,
-            defaults={},
-            user=event_source_mapping_props,
-            required={"report_batch_item_failures": True},
-            owned={
-                "target": "consumer",
-                "event_source_arn": "nothing (the queue is the source)",
-                "batch_size": "batch_size",
-                "max_batching_window": "max_batching_window",
-                "max_concurrency": "max_concurrency",
-            },
-        )
-        problems.raise_if_any()
-
+        plan.problems.emit_warnings(self)
         self.consumer = consumer
-        self.dead_letter_queue = sqs.Queue(self, "DeadLetterQueue", **dlq_kwargs)
-        acknowledge(
-            self.dead_letter_queue,
-            "Serverless::Serverless-SQSRedrivePolicy",
-            "This is the terminal dead-letter queue of the ingest queue; a DLQ of a DLQ would only move "
-            "the problem, and an alarm fires on its first visible message instead",
-        )
-        self.queue = sqs.Queue(
-            self,
-            "Queue",
-            visibility_timeout=visibility,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                max_receive_count=max_receive_count, queue=self.dead_letter_queue
-            ),
-            **queue_kwargs,
-        )
-        self.encryption_key: kms.IKey | None = self.queue.encryption_master_key
-
-        self.api_role = iam.Role(
-            self,
-            "ApiRole",
-            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
-            description="Lets the ingest API send messages to its queue",
-        )
-        self.api_role.add_to_policy(
-            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.queue.queue_arn])
-        )
-        if self.encryption_key is not None:
-            self.api_role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                    resources=[self.encryption_key.key_arn],
-                )
-            )
-
-        self.access_log_group = logs.LogGroup(self, "AccessLogs", retention=access_log_retention)
-        self.api = apigateway.RestApi(
-            self,
-            "Api",
-            deploy=True,
-            deploy_options=apigateway.StageOptions(
-                stage_name=stage_name,
-                throttling_rate_limit=throttling_rate_limit,
-                throttling_burst_limit=throttling_burst_limit,
-                logging_level=apigateway.MethodLoggingLevel.ERROR,
-                data_trace_enabled=False,
-                metrics_enabled=True,
-                tracing_enabled=True,
-                access_log_destination=apigateway.LogGroupLogDestination(self.access_log_group),
-                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
-                    caller=True,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
-            ),
-            **api_kwargs,
-        )
-        if api_kwargs.get("cloud_watch_role"):
-            role = self.api.node.try_find_child("CloudWatchRole")
-            if role is not None:
-                acknowledge(
-                    role,
-                    "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                    "AmazonAPIGatewayPushToCloudWatchLogs]",
-                    "API Gateway's account-level logging role must be able to write to any log group the "
-                    "account's APIs log to; AWS maintains this service-role policy for exactly that",
-                )
-        self._protect_stage(web_acl_arn)
-        self._add_gateway_responses()
-        self.method = self._add_post_method(
-            path_parts=path_parts,
-            schema=schema,
-            authorization=authorization,
-            fifo=fifo,
-            message_group_id_header=message_group_id_header,
-        )
-        self.url: str = self.api.url_for_path("/" + "/".join(path_parts))
-
-        self.event_source_mapping = lambda_.EventSourceMapping(
-            self,
-            "EventSourceMapping",
-            target=consumer,
-            event_source_arn=self.queue.queue_arn,
-            batch_size=batch_size,
-            max_batching_window=max_batching_window,
-            max_concurrency=max_concurrency,
-            **esm_kwargs_extra,
-        )
-        if underlying_function(consumer).role is not None:
-            grant = self.queue.grant_consume_messages(consumer)
-            # The mapping is only valid once the consumer may read the queue.
-            grant.apply_before(self.event_source_mapping)
-        else:
-            Annotations.of(self).add_warning_v2(
-                "constructs_lib:consumerRoleUnknown",
-                f"consumer '{consumer.node.path}' was imported without its role, so the construct cannot "
-                "grant it sqs:ReceiveMessage/DeleteMessage/ChangeMessageVisibility/GetQueueAttributes on "
-                "the queue; grant them to its execution role, or import it with "
-                "Function.from_function_attributes(role=...)",
-            )
-        acknowledge(
-            self.event_source_mapping,
-            "Serverless::Serverless-LambdaEventSourceMappingDestination",
-            "SQS event source mappings do not support on-failure destinations; failed messages move to "
-            "the queue's redrive dead-letter queue after max_receive_count receives",
-        )
-
-        self.alarms: list[cloudwatch.Alarm] = self._create_alarms(max_message_age)
-        wire_alarms(self.alarms, alarm_topic)
+        self._build_queues(plan)
+        self._build_api_role()
+        self._build_api(plan)
+        self.method = self._build_post_method(plan)
+        self.url: str = self.api.url_for_path("/" + "/".join(plan.path_parts))
+        self._build_event_source_mapping(plan)
+        self.alarms: list[cloudwatch.Alarm] = self._build_alarms(plan)
+        wire_alarms(self.alarms, plan.alarm_topic)
 
     # ----------------------------------------------------------------------------------- public API
 
@@ -409,11 +232,11 @@ class QueueBufferedIngest(Construct):
         return grant.combine(self.queue.grant_send_messages(grantee))
 
     def metric_approximate_age_of_oldest_message(
-        self, *, period: Duration | None = None, statistic: str = "Maximum"
+        self, *, period: Duration | None = None, statistic: str | None = None
     ) -> cloudwatch.Metric:
         """Age of the oldest message in the queue. Default: maximum over 1 minute."""
         return self.queue.metric_approximate_age_of_oldest_message(
-            period=period or Duration.minutes(1), statistic=statistic
+            period=period or Duration.minutes(1), statistic=statistic or "Maximum"
         )
 
     def metric_dead_letter_queue_messages(self, *, period: Duration | None = None) -> cloudwatch.Metric:
@@ -422,7 +245,85 @@ class QueueBufferedIngest(Construct):
             period=period or Duration.minutes(1), statistic="Maximum"
         )
 
-    # ----------------------------------------------------------------------------------- internals
+    # ----------------------------------------------------------------------------------- building
+
+    def _build_queues(self, plan: _Plan) -> None:
+        self.dead_letter_queue = sqs.Queue(self, "DeadLetterQueue", **plan.dead_letter_queue_kwargs)
+        acknowledge(
+            self.dead_letter_queue,
+            "Serverless::Serverless-SQSRedrivePolicy",
+            "This is the terminal dead-letter queue of the ingest queue; a DLQ of a DLQ would only move "
+            "the problem, and an alarm fires on its first visible message instead",
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            visibility_timeout=plan.visibility_timeout,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                max_receive_count=plan.max_receive_count, queue=self.dead_letter_queue
+            ),
+            **plan.queue_kwargs,
+        )
+        self.encryption_key: kms.IKey | None = self.queue.encryption_master_key
+
+    def _build_api_role(self) -> None:
+        self.api_role = iam.Role(
+            self,
+            "ApiRole",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            description="Lets the ingest API send messages to its queue",
+        )
+        self.api_role.add_to_policy(
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.queue.queue_arn])
+        )
+        if self.encryption_key is not None:
+            self.api_role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[self.encryption_key.key_arn],
+                )
+            )
+
+    def _build_api(self, plan: _Plan) -> None:
+        self.access_log_group = logs.LogGroup(self, "AccessLogs", retention=plan.access_log_retention)
+        self.api = apigateway.RestApi(
+            self,
+            "Api",
+            deploy=True,
+            deploy_options=apigateway.StageOptions(
+                stage_name=plan.stage_name,
+                throttling_rate_limit=plan.throttling_rate_limit,
+                throttling_burst_limit=plan.throttling_burst_limit,
+                logging_level=apigateway.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                metrics_enabled=True,
+                tracing_enabled=True,
+                access_log_destination=apigateway.LogGroupLogDestination(self.access_log_group),
+                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+            ),
+            **plan.api_kwargs,
+        )
+        role = self.api.node.try_find_child("CloudWatchRole")
+        if plan.api_kwargs.get("cloud_watch_role") and role is not None:
+            acknowledge(
+                role,
+                "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AmazonAPIGatewayPushToCloudWatchLogs]",
+                "API Gateway's account-level logging role must be able to write to any log group the "
+                "account's APIs log to; AWS maintains this service-role policy for exactly that",
+            )
+        self._protect_stage(plan.web_acl_arn)
+        self._add_gateway_responses()
 
     def _protect_stage(self, web_acl_arn: str | None) -> None:
         stage = self.api.deployment_stage
@@ -445,33 +346,18 @@ class QueueBufferedIngest(Construct):
         detailed message, which contains quotes, cannot be embedded safely; ``messageString`` is quoted.
         """
         body = '{"message": $context.error.messageString, "requestId": "$context.requestId"}'
-        self.api.add_gateway_response(
-            "BadRequestBody",
-            type=apigateway.ResponseType.BAD_REQUEST_BODY,
-            status_code="400",
-            templates={"application/json": body},
-        )
-        self.api.add_gateway_response(
-            "BadRequestParameters",
-            type=apigateway.ResponseType.BAD_REQUEST_PARAMETERS,
-            status_code="400",
-            templates={"application/json": body},
-        )
+        for name, kind in (
+            ("BadRequestBody", apigateway.ResponseType.BAD_REQUEST_BODY),
+            ("BadRequestParameters", apigateway.ResponseType.BAD_REQUEST_PARAMETERS),
+        ):
+            self.api.add_gateway_response(
+                name, type=kind, status_code="400", templates={"application/json": body}
+            )
 
-    def _add_post_method(
-        self,
-        *,
-        path_parts: list[str],
-        schema: dict[str, Any],
-        authorization: ApiAuthorization,
-        fifo: bool,
-        message_group_id_header: str,
-    ) -> apigateway.Method:
+    def _build_post_method(self, plan: _Plan) -> apigateway.Method:
         resource = self.api.root
-        for part in path_parts:
+        for part in plan.path_parts:
             resource = resource.add_resource(part)
-
-        template = _send_message_template(fifo=fifo, message_group_id_header=message_group_id_header)
         integration = apigateway.AwsIntegration(
             service="sqs",
             path=f"{Stack.of(self).account}/{self.queue.queue_name}",
@@ -484,22 +370,24 @@ class QueueBufferedIngest(Construct):
                     # SQS answers its query API in JSON when asked, which the 202 template reads.
                     "integration.request.header.Accept": "'application/json'",
                 },
-                request_templates={"application/json": template},
+                request_templates={
+                    "application/json": _send_message_template(
+                        fifo=plan.fifo, message_group_id_header=plan.message_group_id_header
+                    )
+                },
                 integration_responses=_integration_responses(),
             ),
         )
-        schema.setdefault("$schema", JSON_SCHEMA_DRAFT_4)
-        schema.setdefault("title", "Message")
         model = self.api.add_model(
             "MessageModel",
             content_type="application/json",
-            schema=apigateway.JsonSchema(**_to_json_schema_kwargs(schema)),
+            schema=json_schema(_model_schema(plan.schema)),
             description="Request bodies must match this schema before they are queued",
         )
         validator = self.api.add_request_validator(
             "RequestValidator", validate_request_body=True, validate_request_parameters=True
         )
-        request_parameters = {f"method.request.header.{message_group_id_header}": True} if fifo else None
+        authorization = plan.authorization
         method = resource.add_method(
             "POST",
             integration,
@@ -508,7 +396,9 @@ class QueueBufferedIngest(Construct):
             authorization_scopes=list(authorization.scopes) or None,
             request_models={"application/json": model},
             request_validator=validator,
-            request_parameters=request_parameters,
+            request_parameters=(
+                {f"method.request.header.{plan.message_group_id_header}": True} if plan.fifo else None
+            ),
             method_responses=[
                 apigateway.MethodResponse(status_code=code) for code in ("202", "500", "502", "503")
             ],
@@ -533,7 +423,39 @@ class QueueBufferedIngest(Construct):
         }[kind]
         acknowledge(method, "AwsSolutions::AwsSolutions-COG4", reason)
 
-    def _create_alarms(self, max_message_age: Duration) -> list[cloudwatch.Alarm]:
+    def _build_event_source_mapping(self, plan: _Plan) -> None:
+        consumer = plan.consumer
+        self.event_source_mapping = lambda_.EventSourceMapping(
+            self,
+            "EventSourceMapping",
+            target=consumer,
+            event_source_arn=self.queue.queue_arn,
+            batch_size=plan.batch_size,
+            max_batching_window=plan.max_batching_window,
+            max_concurrency=plan.max_concurrency,
+            **plan.event_source_mapping_kwargs,
+        )
+        if underlying_function(consumer).role is not None:
+            grant = self.queue.grant_consume_messages(consumer)
+            # The mapping is only valid once the consumer may read the queue.
+            grant.apply_before(self.event_source_mapping)
+        else:
+            cdk_warning(
+                self,
+                "consumerRoleUnknown",
+                f"consumer '{consumer.node.path}' was imported without its role, so the construct cannot "
+                "grant it sqs:ReceiveMessage/DeleteMessage/ChangeMessageVisibility/GetQueueAttributes on "
+                "the queue; grant them to its execution role, or import it with "
+                "Function.from_function_attributes(role=...)",
+            )
+        acknowledge(
+            self.event_source_mapping,
+            "Serverless::Serverless-LambdaEventSourceMappingDestination",
+            "SQS event source mappings do not support on-failure destinations; failed messages move to "
+            "the queue's redrive dead-letter queue after max_receive_count receives",
+        )
+
+    def _build_alarms(self, plan: _Plan) -> list[cloudwatch.Alarm]:
         return [
             threshold_alarm(
                 self,
@@ -546,7 +468,7 @@ class QueueBufferedIngest(Construct):
                 self,
                 "MessageAgeAlarm",
                 self.metric_approximate_age_of_oldest_message(),
-                threshold=max_message_age.to_seconds(),
+                threshold=plan.max_message_age.to_seconds(),
                 description="The oldest queued message is older than max_message_age: the consumer is not "
                 "keeping up",
             ),
@@ -567,7 +489,143 @@ class QueueBufferedIngest(Construct):
         ]
 
 
-# --------------------------------------------------------------------------------------- helpers
+# --------------------------------------------------------------------------------------- plan
+
+
+def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
+    """Check every prop, resolve defaults and merge the escape hatches; raise once with every problem."""
+    problems = Problems(f"QueueBufferedIngest '{where}'")
+    fifo = bool(given["fifo"])
+    consumer: lambda_.IFunction = given["consumer"]
+    group_header = given["message_group_id_header"]
+    batching = _check_consumer_and_batching(
+        problems,
+        consumer=consumer,
+        fifo=fifo,
+        batch_size=or_default(given["batch_size"], DEFAULT_BATCH_SIZE),
+        max_batching_window=given["max_batching_window"],
+        max_concurrency=or_default(given["max_concurrency"], DEFAULT_MAX_CONCURRENCY),
+        visibility_timeout=given["visibility_timeout"],
+    )
+    numbers = _check_queue_numbers(problems, given)
+    _check_group_header(problems, fifo, group_header)
+    authorization = or_default(given["authorization"], ApiAuthorization.iam())
+    _check_authorization(problems, authorization)
+    queue_kwargs, dlq_kwargs = _merge_queue_props(problems, given, fifo)
+    plan = _Plan(
+        problems=problems,
+        consumer=consumer,
+        path_parts=_check_path(problems, or_default(given["path"], DEFAULT_PATH)),
+        schema=_check_schema(problems, given["message_schema"]),
+        authorization=authorization,
+        stage_name=or_default(given["stage_name"], DEFAULT_STAGE_NAME),
+        access_log_retention=or_default(given["access_log_retention"], DEFAULT_ACCESS_LOG_RETENTION),
+        web_acl_arn=given["web_acl_arn"],
+        fifo=fifo,
+        message_group_id_header=or_default(group_header, DEFAULT_MESSAGE_GROUP_ID_HEADER),
+        visibility_timeout=batching,
+        batch_size=or_default(given["batch_size"], DEFAULT_BATCH_SIZE),
+        max_batching_window=given["max_batching_window"],
+        max_concurrency=or_default(given["max_concurrency"], DEFAULT_MAX_CONCURRENCY),
+        alarm_topic=given["alarm_topic"],
+        queue_kwargs=queue_kwargs,
+        dead_letter_queue_kwargs=dlq_kwargs,
+        api_kwargs=_merge_api_props(problems, given["api_props"]),
+        event_source_mapping_kwargs=_merge_event_source_mapping_props(
+            problems, given["event_source_mapping_props"]
+        ),
+        **numbers,
+    )
+    problems.raise_if_any()
+    return plan
+
+
+def _merge_queue_props(
+    problems: Problems, given: Mapping[str, Any], fifo: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The main queue's and the DLQ's kwargs (they differ in defaults and in the keys they own)."""
+    key = given["encryption_key"]
+    encryption = {
+        "encryption": sqs.QueueEncryption.KMS if key else sqs.QueueEncryption.KMS_MANAGED,
+        "encryption_master_key": key,
+        "enforce_ssl": True,
+    }
+    required = {"fifo": True} if fifo else {}
+    dlq_kwargs = merge_props(
+        problems,
+        prop_name="dead_letter_queue_props",
+        l2_class=sqs.Queue,
+        struct_class=sqs.QueueProps,
+        defaults={**encryption, "retention_period": Duration.days(14)},
+        user=given["dead_letter_queue_props"],
+        required=required,
+        owned={"fifo": "fifo", "dead_letter_queue": "nothing (a DLQ has no DLQ of its own)"},
+        security_defaults=(*_QUEUE_SECURITY_DEFAULTS, "retention_period"),
+    )
+    queue_kwargs = merge_props(
+        problems,
+        prop_name="queue_props",
+        l2_class=sqs.Queue,
+        struct_class=sqs.QueueProps,
+        defaults={
+            **encryption,
+            "retention_period": Duration.days(4),
+            **({"content_based_deduplication": True} if fifo else {}),
+        },
+        user=given["queue_props"],
+        required=required,
+        owned={
+            "fifo": "fifo",
+            "visibility_timeout": "visibility_timeout",
+            "dead_letter_queue": "max_receive_count / dead_letter_queue_props",
+        },
+        security_defaults=_QUEUE_SECURITY_DEFAULTS,
+    )
+    _check_retention(problems, queue_kwargs.get("retention_period"), dlq_kwargs.get("retention_period"))
+    return queue_kwargs, dlq_kwargs
+
+
+def _merge_api_props(problems: Problems, user: Any) -> dict[str, Any]:
+    return merge_props(
+        problems,
+        prop_name="api_props",
+        l2_class=apigateway.RestApi,
+        struct_class=apigateway.RestApiProps,
+        defaults={
+            "endpoint_types": [apigateway.EndpointType.REGIONAL],
+            "cloud_watch_role": True,
+            "description": "Queue-buffered ingest: POST bodies are enqueued to SQS",
+        },
+        user=user,
+        owned={
+            "deploy_options": "stage_name, throttling_rate_limit, throttling_burst_limit, "
+            "access_log_retention",
+            "deploy": "nothing (the construct always deploys a stage)",
+            "default_method_options": "authorization",
+        },
+    )
+
+
+def _merge_event_source_mapping_props(problems: Problems, user: Any) -> dict[str, Any]:
+    return merge_props(
+        problems,
+        prop_name="event_source_mapping_props",
+        l2_class=lambda_.EventSourceMapping,
+        struct_class=lambda_.EventSourceMappingOptions,
+        defaults={},
+        user=user,
+        required={"report_batch_item_failures": True},
+        owned={
+            "target": "consumer",
+            "event_source_arn": "nothing (the queue is the source)",
+            "batch_size": "batch_size",
+            "max_batching_window": "max_batching_window",
+            "max_concurrency": "max_concurrency",
+        },
+    )
+
+
+# --------------------------------------------------------------------------------------- templates
 
 
 def _send_message_template(*, fifo: bool, message_group_id_header: str) -> str:
@@ -617,124 +675,38 @@ def _integration_responses() -> list[apigateway.IntegrationResponse]:
     ]
 
 
-_JSON_SCHEMA_KEYS = {
-    "$schema": "schema",
-    "$ref": "ref",
-    "additionalItems": "additional_items",
-    "additionalProperties": "additional_properties",
-    "allOf": "all_of",
-    "anyOf": "any_of",
-    "contains": "contains",
-    "default": "default",
-    "definitions": "definitions",
-    "dependencies": "dependencies",
-    "description": "description",
-    "enum": "enum",
-    "exclusiveMaximum": "exclusive_maximum",
-    "exclusiveMinimum": "exclusive_minimum",
-    "format": "format",
-    "id": "id",
-    "items": "items",
-    "maxItems": "max_items",
-    "maxLength": "max_length",
-    "maxProperties": "max_properties",
-    "maximum": "maximum",
-    "minItems": "min_items",
-    "minLength": "min_length",
-    "minProperties": "min_properties",
-    "minimum": "minimum",
-    "multipleOf": "multiple_of",
-    "not": "not_",
-    "oneOf": "one_of",
-    "pattern": "pattern",
-    "patternProperties": "pattern_properties",
-    "properties": "properties",
-    "propertyNames": "property_names",
-    "required": "required",
-    "title": "title",
-    "type": "type",
-    "uniqueItems": "unique_items",
-}
-_NESTED_SCHEMA_MAPS = {"properties", "definitions", "patternProperties"}
-_NESTED_SCHEMA_LISTS = {"allOf", "anyOf", "oneOf"}
-_NESTED_SCHEMA_ONE = {"not", "additionalItems", "contains", "propertyNames"}
-_JSON_SCHEMA_TYPES = {t.name.lower(): t for t in apigateway.JsonSchemaType}
+def _model_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    model = dict(schema)
+    model.setdefault("$schema", JSON_SCHEMA_DRAFT_4)
+    model.setdefault("title", "Message")
+    return model
 
 
-def _to_json_schema_kwargs(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """Convert a plain JSON Schema dict into ``apigateway.JsonSchema`` kwargs (recursively)."""
-    kwargs: dict[str, Any] = {}
-    for key, value in schema.items():
-        name = _JSON_SCHEMA_KEYS[key]
-        if key == "$schema":
-            value = apigateway.JsonSchemaVersion.DRAFT4
-        elif key == "type":
-            value = (
-                [_JSON_SCHEMA_TYPES[v] for v in value]
-                if isinstance(value, list)
-                else _JSON_SCHEMA_TYPES[value]
-            )
-        elif key in _NESTED_SCHEMA_MAPS:
-            value = {k: _json_schema(v) for k, v in value.items()}
-        elif key in _NESTED_SCHEMA_LISTS:
-            value = [_json_schema(v) for v in value]
-        elif key in _NESTED_SCHEMA_ONE or (
-            key in {"items", "additionalProperties"} and isinstance(value, dict)
-        ):
-            value = _json_schema(value)
-        elif key == "items" and isinstance(value, list):
-            value = [_json_schema(v) for v in value]
-        kwargs[name] = value
-    return kwargs
+# --------------------------------------------------------------------------------------- checks
 
 
-def _json_schema(schema: Mapping[str, Any]) -> apigateway.JsonSchema:
-    return apigateway.JsonSchema(**_to_json_schema_kwargs(schema))
-
-
-def _schema_problems(schema: Any, where: str) -> list[tuple[str, Any, str]]:
-    """Keys and types that API Gateway's draft-4 models cannot express, found recursively."""
-    if not isinstance(schema, Mapping):
-        return [(where, schema, "must be a JSON Schema object (a dict)")]
-    found: list[tuple[str, Any, str]] = []
-    for key, value in schema.items():
-        if key not in _JSON_SCHEMA_KEYS:
-            found.append(
-                (f"{where}[{key!r}]", value, "not a JSON Schema draft-4 keyword; remove or rename it")
-            )
-            continue
-        if key == "type":
-            values = value if isinstance(value, list) else [value]
-            for v in values:
-                if v not in _JSON_SCHEMA_TYPES:
-                    found.append(
-                        (f"{where}['type']", value, f"must be one of {', '.join(sorted(_JSON_SCHEMA_TYPES))}")
-                    )
-        elif key == "$schema" and value != JSON_SCHEMA_DRAFT_4:
-            found.append(
-                (f"{where}['$schema']", value, f"API Gateway models use draft 4: {JSON_SCHEMA_DRAFT_4}")
-            )
-        elif key in _NESTED_SCHEMA_MAPS and isinstance(value, Mapping):
-            for name, sub in value.items():
-                found.extend(_schema_problems(sub, f"{where}[{key!r}][{name!r}]"))
-        elif key in _NESTED_SCHEMA_LISTS and isinstance(value, list):
-            for i, sub in enumerate(value):
-                found.extend(_schema_problems(sub, f"{where}[{key!r}][{i}]"))
-        elif key in _NESTED_SCHEMA_ONE or (
-            key in {"items", "additionalProperties"} and isinstance(value, dict)
-        ):
-            found.extend(_schema_problems(value, f"{where}[{key!r}]"))
-    return found
-
-
-def _check_schema(problems: Problems, schema: Mapping[str, Any] | None) -> None:
+def _check_schema(problems: Problems, schema: Mapping[str, Any] | None) -> dict[str, Any]:
     if schema is None:
-        return
-    for prop, value, fix in _schema_problems(schema, "message_schema"):
+        return dict(DEFAULT_MESSAGE_SCHEMA)
+    for prop, value, fix in schema_problems(schema, "message_schema"):
         problems.add(prop, value, fix)
+    return dict(schema) if isinstance(schema, Mapping) else dict(DEFAULT_MESSAGE_SCHEMA)
 
 
-def _check_path(problems: Problems, path: str) -> list[str]:
+def _check_group_header(problems: Problems, fifo: bool, header: str | None) -> None:
+    if header is None:
+        return
+    if not fifo:
+        problems.add(
+            "message_group_id_header", header, "only used with fifo=True; set fifo=True or remove it"
+        )
+    elif not _HEADER_NAME.match(header):
+        problems.add(
+            "message_group_id_header", header, "must be a valid HTTP header name such as 'X-Message-Group-Id'"
+        )
+
+
+def _check_path(problems: Problems, path: str) -> tuple[str, ...]:
     parts = [p for p in path.strip("/").split("/")]
     if not path.strip("/") or not all(_PATH_SEGMENT.match(p) for p in parts):
         problems.add(
@@ -743,8 +715,8 @@ def _check_path(problems: Problems, path: str) -> list[str]:
             "must be one or more '/'-separated segments of letters, digits, '.', '_', '~' or '-', "
             "for example 'messages' or 'v1/orders'",
         )
-        return ["messages"]
-    return parts
+        return (DEFAULT_PATH,)
+    return tuple(parts)
 
 
 def _check_authorization(problems: Problems, authorization: ApiAuthorization) -> None:
@@ -831,14 +803,12 @@ def _check_consumer_and_batching(
     return visibility_timeout
 
 
-def _check_queue_numbers(
-    problems: Problems,
-    *,
-    max_receive_count: int,
-    max_message_age: Duration,
-    throttling_rate_limit: float,
-    throttling_burst_limit: int,
-) -> None:
+def _check_queue_numbers(problems: Problems, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The receive count, message age and stage throttling, checked and with defaults applied."""
+    max_receive_count = or_default(given["max_receive_count"], DEFAULT_MAX_RECEIVE_COUNT)
+    max_message_age = or_default(given["max_message_age"], DEFAULT_MAX_MESSAGE_AGE)
+    rate = or_default(given["throttling_rate_limit"], DEFAULT_THROTTLING_RATE_LIMIT)
+    burst = or_default(given["throttling_burst_limit"], DEFAULT_THROTTLING_BURST_LIMIT)
     if not is_unresolved(max_receive_count) and not 1 <= max_receive_count <= 1000:
         problems.add(
             "max_receive_count", max_receive_count, "must be between 1 and 1000 (5 or more recommended)"
@@ -846,14 +816,16 @@ def _check_queue_numbers(
     age = seconds(max_message_age)
     if age is not None and not 0 < age <= _MAX_RETENTION_SECONDS:
         problems.add("max_message_age", max_message_age, "must be more than 0 and at most 14 days")
-    if not is_unresolved(throttling_rate_limit) and throttling_rate_limit <= 0:
-        problems.add(
-            "throttling_rate_limit", throttling_rate_limit, "must be a positive number of requests/s"
-        )
-    if not is_unresolved(throttling_burst_limit) and throttling_burst_limit < 1:
-        problems.add(
-            "throttling_burst_limit", throttling_burst_limit, "must be a positive number of requests"
-        )
+    if not is_unresolved(rate) and rate <= 0:
+        problems.add("throttling_rate_limit", rate, "must be a positive number of requests/s")
+    if not is_unresolved(burst) and burst < 1:
+        problems.add("throttling_burst_limit", burst, "must be a positive number of requests")
+    return {
+        "max_receive_count": max_receive_count,
+        "max_message_age": max_message_age,
+        "throttling_rate_limit": rate,
+        "throttling_burst_limit": burst,
+    }
 
 
 def _check_retention(problems: Problems, queue_retention: Any, dlq_retention: Any) -> None:

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,12 @@ from ._core import (
     Problems,
     acknowledge,
     acknowledge_xray_wildcard,
+    child_path,
+    given_props,
     is_unresolved,
     local_bundling,
     merge_props,
+    or_default,
     threshold_alarm,
     wire_alarms,
 )
@@ -48,6 +52,12 @@ DEFAULT_JAVA_TOOL_OPTIONS = "-XX:+TieredCompilation -XX:TieredStopAtLevel=1"
 #: SnapStart cannot be combined with more ephemeral storage than this.
 MAX_SNAPSTART_EPHEMERAL_STORAGE_MIB = 512
 DEFAULT_DURATION_ALARM_RATIO = 0.8
+DEFAULT_RUNTIME = lambda_.Runtime.JAVA_25
+DEFAULT_ARCHITECTURE = lambda_.Architecture.ARM_64
+DEFAULT_MEMORY_SIZE = 1024
+DEFAULT_TIMEOUT = Duration.seconds(30)
+DEFAULT_ALIAS_NAME = "live"
+DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 _JAR_DATE = "2000-01-01T00:00:02Z"
 
 
@@ -65,7 +75,7 @@ class SnapStartFunction(Construct):
         alias_name: The alias every caller uses. Default: ``"live"``.
         description: Default: none.
         log_retention: Retention of the function's log group. Default: one month.
-        java_tool_options: ``JAVA_TOOL_OPTIONS`` for Java runtimes; None leaves it unset, and
+        java_tool_options: ``JAVA_TOOL_OPTIONS`` for Java runtimes; ``""`` leaves it unset, and
             ``environment["JAVA_TOOL_OPTIONS"]`` wins over it. Default: tiered compilation stopped at
             level 1.
         deployment: A CodeDeploy config, for example ``LambdaDeploymentConfig.CANARY_10_PERCENT_5_MINUTES``,
@@ -76,11 +86,14 @@ class SnapStartFunction(Construct):
             billed per version.
         duration_alarm_ratio: The p99-duration alarm fires at this fraction of the timeout. Default: 0.8.
         alarm_topic: SNS topic for every alarm's ALARM and OK actions. Default: no actions.
-        function_props: Extra ``lambda_.Function`` kwargs. Default: none.
-        alias_props: Extra ``lambda_.Alias`` kwargs. Default: none.
+        function_props: Extra function settings: a ``lambda_.FunctionOptions`` or a dict of its keyword
+            arguments. Default: none.
+        alias_props: Extra alias settings: a ``lambda_.AliasOptions`` or a dict. Default: none.
+
+    ``None`` for any optional prop means its default.
 
     Raises:
-        ConstructsLibValidationError: listing every invalid prop at once.
+        ConstructsLibValidationError: listing every invalid prop at once; nothing is created then.
     """
 
     def __init__(
@@ -90,134 +103,36 @@ class SnapStartFunction(Construct):
         *,
         code: lambda_.Code,
         handler: str,
-        runtime: lambda_.Runtime = lambda_.Runtime.JAVA_25,
-        memory_size: int = 1024,
+        runtime: lambda_.Runtime | None = None,
+        memory_size: int | None = None,
         timeout: Duration | None = None,
         environment: Mapping[str, str] | None = None,
-        architecture: lambda_.Architecture = lambda_.Architecture.ARM_64,
-        alias_name: str = "live",
+        architecture: lambda_.Architecture | None = None,
+        alias_name: str | None = None,
         description: str | None = None,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
-        java_tool_options: str | None = DEFAULT_JAVA_TOOL_OPTIONS,
+        log_retention: logs.RetentionDays | None = None,
+        java_tool_options: str | None = None,
         deployment: codedeploy.ILambdaDeploymentConfig | None = None,
         retain_old_versions: bool | None = None,
-        duration_alarm_ratio: float = DEFAULT_DURATION_ALARM_RATIO,
+        duration_alarm_ratio: float | None = None,
         alarm_topic: sns.ITopic | None = None,
-        function_props: Mapping[str, Any] | None = None,
-        alias_props: Mapping[str, Any] | None = None,
+        function_props: lambda_.FunctionOptions | Mapping[str, Any] | None = None,
+        alias_props: lambda_.AliasOptions | Mapping[str, Any] | None = None,
     ) -> None:
+        plan = _plan(child_path(scope, id), given_props(locals()))
         super().__init__(scope, id)
-        problems = Problems(f"SnapStartFunction '{self.node.path}'")
-        timeout = timeout or Duration.seconds(30)
-        is_java = runtime.family == lambda_.RuntimeFamily.JAVA
-        if not runtime.supports_snap_start:
-            problems.add(
-                "runtime",
-                runtime.name,
-                "this runtime has no SnapStart support (aws-cdk-lib's Runtime.supports_snap_start); "
-                "use Java 11, 17, 21 or 25, Python 3.12 or newer, or .NET 8 or newer",
-            )
-        problems.check(
-            architecture.name in ("arm64", "x86_64"),
-            "architecture",
-            architecture.name,
-            "use Architecture.ARM_64 or Architecture.X86_64",
-        )
-        problems.check(
-            is_unresolved(duration_alarm_ratio) or 0 < duration_alarm_ratio <= 1,
-            "duration_alarm_ratio",
-            duration_alarm_ratio,
-            "must be above 0 and at most 1 (a fraction of the timeout)",
-        )
-        problems.check(bool(alias_name.strip()), "alias_name", alias_name, "must not be empty")
-        if retain_old_versions is None:
-            retain_old_versions = is_java
-
-        env = dict(environment or {})
-        if is_java and java_tool_options is not None:
-            env.setdefault("JAVA_TOOL_OPTIONS", java_tool_options)
-        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
-        function_kwargs = merge_props(
-            self,
-            problems,
-            prop_name="function_props",
-            l2_class=lambda_.Function,
-            defaults={"tracing": lambda_.Tracing.ACTIVE, "logging_format": lambda_.LoggingFormat.JSON},
-            user=function_props,
-            required={"snap_start": lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS},
-            owned={
-                "code": "code",
-                "handler": "handler",
-                "runtime": "runtime",
-                "memory_size": "memory_size",
-                "timeout": "timeout",
-                "environment": "environment",
-                "architecture": "architecture",
-                "description": "description",
-                "log_group": "log_retention",
-                "log_retention": "log_retention",
-                "current_version_options": "retain_old_versions (provisioned concurrency is not possible)",
-            },
-        )
-        _check_snapstart_limits(problems, function_kwargs)
-        alias_kwargs = merge_props(
-            self,
-            problems,
-            prop_name="alias_props",
-            l2_class=lambda_.Alias,
-            defaults={},
-            user=alias_props,
-            owned={"alias_name": "alias_name", "version": "nothing (the alias follows the current version)"},
-        )
-        if alias_kwargs.get("provisioned_concurrent_executions"):
-            problems.add(
-                "alias_props['provisioned_concurrent_executions']",
-                alias_kwargs["provisioned_concurrent_executions"],
-                "SnapStart cannot run on a version with provisioned concurrency; remove it and let SnapStart "
-                "cut cold starts, or use a plain lambda_.Function with provisioned concurrency instead",
-            )
-        problems.raise_if_any()
-
-        role = function_kwargs.pop("role", None)
-        if role is None:
-            role = self._default_role()
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            code=code,
-            handler=handler,
-            runtime=runtime,
-            memory_size=memory_size,
-            timeout=timeout,
-            environment=env or None,
-            architecture=architecture,
-            description=description,
-            log_group=self.log_group,
-            role=role,
-            current_version_options=lambda_.VersionOptions(
-                removal_policy=RemovalPolicy.RETAIN if retain_old_versions else RemovalPolicy.DESTROY
-            ),
-            **function_kwargs,
-        )
-        # aws-cdk-lib warns that SnapStart needs published versions; this construct always publishes one.
-        Annotations.of(self.function).acknowledge_warning(
-            "@aws-cdk/aws-lambda:snapStartRequirePublish",
-            "SnapStartFunction publishes a version on every change and routes callers through its alias",
-        )
-        if not any(key.startswith("dead_letter") for key in function_kwargs):
-            acknowledge(
-                self.function,
-                "Serverless::Serverless-LambdaDLQ",
-                "No dead-letter target was requested: callers invoke the alias synchronously and receive any "
-                "error; pass function_props={'dead_letter_queue': ...} for asynchronous callers",
-            )
+        plan.problems.emit_warnings(self)
+        self.log_group = logs.LogGroup(self, "Logs", retention=plan.log_retention)
+        self._build_function(plan)
         self.version: lambda_.Version = self.function.current_version
-        self.alias = lambda_.Alias(self, "Alias", alias_name=alias_name, version=self.version, **alias_kwargs)
-        self.alarms: list[cloudwatch.Alarm] = self._create_alarms(timeout, duration_alarm_ratio)
-        wire_alarms(self.alarms, alarm_topic)
+        self.alias = lambda_.Alias(
+            self, "Alias", alias_name=plan.alias_name, version=self.version, **plan.alias_kwargs
+        )
+        self.alarms: list[cloudwatch.Alarm] = self._build_alarms(plan)
+        wire_alarms(self.alarms, plan.alarm_topic)
         self.deployment_group: codedeploy.LambdaDeploymentGroup | None = None
-        if deployment is not None:
-            self.deployment_group = self._deployment_group(deployment)
+        if plan.deployment is not None:
+            self.deployment_group = self._build_deployment_group(plan.deployment)
 
     # ----------------------------------------------------------------------------------- public API
 
@@ -257,7 +172,41 @@ class SnapStartFunction(Construct):
 
     # ----------------------------------------------------------------------------------- internals
 
-    def _default_role(self) -> iam.Role:
+    def _build_function(self, plan: _Plan) -> None:
+        function_kwargs = dict(plan.function_kwargs)
+        role = function_kwargs.pop("role", None) or self._build_default_role()
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            code=plan.code,
+            handler=plan.handler,
+            runtime=plan.runtime,
+            memory_size=plan.memory_size,
+            timeout=plan.timeout,
+            environment=plan.environment or None,
+            architecture=plan.architecture,
+            description=plan.description,
+            log_group=self.log_group,
+            role=role,
+            current_version_options=lambda_.VersionOptions(
+                removal_policy=RemovalPolicy.RETAIN if plan.retain_old_versions else RemovalPolicy.DESTROY
+            ),
+            **function_kwargs,
+        )
+        # aws-cdk-lib warns that SnapStart needs published versions; this construct always publishes one.
+        Annotations.of(self.function).acknowledge_warning(
+            "@aws-cdk/aws-lambda:snapStartRequirePublish",
+            "SnapStartFunction publishes a version on every change and routes callers through its alias",
+        )
+        if not any(key.startswith("dead_letter") for key in function_kwargs):
+            acknowledge(
+                self.function,
+                "Serverless::Serverless-LambdaDLQ",
+                "No dead-letter target was requested: callers invoke the alias synchronously and receive any "
+                "error; pass function_props={'dead_letter_queue': ...} for asynchronous callers",
+            )
+
+    def _build_default_role(self) -> iam.Role:
         role = iam.Role(
             self,
             "Role",
@@ -268,7 +217,8 @@ class SnapStartFunction(Construct):
         acknowledge_xray_wildcard(role)
         return role
 
-    def _create_alarms(self, timeout: Duration, ratio: float) -> list[cloudwatch.Alarm]:
+    def _build_alarms(self, plan: _Plan) -> list[cloudwatch.Alarm]:
+        ratio = plan.duration_alarm_ratio
         return [
             threshold_alarm(
                 self,
@@ -288,12 +238,12 @@ class SnapStartFunction(Construct):
                 self,
                 "DurationAlarm",
                 self.metric_duration(),
-                threshold=timeout.to_milliseconds() * ratio,
+                threshold=plan.timeout.to_milliseconds() * ratio,
                 description=f"p99 duration reached {int(ratio * 100)}% of the timeout",
             ),
         ]
 
-    def _deployment_group(
+    def _build_deployment_group(
         self, config: codedeploy.ILambdaDeploymentConfig
     ) -> codedeploy.LambdaDeploymentGroup:
         group = codedeploy.LambdaDeploymentGroup(
@@ -316,6 +266,151 @@ class SnapStartFunction(Construct):
                 "weights, read the alarms and invoke hooks",
             )
         return group
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Plan:
+    """Every prop checked and resolved, and both escape hatches merged: what the builders need."""
+
+    problems: Problems
+    code: lambda_.Code
+    handler: str
+    runtime: lambda_.Runtime
+    memory_size: int
+    timeout: Duration
+    environment: dict[str, str]
+    architecture: lambda_.Architecture
+    alias_name: str
+    description: str | None
+    log_retention: logs.RetentionDays
+    deployment: codedeploy.ILambdaDeploymentConfig | None
+    retain_old_versions: bool
+    duration_alarm_ratio: float
+    alarm_topic: sns.ITopic | None
+    function_kwargs: dict[str, Any]
+    alias_kwargs: dict[str, Any]
+
+
+def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
+    """Check every prop, resolve defaults and merge the escape hatches; raise once with every problem."""
+    problems = Problems(f"SnapStartFunction '{where}'")
+    runtime: lambda_.Runtime = or_default(given["runtime"], DEFAULT_RUNTIME)
+    architecture = or_default(given["architecture"], DEFAULT_ARCHITECTURE)
+    ratio = or_default(given["duration_alarm_ratio"], DEFAULT_DURATION_ALARM_RATIO)
+    alias_name = or_default(given["alias_name"], DEFAULT_ALIAS_NAME)
+    _check_runtime_and_numbers(problems, runtime, architecture, ratio, alias_name)
+    function_kwargs = _merge_function_props(problems, given["function_props"])
+    plan = _Plan(
+        problems=problems,
+        code=given["code"],
+        handler=given["handler"],
+        runtime=runtime,
+        memory_size=or_default(given["memory_size"], DEFAULT_MEMORY_SIZE),
+        timeout=or_default(given["timeout"], DEFAULT_TIMEOUT),
+        environment=_environment(runtime, given["environment"], given["java_tool_options"]),
+        architecture=architecture,
+        alias_name=alias_name,
+        description=given["description"],
+        log_retention=or_default(given["log_retention"], DEFAULT_LOG_RETENTION),
+        deployment=given["deployment"],
+        retain_old_versions=or_default(given["retain_old_versions"], _is_java(runtime)),
+        duration_alarm_ratio=ratio,
+        alarm_topic=given["alarm_topic"],
+        function_kwargs=function_kwargs,
+        alias_kwargs=_merge_alias_props(problems, given["alias_props"]),
+    )
+    _check_snapstart_limits(problems, function_kwargs)
+    problems.raise_if_any()
+    return plan
+
+
+def _is_java(runtime: lambda_.Runtime) -> bool:
+    return bool(runtime.family == lambda_.RuntimeFamily.JAVA)
+
+
+def _environment(
+    runtime: lambda_.Runtime, environment: Mapping[str, str] | None, java_tool_options: str | None
+) -> dict[str, str]:
+    """The function's variables: ``environment`` plus ``JAVA_TOOL_OPTIONS`` on Java ("" leaves it unset)."""
+    env = dict(environment or {})
+    options = or_default(java_tool_options, DEFAULT_JAVA_TOOL_OPTIONS)
+    if _is_java(runtime) and options:
+        env.setdefault("JAVA_TOOL_OPTIONS", options)
+    return env
+
+
+def _merge_function_props(problems: Problems, user: Any) -> dict[str, Any]:
+    return merge_props(
+        problems,
+        prop_name="function_props",
+        l2_class=lambda_.Function,
+        struct_class=lambda_.FunctionOptions,
+        defaults={"tracing": lambda_.Tracing.ACTIVE, "logging_format": lambda_.LoggingFormat.JSON},
+        user=user,
+        required={"snap_start": lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS},
+        owned={
+            "code": "code",
+            "handler": "handler",
+            "runtime": "runtime",
+            "memory_size": "memory_size",
+            "timeout": "timeout",
+            "environment": "environment",
+            "architecture": "architecture",
+            "description": "description",
+            "log_group": "log_retention",
+            "log_retention": "log_retention",
+            "current_version_options": "retain_old_versions (provisioned concurrency is not possible)",
+        },
+    )
+
+
+def _merge_alias_props(problems: Problems, user: Any) -> dict[str, Any]:
+    alias_kwargs = merge_props(
+        problems,
+        prop_name="alias_props",
+        l2_class=lambda_.Alias,
+        struct_class=lambda_.AliasOptions,
+        defaults={},
+        user=user,
+        owned={"alias_name": "alias_name", "version": "nothing (the alias follows the current version)"},
+    )
+    if alias_kwargs.get("provisioned_concurrent_executions"):
+        problems.add(
+            "alias_props['provisioned_concurrent_executions']",
+            alias_kwargs["provisioned_concurrent_executions"],
+            "SnapStart cannot run on a version with provisioned concurrency; remove it and let SnapStart "
+            "cut cold starts, or use a plain lambda_.Function with provisioned concurrency instead",
+        )
+    return alias_kwargs
+
+
+def _check_runtime_and_numbers(
+    problems: Problems,
+    runtime: lambda_.Runtime,
+    architecture: lambda_.Architecture,
+    ratio: float,
+    alias_name: str,
+) -> None:
+    if not runtime.supports_snap_start:
+        problems.add(
+            "runtime",
+            runtime.name,
+            "this runtime has no SnapStart support (aws-cdk-lib's Runtime.supports_snap_start); "
+            "use Java 11, 17, 21 or 25, Python 3.12 or newer, or .NET 8 or newer",
+        )
+    problems.check(
+        architecture.name in ("arm64", "x86_64"),
+        "architecture",
+        architecture.name,
+        "use Architecture.ARM_64 or Architecture.X86_64",
+    )
+    problems.check(
+        is_unresolved(ratio) or 0 < ratio <= 1,
+        "duration_alarm_ratio",
+        ratio,
+        "must be above 0 and at most 1 (a fraction of the timeout)",
+    )
+    problems.check(bool(alias_name.strip()), "alias_name", alias_name, "must not be empty")
 
 
 def _check_snapstart_limits(problems: Problems, function_kwargs: Mapping[str, Any]) -> None:

@@ -129,7 +129,7 @@ class TestViewers:
         )
         omitted = cdk.Stack(app, "Omitted")
         CdnFrontedOrigin(
-            omitted, "Cdn", default_origin=CdnOrigin.bucket(bucket(omitted)), content_security_policy=None
+            omitted, "Cdn", default_origin=CdnOrigin.bucket(bucket(omitted)), content_security_policy=""
         )
 
         def headers(stack: cdk.Stack) -> dict[str, Any]:

@@ -75,7 +75,9 @@ class TestValidationError:
 
 class TestMergeProps:
     def merge(self, stack, problems, **kwargs):
-        return merge_props(stack, problems, prop_name="queue_props", l2_class=sqs.Queue, **kwargs)
+        return merge_props(
+            problems, prop_name="queue_props", l2_class=sqs.Queue, struct_class=sqs.QueueProps, **kwargs
+        )
 
     def test_order_is_defaults_then_user_then_required(self, stack):
         problems = Problems("T")
@@ -118,15 +120,35 @@ class TestMergeProps:
         assert "must set this itself" in fixes["queue_props['fifo']"]
         assert "use the visibility_timeout prop instead" in fixes["queue_props['visibility_timeout']"]
 
+    def test_a_props_struct_merges_like_the_mapping(self, stack):
+        as_struct, as_mapping = Problems("T"), Problems("T")
+        kwargs = {"defaults": {"enforce_ssl": True}, "owned": {"visibility_timeout": "visibility_timeout"}}
+        user = {"retention_period": Duration.days(7), "visibility_timeout": Duration.seconds(5)}
+        from_struct = self.merge(stack, as_struct, user=sqs.QueueProps(**user), **kwargs)
+        from_mapping = self.merge(stack, as_mapping, user=user, **kwargs)
+        assert from_struct.keys() == from_mapping.keys()
+        assert from_struct["retention_period"].to_days() == 7
+        for problems in (as_struct, as_mapping):
+            with pytest.raises(ConstructsLibValidationError, match="use visibility_timeout instead"):
+                problems.raise_if_any()
+
+    def test_a_value_of_another_type_is_a_problem(self, stack):
+        problems = Problems("T")
+        assert self.merge(stack, problems, defaults={}, user=sqs.DeadLetterQueue) == {}
+        with pytest.raises(ConstructsLibValidationError, match=r"must be aws_sqs.QueueProps or a dict"):
+            problems.raise_if_any()
+
     def test_overriding_a_security_default_adds_a_warning(self, stack):
         sqs.Queue(stack, "Q")  # a stack must not be empty
+        problems = Problems("T")
         self.merge(
             stack,
-            Problems("T"),
+            problems,
             defaults={"enforce_ssl": True},
             user={"enforce_ssl": False},
             security_defaults=("enforce_ssl",),
         )
+        problems.emit_warnings(stack)
         Annotations.from_stack(stack).has_warning(
             "*", Match.string_like_regexp(r"queue_props\['enforce_ssl'\] overrides a security default")
         )
@@ -138,7 +160,9 @@ class TestAlarmsAndNag:
         metric = cloudwatch.Metric(namespace="N", metric_name="M")
         alarms = [metric.create_alarm(stack, f"A{i}", threshold=1, evaluation_periods=1) for i in range(2)]
         wire_alarms(alarms, topic)
-        for alarm in template_of(stack).find_resources("AWS::CloudWatch::Alarm").values():
+        found = template_of(stack).find_resources("AWS::CloudWatch::Alarm")
+        assert len(found) == 2
+        for alarm in found.values():
             assert alarm["Properties"]["AlarmActions"] == [
                 {"Ref": stack.get_logical_id(topic.node.default_child)}
             ]

@@ -159,7 +159,7 @@ class TestOverrides:
     def test_java_tool_options_can_be_replaced_or_turned_off(self, app):
         replaced, off, env = cdk.Stack(app, "Replaced"), cdk.Stack(app, "Off"), cdk.Stack(app, "Env")
         build(replaced, java_tool_options="-XX:+UseSerialGC")
-        build(off, java_tool_options=None)
+        build(off, java_tool_options="")
         build(env, environment={"JAVA_TOOL_OPTIONS": "-Xshare:auto", "STAGE": "prod"})
         assert function_props(replaced)["Environment"]["Variables"] == {
             "JAVA_TOOL_OPTIONS": "-XX:+UseSerialGC"

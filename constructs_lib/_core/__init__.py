@@ -5,7 +5,17 @@ from .bundling import local_bundling
 from .lambdas import has_snapstart, timeout_seconds, underlying_function, unqualified_snapstart_fix
 from .nag import acknowledge, acknowledge_xray_wildcard
 from .props import accepted_kwargs, merge_props
-from .validation import ConstructsLibValidationError, Problem, Problems, is_unresolved, seconds
+from .validation import (
+    ConstructsLibValidationError,
+    Problem,
+    Problems,
+    cdk_warning,
+    child_path,
+    given_props,
+    is_unresolved,
+    or_default,
+    seconds,
+)
 
 __all__ = [
     "ABOVE",
@@ -16,10 +26,14 @@ __all__ = [
     "accepted_kwargs",
     "acknowledge",
     "acknowledge_xray_wildcard",
+    "cdk_warning",
+    "child_path",
+    "given_props",
     "has_snapstart",
     "is_unresolved",
     "local_bundling",
     "merge_props",
+    "or_default",
     "seconds",
     "threshold_alarm",
     "timeout_seconds",

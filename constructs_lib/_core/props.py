@@ -6,16 +6,13 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from aws_cdk import Annotations
-from constructs import Construct
-
 from .validation import Problems, _describe
 
 _SIGNATURE_CACHE: dict[Callable[..., Any], frozenset[str]] = {}
 
 
 def accepted_kwargs(l2_class: Callable[..., Any]) -> frozenset[str]:
-    """The keyword arguments an L2 constructor takes, besides scope and id."""
+    """The keyword arguments an L2 constructor (or a props struct) takes, besides scope and id."""
     if l2_class not in _SIGNATURE_CACHE:
         params = inspect.signature(l2_class.__init__).parameters
         _SIGNATURE_CACHE[l2_class] = frozenset(
@@ -26,55 +23,74 @@ def accepted_kwargs(l2_class: Callable[..., Any]) -> frozenset[str]:
     return _SIGNATURE_CACHE[l2_class]
 
 
+def struct_or_mapping(
+    problems: Problems, prop_name: str, value: Any, struct_class: type[Any] | None
+) -> dict[str, Any]:
+    """An escape hatch as a plain dict: the struct's set fields, or the mapping's items.
+
+    Anything else is recorded as a problem (and treated as empty).
+    """
+    if value is None:
+        return {}
+    if struct_class is not None and isinstance(value, struct_class):
+        fields = {name: getattr(value, name) for name in accepted_kwargs(struct_class)}
+        return {name: field for name, field in fields.items() if field is not None}
+    if isinstance(value, Mapping):
+        return dict(value)
+    struct = f"{struct_class.__module__.split('.')[-1]}.{struct_class.__name__} or " if struct_class else ""
+    problems.add(prop_name, value, f"must be {struct}a dict of keyword arguments")
+    return {}
+
+
 def merge_props(
-    scope: Construct,
     problems: Problems,
     *,
     prop_name: str,
     l2_class: Callable[..., Any],
     defaults: Mapping[str, Any],
-    user: Mapping[str, Any] | None,
+    user: Any,
+    struct_class: type[Any] | None = None,
     required: Mapping[str, Any] | None = None,
     owned: Mapping[str, str] | None = None,
     security_defaults: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Merge an escape-hatch mapping into the kwargs for one L2.
+    """Merge an escape hatch (a ``struct_class`` instance or a mapping) into the kwargs for one L2.
 
     Order: ``defaults``, then ``user``, then ``required``. Problems are recorded (not raised) for keys the
     L2 does not accept and for keys in ``required`` or ``owned`` (which maps a key to the dedicated prop
-    the user should set instead). Overriding a key in ``security_defaults`` with a different value adds a
-    CDK warning on ``scope``.
+    the user should set instead). Overriding a key in ``security_defaults`` with a different value records
+    a warning.
     """
-    user = dict(user or {})
+    given = struct_or_mapping(problems, prop_name, user, struct_class)
     required = dict(required or {})
     owned = dict(owned or {})
     valid = accepted_kwargs(l2_class)
     l2_name = getattr(l2_class, "__qualname__", str(l2_class))
-    for key in sorted(user):
+    for key in sorted(given):
         if key not in valid:
             problems.add(
                 f"{prop_name}[{key!r}]",
-                user[key],
+                given[key],
                 f"{l2_name} has no such argument; valid keys: {', '.join(sorted(valid - required.keys()))}",
             )
         elif key in owned:
             problems.add(
-                f"{prop_name}[{key!r}]", user[key], f"set by the construct; use {owned[key]} instead"
+                f"{prop_name}[{key!r}]", given[key], f"set by the construct; use {owned[key]} instead"
             )
         elif key in required:
             problems.add(
                 f"{prop_name}[{key!r}]",
-                user[key],
+                given[key],
                 f"the construct must set this itself (to {_describe(required[key])}); remove it",
             )
     for key in security_defaults:
-        if key in user and key in defaults and user[key] != defaults[key]:
-            Annotations.of(scope).add_warning_v2(
-                f"constructs_lib:securityDefaultOverridden:{prop_name}.{key}",
+        if key in given and key in defaults and given[key] != defaults[key]:
+            problems.warn(
+                f"securityDefaultOverridden:{prop_name}.{key}",
                 f"{prop_name}[{key!r}] overrides a security default ({_describe(defaults[key])}) "
-                f"with {_describe(user[key])}; make sure this is intended",
+                f"with {_describe(given[key])}; make sure this is intended",
             )
     merged = dict(defaults)
-    merged.update({k: v for k, v in user.items() if k in valid})
+    merged.update({k: v for k, v in given.items() if k in valid})
     merged.update(required)
     return merged

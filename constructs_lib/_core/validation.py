@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from aws_cdk import Duration, Token
+from aws_cdk import Annotations, Duration, Token
+from constructs import IConstruct
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +39,28 @@ class ConstructsLibValidationError(ValueError):
 
 
 class Problems:
-    """Collects problems while a construct checks its props, then raises them together."""
+    """Collects problems (and warnings) while a construct checks its props, then raises them together.
+
+    Checks run before the construct adds itself to the tree, so warnings are held here and written
+    with :meth:`emit_warnings` once the construct exists.
+    """
 
     def __init__(self, construct: str) -> None:
         self._construct = construct
         self._problems: list[Problem] = []
+        self._warnings: list[tuple[str, str]] = []
 
     def add(self, prop: str, value: Any, fix: str) -> None:
         self._problems.append(Problem(prop, value, fix))
+
+    def warn(self, code: str, message: str) -> None:
+        """Record a CDK warning (``constructs_lib:<code>``) for a setting only deploy time can judge."""
+        self._warnings.append((code, message))
+
+    def emit_warnings(self, scope: IConstruct) -> None:
+        """Write the recorded warnings on ``scope`` (the construct, once it exists)."""
+        for code, message in self._warnings:
+            cdk_warning(scope, code, message)
 
     def check(self, ok: bool, prop: str, value: Any, fix: str) -> None:
         """Record a problem unless ``ok``."""
@@ -55,6 +73,26 @@ class Problems:
     def raise_if_any(self) -> None:
         if self._problems:
             raise ConstructsLibValidationError(self._construct, self._problems)
+
+
+def cdk_warning(scope: IConstruct, code: str, message: str) -> None:
+    """A CDK warning ``constructs_lib:<code>`` on ``scope``, for what only deploy time can judge."""
+    Annotations.of(scope).add_warning_v2(f"constructs_lib:{code}", message)
+
+
+def child_path(scope: IConstruct, id: str) -> str:
+    """The path a construct ``id`` will have under ``scope``, before it is created."""
+    return f"{scope.node.path}/{id}" if scope.node.path else id
+
+
+def given_props(frame_locals: Mapping[str, Any]) -> dict[str, Any]:
+    """A constructor's props as given: its ``locals()`` without ``self``, ``scope`` and ``id``."""
+    return {k: v for k, v in frame_locals.items() if k not in {"self", "scope", "id", "__class__"}}
+
+
+def or_default(value: T | None, default: T) -> T:
+    """``value``, or ``default`` when it is None (None always means "the default")."""
+    return default if value is None else value
 
 
 def is_unresolved(value: Any) -> bool:

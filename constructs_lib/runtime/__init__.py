@@ -13,5 +13,13 @@ is absent; ``constructs_lib.CircuitBreaker`` ships it to functions as a layer.
 
 from ._store import SCHEMA_VERSION, State
 from .breaker import CircuitBreaker, CircuitOpenError
+from .settings import BreakerSettings, InvalidSettingsError
 
-__all__ = ["SCHEMA_VERSION", "CircuitBreaker", "CircuitOpenError", "State"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "BreakerSettings",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "InvalidSettingsError",
+    "State",
+]

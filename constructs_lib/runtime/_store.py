@@ -19,22 +19,46 @@ attribute              type    meaning
 ``expiresAt``          N       TTL attribute: deletes circuits idle for long; never read for decisions
 =====================  ======  =====================================================================
 
-A missing item is a CLOSED circuit with no failures. Every method either returns the item as written
-(``ReturnValues=ALL_NEW``) or ``None`` when its condition did not hold (a lost race): the caller then
-re-reads, and never overwrites.
+A missing item is a CLOSED circuit with no failures. Every write returns an :class:`Outcome`: the item
+as written (``ReturnValues=ALL_NEW``), or, when its condition did not hold (a lost race), the item as
+it stood then (``ReturnValuesOnConditionCheckFailure=ALL_OLD``), so the caller never needs another read
+and never overwrites.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from botocore.config import Config
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 SCHEMA_VERSION = 1
 #: The TTL attribute the table must be configured with.
 TTL_ATTRIBUTE = "expiresAt"
 #: The only DynamoDB actions this module performs; the CDK construct grants exactly these.
 IAM_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
+#: The default client's settings: a breaker exists to fail fast, so it must not wait on DynamoDB for
+#: botocore's default 60-second timeouts. 2 attempts x 1 s connect + 1 s read: about 4 s at most.
+CONNECT_TIMEOUT_SECONDS = 1.0
+READ_TIMEOUT_SECONDS = 1.0
+MAX_ATTEMPTS = 2
+
+
+def default_client(config: Config | None = None) -> DynamoDBClient:
+    """A DynamoDB client with short timeouts and bounded retries (``config`` replaces them)."""
+    import boto3
+    from botocore.config import Config
+
+    config = config or Config(
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+    )
+    client: DynamoDBClient = boto3.client("dynamodb", config=config)
+    return client
 
 
 class State(str, Enum):  # noqa: UP042 - StrEnum needs Python 3.11; the layer also serves 3.10
@@ -59,6 +83,14 @@ class Snapshot:
     state_changed_at: float | None = None
     probes: dict[str, dict[str, Any]] = field(default_factory=dict)
     exists: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a conditional write found: ``won`` and the item as written, or the item that won instead."""
+
+    won: bool
+    snapshot: Snapshot
 
 
 def _n(value: float | int) -> dict[str, str]:
@@ -98,16 +130,16 @@ def parse(item: dict[str, Any] | None) -> Snapshot:
 class DynamoStore:
     """Conditional reads and writes of one circuit's item."""
 
-    def __init__(self, client: Any, table_name: str, circuit_id: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, circuit_id: str) -> None:
         self._client = client
         self._table = table_name
         self._key = {"id": _s(circuit_id)}
 
     def read(self) -> Snapshot:
         response = self._client.get_item(TableName=self._table, Key=self._key, ConsistentRead=True)
-        return parse(response.get("Item"))
+        return parse(dict(response.get("Item") or {}))
 
-    def add_failure(self, *, now: float, window: float, expires_at: int) -> Snapshot | None:
+    def add_failure(self, *, now: float, window: float, expires_at: int) -> Outcome:
         """Count one failure in the current window of a CLOSED (or new) circuit."""
         return self._update(
             "SET schemaVersion = :sv, circuitState = if_not_exists(circuitState, :closed), "
@@ -126,7 +158,7 @@ class DynamoStore:
             },
         )
 
-    def restart_window(self, *, now: float, old_window_start: float, expires_at: int) -> Snapshot | None:
+    def restart_window(self, *, now: float, old_window_start: float, expires_at: int) -> Outcome:
         """Start a new window at this failure, unless someone else already did."""
         return self._update(
             "SET failureCount = :one, windowStart = :now, expiresAt = :exp",
@@ -149,7 +181,7 @@ class DynamoStore:
         open_until: float,
         consecutive_opens: int,
         expires_at: int,
-    ) -> Snapshot | None:
+    ) -> Outcome:
         """CLOSED or HALF_OPEN -> OPEN, if nobody changed the state since ``version``."""
         return self._update(
             "SET circuitState = :open, openUntil = :until, consecutiveOpens = :opens, stateChangedAt = :now, "
@@ -169,7 +201,7 @@ class DynamoStore:
 
     def begin_half_open(
         self, *, now: float, version: int, slot: str, owner: str, lease_until: float, expires_at: int
-    ) -> Snapshot | None:
+    ) -> Outcome:
         """OPEN -> HALF_OPEN once ``openUntil`` has passed, taking the first probe slot. One winner."""
         return self._update(
             "SET circuitState = :half, probes = :probes, halfOpenSuccesses = :zero, stateChangedAt = :now, "
@@ -189,7 +221,7 @@ class DynamoStore:
 
     def take_probe_slot(
         self, *, now: float, version: int, slot: str, owner: str, lease_until: float
-    ) -> Snapshot | None:
+    ) -> Outcome:
         """Lease a free (or expired) probe slot of this HALF_OPEN period."""
         return self._update(
             "SET probes.#slot = :lease",
@@ -204,7 +236,7 @@ class DynamoStore:
             names={"#slot": slot},
         )
 
-    def probe_succeeded(self, *, version: int, slot: str, owner: str) -> Snapshot | None:
+    def probe_succeeded(self, *, version: int, slot: str, owner: str) -> Outcome:
         """Count a successful probe and free its slot, if the lease is still ours."""
         return self._update(
             "ADD halfOpenSuccesses :one REMOVE probes.#slot",
@@ -213,7 +245,7 @@ class DynamoStore:
             names={"#slot": slot, "#owner": "owner"},
         )
 
-    def close(self, *, now: float, version: int, expires_at: int) -> Snapshot | None:
+    def close(self, *, now: float, version: int, expires_at: int) -> Outcome:
         """HALF_OPEN -> CLOSED, if nobody changed the state since ``version``."""
         return self._update(
             "SET circuitState = :closed, stateChangedAt = :now, version = :next, expiresAt = :exp "
@@ -231,7 +263,7 @@ class DynamoStore:
 
     def _update(
         self, expression: str, condition: str, values: dict[str, Any], names: dict[str, str] | None = None
-    ) -> Snapshot | None:
+    ) -> Outcome:
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "Key": self._key,
@@ -239,14 +271,15 @@ class DynamoStore:
             "ConditionExpression": condition,
             "ExpressionAttributeValues": values,
             "ReturnValues": "ALL_NEW",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         if names:
             kwargs["ExpressionAttributeNames"] = names
         try:
             response = self._client.update_item(**kwargs)
-        except self._client.exceptions.ConditionalCheckFailedException:
-            return None
-        return parse(response.get("Attributes"))
+        except self._client.exceptions.ConditionalCheckFailedException as lost:
+            return Outcome(False, parse(lost.response.get("Item")))
+        return Outcome(True, parse(response.get("Attributes")))
 
 
 def _lease(owner: str, until: float) -> dict[str, Any]:

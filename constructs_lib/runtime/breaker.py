@@ -13,9 +13,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from ._store import DynamoStore, Snapshot, State
+from ._store import DynamoStore, Outcome, Snapshot, State, default_client
+from .settings import BreakerSettings
+
+if TYPE_CHECKING:
+    from botocore.config import Config
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 __all__ = ["CircuitBreaker", "CircuitOpenError"]
 
@@ -63,30 +68,27 @@ _NORMAL = _Permit()
 class CircuitBreaker:
     """Guards calls to one downstream; the state lives in DynamoDB and is shared by every container.
 
-    Settings come from the keyword arguments, then from the circuit's entry in the
+    Settings (:class:`~constructs_lib.runtime.settings.BreakerSettings`, which documents each one and
+    its default) come from the keyword arguments, then from the circuit's entry in the
     ``CIRCUIT_BREAKER_SETTINGS`` environment variable (JSON, written by the CDK construct's ``attach``),
-    then from the defaults below. Durations are seconds.
+    then from the defaults. Invalid settings raise ``InvalidSettingsError`` (a ``ValueError``). Durations
+    are seconds.
 
     Args:
         circuit_id: Names the circuit: one DynamoDB item, one metric dimension.
         table_name: The state table. Default: ``CIRCUIT_BREAKER_TABLE``.
-        failure_threshold: Failures within ``window`` that open the circuit. Default: 5.
-        window: Length of the failure-counting window, from its first failure. Default: 60.
-        open_duration: How long the circuit stays open the first time. Default: 30.
-        max_open_duration: Cap of the open time, which doubles with each consecutive re-open. Default: 300.
-        half_open_max_calls: Probes allowed at once across all containers while HALF_OPEN. Default: 1.
-        success_threshold: Probe successes that close the circuit. Default: 1.
-        cache_ttl: How long a container trusts its last read of a CLOSED or HALF_OPEN state. Default: 1.
-        fail_open: Let calls through when DynamoDB itself fails (logged and counted). Default: True.
+        failure_threshold, window, open_duration, max_open_duration, half_open_max_calls,
+        success_threshold, cache_ttl, fail_open, slow_call_duration, probe_timeout, idle_expiry:
+            See ``BreakerSettings``. Default: the environment's entry, else ``BreakerSettings``' default.
         failure_exceptions: Exceptions that count as failures. Default: ``(Exception,)``.
         ignored_exceptions: Exceptions that never count, even if they match. Default: none.
-        slow_call_duration: Calls slower than this count as failures. Default: off.
-        probe_timeout: How long a probe's lease lasts; a crashed probe frees its slot after it. Default: 30.
-        idle_expiry: TTL of the item after its last write; only cleans up idle circuits. Default: 7 days.
         metrics_namespace: EMF namespace. Default: ``CIRCUIT_BREAKER_NAMESPACE`` or
             ``ConstructsLib/CircuitBreaker``.
         clock: Epoch seconds. Default: ``time.time``.
-        client: A boto3 DynamoDB client. Default: ``boto3.client("dynamodb")``, created on first use.
+        client: A boto3 DynamoDB client. Default: one created on first use with ``boto_config``.
+        boto_config: botocore ``Config`` for the default client. Default: 1-second connect and read
+            timeouts and 2 attempts in standard retry mode, so that a DynamoDB that does not answer
+            costs about 4 seconds at most, not botocore's minutes.
         emit: Receives each structured log / EMF line. Default: print to standard output.
     """
 
@@ -110,34 +112,31 @@ class CircuitBreaker:
         idle_expiry: float | None = None,
         metrics_namespace: str | None = None,
         clock: Callable[[], float] = time.time,
-        client: Any = None,
+        client: DynamoDBClient | None = None,
+        boto_config: Config | None = None,
         emit: Callable[[str], None] | None = None,
     ) -> None:
         if not circuit_id or len(circuit_id) > 256:
             raise ValueError(f"circuit_id must be 1-256 characters, got {circuit_id!r}")
-        env = _settings_from_env(circuit_id)
-
-        def pick(name: str, value: Any, default: Any) -> Any:
-            return value if value is not None else env.get(name, default)
-
+        explicit = {
+            "failure_threshold": failure_threshold,
+            "window": window,
+            "open_duration": open_duration,
+            "max_open_duration": max_open_duration,
+            "half_open_max_calls": half_open_max_calls,
+            "success_threshold": success_threshold,
+            "cache_ttl": cache_ttl,
+            "fail_open": fail_open,
+            "slow_call_duration": slow_call_duration,
+            "probe_timeout": probe_timeout,
+            "idle_expiry": idle_expiry,
+        }
+        self.settings = BreakerSettings.resolve(circuit_id, explicit, _settings_from_env(circuit_id))
         self.circuit_id = circuit_id
         self.table_name: str = table_name or os.environ.get(TABLE_ENV, "")
-        self.failure_threshold = int(pick("failure_threshold", failure_threshold, 5))
-        self.window = float(pick("window", window, 60.0))
-        self.open_duration = float(pick("open_duration", open_duration, 30.0))
-        self.max_open_duration = float(pick("max_open_duration", max_open_duration, 300.0))
-        self.half_open_max_calls = int(pick("half_open_max_calls", half_open_max_calls, 1))
-        self.success_threshold = int(pick("success_threshold", success_threshold, 1))
-        self.cache_ttl = float(pick("cache_ttl", cache_ttl, 1.0))
-        self.fail_open = bool(pick("fail_open", fail_open, True))
-        slow = pick("slow_call_duration", slow_call_duration, None)
-        self.slow_call_duration = float(slow) if slow is not None else None
-        self.probe_timeout = float(pick("probe_timeout", probe_timeout, 30.0))
-        self.idle_expiry = float(pick("idle_expiry", idle_expiry, 7 * 24 * 3600.0))
         self.metrics_namespace = metrics_namespace or os.environ.get(NAMESPACE_ENV, DEFAULT_NAMESPACE)
         self.failure_exceptions = failure_exceptions
         self.ignored_exceptions = ignored_exceptions
-        self._check_settings()
         if not self.table_name:
             raise ValueError(
                 f"circuit '{circuit_id}': no state table; pass table_name or set {TABLE_ENV} "
@@ -145,10 +144,17 @@ class CircuitBreaker:
             )
         self._clock = clock
         self._client = client
+        self._boto_config = boto_config
         self._emit_line = emit or _print_line
         self._store: DynamoStore | None = None
         self._cache: tuple[Snapshot, float] | None = None
         self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        # The settings read as attributes too: breaker.failure_threshold, breaker.window, ...
+        if name in BreakerSettings.names():
+            return getattr(self.__dict__["settings"], name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ------------------------------------------------------------------------------------ public
 
@@ -227,7 +233,7 @@ class CircuitBreaker:
             raise
         except Exception as exc:  # DynamoDB (or the network to it) failed
             self._store_error("acquire", exc)
-            if self.fail_open:
+            if self.settings.fail_open:
                 return _NORMAL
             raise CircuitOpenError(
                 self.circuit_id, 0.0, State.OPEN, reason="state store unavailable"
@@ -235,17 +241,17 @@ class CircuitBreaker:
 
     def _try_begin_half_open(self, snapshot: Snapshot, now: float) -> tuple[_Permit | None, Snapshot]:
         owner, slot = uuid.uuid4().hex, "s0"
-        written = self._store_for().begin_half_open(
+        outcome = self._store_for().begin_half_open(
             now=now,
             version=snapshot.version,
             slot=slot,
             owner=owner,
-            lease_until=now + self.probe_timeout,
+            lease_until=now + self.settings.probe_timeout,
             expires_at=self._expires_at(now),
         )
-        if written is None:
-            return None, self._reread(now)
-        self._remember(written, now)
+        if not outcome.won:
+            return None, self._learn(outcome, now)
+        written = self._learn(outcome, now)
         self._transition(State.OPEN, State.HALF_OPEN, written, now)
         return _Permit(slot=slot, owner=owner, version=written.version), written
 
@@ -254,12 +260,16 @@ class CircuitBreaker:
         if not free:
             return None, snapshot
         owner = uuid.uuid4().hex
-        written = self._store_for().take_probe_slot(
-            now=now, version=snapshot.version, slot=free[0], owner=owner, lease_until=now + self.probe_timeout
+        outcome = self._store_for().take_probe_slot(
+            now=now,
+            version=snapshot.version,
+            slot=free[0],
+            owner=owner,
+            lease_until=now + self.settings.probe_timeout,
         )
-        if written is None:
-            return None, self._reread(now)
-        self._remember(written, now)
+        written = self._learn(outcome, now)
+        if not outcome.won:
+            return None, written
         return _Permit(slot=free[0], owner=owner, version=written.version), written
 
     def _settle(self, permit: _Permit, exc: BaseException | None, started: float) -> None:
@@ -277,20 +287,23 @@ class CircuitBreaker:
     def _record_failure(self, now: float) -> None:
         store = self._store_for()
         for _ in range(MAX_RACE_RETRIES):
-            written = store.add_failure(now=now, window=self.window, expires_at=self._expires_at(now))
-            if written is None:
-                current = self._reread(now)
+            outcome = store.add_failure(
+                now=now, window=self.settings.window, expires_at=self._expires_at(now)
+            )
+            if not outcome.won:
+                current = self._learn(outcome, now)
                 if current.state is not State.CLOSED:
                     return  # already open or probing: nothing to count
                 if current.window_start is None:
                     continue  # the item was just created or closed: counting again will succeed
-                written = store.restart_window(
+                outcome = store.restart_window(
                     now=now, old_window_start=current.window_start, expires_at=self._expires_at(now)
                 )
-                if written is None:
+                if not outcome.won:
+                    self._learn(outcome, now)
                     continue  # another container restarted the window first: count in it
-            self._remember(written, now)
-            if written.failure_count >= self.failure_threshold:
+            written = self._learn(outcome, now)
+            if written.failure_count >= self.settings.failure_threshold:
                 self._open(written, State.CLOSED, consecutive_opens=1, now=now)
             return
 
@@ -303,22 +316,21 @@ class CircuitBreaker:
             if current.state is State.HALF_OPEN and current.version == permit.version:
                 self._open(current, State.HALF_OPEN, consecutive_opens=current.consecutive_opens + 1, now=now)
             return
-        written = store.probe_succeeded(version=permit.version, slot=permit.slot, owner=permit.owner)
-        if written is None:
-            self._reread(now)  # the period ended, or our lease expired and was taken: not counted
-            return
-        self._remember(written, now)
-        if written.half_open_successes >= self.success_threshold:
-            closed = store.close(now=now, version=written.version, expires_at=self._expires_at(now))
-            if closed is None:
-                self._reread(now)
-                return
-            self._remember(closed, now)
-            self._transition(State.HALF_OPEN, State.CLOSED, closed, now)
+        outcome = store.probe_succeeded(version=permit.version, slot=permit.slot, owner=permit.owner)
+        written = self._learn(outcome, now)
+        if not outcome.won:
+            return  # the period ended, or our lease expired and was taken: not counted
+        if written.half_open_successes >= self.settings.success_threshold:
+            closing = store.close(now=now, version=written.version, expires_at=self._expires_at(now))
+            closed = self._learn(closing, now)
+            if closing.won:
+                self._transition(State.HALF_OPEN, State.CLOSED, closed, now)
 
     def _open(self, snapshot: Snapshot, from_state: State, *, consecutive_opens: int, now: float) -> None:
-        duration = min(self.open_duration * 2 ** (consecutive_opens - 1), self.max_open_duration)
-        written = self._store_for().open(
+        duration = min(
+            self.settings.open_duration * 2 ** (consecutive_opens - 1), self.settings.max_open_duration
+        )
+        outcome = self._store_for().open(
             now=now,
             version=snapshot.version,
             from_state=from_state,
@@ -326,11 +338,9 @@ class CircuitBreaker:
             consecutive_opens=consecutive_opens,
             expires_at=self._expires_at(now),
         )
-        if written is None:
-            self._reread(now)  # someone else moved the circuit first
-            return
-        self._remember(written, now)
-        self._transition(from_state, State.OPEN, written, now, open_for=duration)
+        written = self._learn(outcome, now)
+        if outcome.won:  # otherwise someone else moved the circuit first
+            self._transition(from_state, State.OPEN, written, now, open_for=duration)
 
     # ------------------------------------------------------------------------------------ state
 
@@ -339,7 +349,7 @@ class CircuitBreaker:
             cached = self._cache
         if cached is not None:
             snapshot, read_at = cached
-            fresh = now - read_at < self.cache_ttl
+            fresh = now - read_at < self.settings.cache_ttl
             # An OPEN circuit stays OPEN until openUntil: nothing else can change it before then.
             if fresh or (snapshot.state is State.OPEN and now < snapshot.open_until):
                 return snapshot
@@ -350,12 +360,17 @@ class CircuitBreaker:
         self._remember(snapshot, now)
         return snapshot
 
+    def _learn(self, outcome: Outcome, now: float) -> Snapshot:
+        """Remember the item a write returned: as written, or as it stood when the write lost."""
+        self._remember(outcome.snapshot, now)
+        return outcome.snapshot
+
     def _remember(self, snapshot: Snapshot, now: float) -> None:
         with self._lock:
             self._cache = (snapshot, now)
 
     def _free_slots(self, snapshot: Snapshot, now: float) -> list[str]:
-        slots = [f"s{i}" for i in range(self.half_open_max_calls)]
+        slots = [f"s{i}" for i in range(self.settings.half_open_max_calls)]
         return [s for s in slots if s not in snapshot.probes or snapshot.probes[s]["expiresAt"] < now]
 
     def _earliest_lease_end(self, snapshot: Snapshot, now: float) -> float:
@@ -365,14 +380,12 @@ class CircuitBreaker:
     def _store_for(self) -> DynamoStore:
         if self._store is None:
             if self._client is None:
-                import boto3
-
-                self._client = boto3.client("dynamodb")
+                self._client = default_client(self._boto_config)
             self._store = DynamoStore(self._client, self.table_name, self.circuit_id)
         return self._store
 
     def _expires_at(self, now: float) -> int:
-        return int(now + self.idle_expiry)
+        return int(now + self.settings.idle_expiry)
 
     def _counts_as_failure(self, exc: BaseException | None) -> bool:
         if exc is None or isinstance(exc, self.ignored_exceptions):
@@ -380,27 +393,7 @@ class CircuitBreaker:
         return isinstance(exc, self.failure_exceptions)
 
     def _too_slow(self, elapsed: float) -> bool:
-        return self.slow_call_duration is not None and elapsed > self.slow_call_duration
-
-    def _check_settings(self) -> None:
-        checks = {
-            "failure_threshold": self.failure_threshold >= 1,
-            "window": self.window > 0,
-            "open_duration": self.open_duration > 0,
-            "max_open_duration": self.max_open_duration >= self.open_duration,
-            "half_open_max_calls": self.half_open_max_calls >= 1,
-            "success_threshold": self.success_threshold >= 1,
-            "cache_ttl": self.cache_ttl >= 0,
-            "probe_timeout": self.probe_timeout > 0,
-            "idle_expiry": self.idle_expiry > self.max_open_duration,
-        }
-        wrong = [name for name, ok in checks.items() if not ok]
-        if wrong:
-            values = ", ".join(f"{name}={getattr(self, name)!r}" for name in wrong)
-            raise ValueError(
-                f"circuit '{self.circuit_id}': invalid settings {values}; counts must be >= 1, "
-                "durations > 0, max_open_duration >= open_duration and idle_expiry > max_open_duration"
-            )
+        return self.settings.slow_call_duration is not None and elapsed > self.settings.slow_call_duration
 
     # ------------------------------------------------------------------------------------ telemetry
 
@@ -439,7 +432,7 @@ class CircuitBreaker:
             level="ERROR",
             during=during,
             error=f"{type(exc).__name__}: {exc}",
-            failOpen=self.fail_open,
+            failOpen=self.settings.fail_open,
         )
 
     def _emit(self, event: str, metric: str, now: float, *, level: str = "INFO", **fields: Any) -> None:

@@ -1,0 +1,127 @@
+"""The circuit breaker's settings, defined once: names, defaults, types and checks.
+
+The runtime (``CircuitBreaker`` inside Lambda) and the CDK construct's ``attach()`` both use
+:class:`BreakerSettings`, so a value one side refuses is refused by the other. Durations are seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["BreakerSettings", "InvalidSettingsError"]
+
+_COUNTS = ("failure_threshold", "half_open_max_calls", "success_threshold")
+_POSITIVE_DURATIONS = ("window", "open_duration", "max_open_duration", "probe_timeout", "idle_expiry")
+
+
+class InvalidSettingsError(ValueError):
+    """Settings that the breaker cannot work with; ``problems`` lists ``(name, value, fix)``."""
+
+    def __init__(self, circuit_id: str, problems: list[tuple[str, Any, str]]) -> None:
+        self.problems = problems
+        details = "; ".join(f"{name}={value!r}: {fix}" for name, value, fix in problems)
+        super().__init__(f"circuit '{circuit_id}': invalid settings {details}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BreakerSettings:
+    """How one circuit behaves. Every field has a default; durations are seconds.
+
+    Args:
+        failure_threshold: Failures within ``window`` that open the circuit. Default: 5.
+        window: Length of the failure-counting window, from its first failure. Default: 60.
+        open_duration: How long the circuit stays open the first time. Default: 30.
+        max_open_duration: Cap of the open time, which doubles with each consecutive re-open. Default: 300.
+        half_open_max_calls: Probes allowed at once across all containers while HALF_OPEN. Default: 1.
+        success_threshold: Probe successes that close the circuit. Default: 1.
+        cache_ttl: How long a container trusts its last read of a CLOSED or HALF_OPEN state. Default: 1.
+        fail_open: Let calls through when DynamoDB itself fails (logged and counted). Default: True.
+        slow_call_duration: Calls slower than this count as failures. Default: None (off).
+        probe_timeout: How long a probe's lease lasts; a crashed probe frees its slot after it. Default: 30.
+        idle_expiry: TTL of the item after its last write; only cleans up idle circuits. Default: 7 days.
+    """
+
+    failure_threshold: int = 5
+    window: float = 60.0
+    open_duration: float = 30.0
+    max_open_duration: float = 300.0
+    half_open_max_calls: int = 1
+    success_threshold: int = 1
+    cache_ttl: float = 1.0
+    fail_open: bool = True
+    slow_call_duration: float | None = None
+    probe_timeout: float = 30.0
+    idle_expiry: float = 7 * 24 * 3600.0
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def problems_of(cls, values: Mapping[str, Any]) -> list[tuple[str, Any, str]]:
+        """Every problem with ``values`` (unset names take their defaults): ``(name, value, fix)``."""
+        found: list[tuple[str, Any, str]] = [
+            (name, value, f"not a breaker setting; use one of {', '.join(cls.names())}")
+            for name, value in values.items()
+            if name not in cls.names()
+        ]
+        merged = {**dataclasses.asdict(cls()), **{k: v for k, v in values.items() if k in cls.names()}}
+        for name in _COUNTS:
+            value = merged[name]
+            if not _is_int(value) or value < 1:
+                found.append((name, value, "must be a whole number of at least 1"))
+        for name in (*_POSITIVE_DURATIONS, "slow_call_duration"):
+            value = merged[name]
+            if value is None and name == "slow_call_duration":
+                continue
+            if not _is_number(value) or value <= 0:
+                found.append((name, value, "must be a number of seconds above 0"))
+        if not _is_number(merged["cache_ttl"]) or merged["cache_ttl"] < 0:
+            found.append(("cache_ttl", merged["cache_ttl"], "must be a number of seconds, 0 or more"))
+        if not isinstance(merged["fail_open"], bool):
+            found.append(("fail_open", merged["fail_open"], "must be True or False"))
+        if found:
+            return found
+        if merged["max_open_duration"] < merged["open_duration"]:
+            found.append(
+                (
+                    "max_open_duration",
+                    merged["max_open_duration"],
+                    f"must be at least open_duration ({merged['open_duration']:g}s)",
+                )
+            )
+        if merged["idle_expiry"] <= merged["max_open_duration"]:
+            found.append(
+                (
+                    "idle_expiry",
+                    merged["idle_expiry"],
+                    f"must be longer than max_open_duration ({merged['max_open_duration']:g}s)",
+                )
+            )
+        return found
+
+    @classmethod
+    def resolve(cls, circuit_id: str, *layers: Mapping[str, Any]) -> BreakerSettings:
+        """Settings from ``layers`` (the first that sets a name wins; None means unset), else defaults.
+
+        Raises:
+            InvalidSettingsError: listing every problem.
+        """
+        values: dict[str, Any] = {}
+        for layer in reversed(layers):
+            values.update({k: v for k, v in layer.items() if v is not None})
+        problems = cls.problems_of(values)
+        if problems:
+            raise InvalidSettingsError(circuit_id, problems)
+        return cls(**values)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
