@@ -13,12 +13,16 @@ from aws_cdk import aws_ssm as ssm
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from constructs import Construct
 
-from constructs_lib._core import acknowledge, acknowledge_xray_wildcard
+from constructs_lib import acknowledge
 
 HANDLERS = Path(__file__).resolve().parent / "handlers"
 #: The newest Python runtime that both aws-cdk-lib and Powertools for AWS Lambda support.
 PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
 POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python3.14/latest"
+XRAY_WILDCARD_REASON = (
+    "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) do not support resource-level "
+    "permissions, so AWS requires Resource '*' for them"
+)
 
 
 def checked_app(app: cdk.App | None = None) -> cdk.App:
@@ -71,6 +75,6 @@ def python_function(
         environment=environment,
         description=description,
     )
-    acknowledge_xray_wildcard(role)
+    acknowledge(role, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", XRAY_WILDCARD_REASON)
     acknowledge(function, "Serverless::Serverless-LambdaDLQ", dlq_reason)
     return function

@@ -10,14 +10,19 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._core.nag import acknowledge
     from ._core.validation import ConstructsLibValidationError
-    from .cdn import CdnFrontedOrigin, CdnOrigin
+    from .cdn import BucketCdnOrigin, CdnFrontedOrigin, CdnOrigin, FunctionUrlCdnOrigin, RestApiCdnOrigin
     from .circuit_breaker import CircuitBreaker, CircuitBreakerWiring
     from .ingest import ApiAuthorization, QueueBufferedIngest
     from .snapstart import JavaToolchainError, SnapStartFunction, java_code
 
 _EXPORTS = {
     "ApiAuthorization": ".ingest",
+    "BucketCdnOrigin": ".cdn",
+    "FunctionUrlCdnOrigin": ".cdn",
+    "RestApiCdnOrigin": ".cdn",
+    "acknowledge": "._core.nag",
     "CdnFrontedOrigin": ".cdn",
     "CdnOrigin": ".cdn",
     "CircuitBreaker": ".circuit_breaker",
@@ -30,14 +35,18 @@ _EXPORTS = {
 }
 __all__ = [
     "ApiAuthorization",
+    "BucketCdnOrigin",
     "CdnFrontedOrigin",
     "CdnOrigin",
     "CircuitBreaker",
     "CircuitBreakerWiring",
     "ConstructsLibValidationError",
+    "FunctionUrlCdnOrigin",
     "JavaToolchainError",
     "QueueBufferedIngest",
+    "RestApiCdnOrigin",
     "SnapStartFunction",
+    "acknowledge",
     "java_code",
 ]
 __version__ = "0.1.0"

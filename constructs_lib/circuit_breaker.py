@@ -306,8 +306,16 @@ def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
     )
 
 
+_DURATION_SETTINGS = ("window", "open_duration", "max_open_duration", "cache_ttl", "slow_call_duration")
+
+
 def _circuit_settings(problems: Problems, **given: Any) -> dict[str, Any]:
     """The runtime settings that were given, as plain JSON values, checked by ``BreakerSettings``."""
+    for name in _DURATION_SETTINGS:
+        value = given.get(name)
+        if value is not None and not isinstance(value, Duration):
+            problems.add(name, value, "must be a Duration, for example Duration.seconds(30)")
+            given[name] = None
     settings = {
         name: seconds(value) if isinstance(value, Duration) else value
         for name, value in given.items()

@@ -440,7 +440,10 @@ class JavaToolchainError(RuntimeError):
     """A tool needed to build Java code at synth time is missing or failed."""
 
 
-def java_code(project_dir: str | Path, *, release: int = 17) -> lambda_.Code:
+DEFAULT_JAVA_RELEASE = 17
+
+
+def java_code(project_dir: str | Path, *, release: int | None = None) -> lambda_.Code:
     """The Java project in ``project_dir``, built into a jar at synth time through CDK local bundling.
 
     With a ``pom.xml`` and ``mvn`` on PATH, runs ``mvn package``; with a ``build.gradle`` and ``gradle``,
@@ -448,7 +451,7 @@ def java_code(project_dir: str | Path, *, release: int = 17) -> lambda_.Code:
     it, with ``src/main/resources``, into a jar with fixed timestamps. Bytecode for release 17 runs on the
     java17, java21 and java25 runtimes. Without a JDK, synth fails with :class:`JavaToolchainError`
     naming the missing tool; it never falls back to Docker. The asset hash comes from the sources, so an
-    unchanged project keeps its version.
+    unchanged project keeps its version. ``release`` defaults to 17.
     """
     project = Path(project_dir).resolve()
     if not project.is_dir():
@@ -457,7 +460,7 @@ def java_code(project_dir: str | Path, *, release: int = 17) -> lambda_.Code:
         str(project),
         asset_hash_type=AssetHashType.SOURCE,
         exclude=["target", "build", ".gradle", "*.class", "*.jar"],
-        bundling=local_bundling(_JavaBuild(project, release)),
+        bundling=local_bundling(_JavaBuild(project, or_default(release, DEFAULT_JAVA_RELEASE))),
     )
 
 

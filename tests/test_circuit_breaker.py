@@ -18,6 +18,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 
 from constructs_lib import CircuitBreaker, ConstructsLibValidationError, SnapStartFunction
+from constructs_lib.runtime import BreakerSettings, InvalidSettingsError
+from constructs_lib.runtime import CircuitBreaker as RuntimeBreaker
 from tests.breaker_support import TABLE
 from tests.conftest import make_function
 from tests.harness import REPO_ROOT, load_handler, new_app, only_resource, resources_of, template_of
@@ -302,3 +304,37 @@ def test_sample_handler_falls_back_once_the_circuit_opens(monkeypatch):
     last = json.loads(module.handler({"queryStringParameters": {"sku": "beans"}}, None)["body"])
     assert last == {"sku": "beans", "available": None, "degraded": True}
     assert len(calls) == 3, "no call reaches the failing service once the circuit is open"
+
+
+# Each case: the settings as attach() takes them, and as the runtime takes them (seconds).
+SHARED_INVALID_SETTINGS = [
+    ({"slow_call_duration": Duration.seconds(0)}, {"slow_call_duration": 0}),
+    ({"failure_threshold": 0}, {"failure_threshold": 0}),
+    ({"success_threshold": 2.5}, {"success_threshold": 2.5}),
+    ({"half_open_max_calls": True}, {"half_open_max_calls": True}),
+    ({"window": Duration.seconds(0)}, {"window": 0}),
+    ({"cache_ttl": 1}, {"cache_ttl": -1}),
+    ({"fail_open": "no"}, {"fail_open": "no"}),
+    (
+        {"open_duration": Duration.minutes(5), "max_open_duration": Duration.minutes(1)},
+        {"open_duration": 300, "max_open_duration": 60},
+    ),
+]
+
+
+@pytest.mark.parametrize(("construct_side", "runtime_side"), SHARED_INVALID_SETTINGS)
+def test_construct_and_runtime_refuse_the_same_settings(stack, construct_side, runtime_side):
+    """One definition (constructs_lib.runtime.BreakerSettings) judges both sides, so they cannot drift."""
+    breaker = CircuitBreaker(stack, "Breaker")
+    with pytest.raises(ConstructsLibValidationError) as at_synth:
+        breaker.attach(make_function(stack), circuit_id="payments", **construct_side)
+    with pytest.raises(InvalidSettingsError) as at_runtime:
+        RuntimeBreaker("payments", table_name="t", client=object(), **runtime_side)
+    assert {p.prop for p in at_synth.value.problems} == {name for name, _, _ in at_runtime.value.problems}
+
+
+def test_attach_defaults_are_the_runtime_defaults(stack):
+    wiring = CircuitBreaker(stack, "Breaker").attach(make_function(stack), circuit_id="payments")
+    assert wiring.settings == {}
+    runtime = RuntimeBreaker("payments", table_name="t", client=object())
+    assert runtime.settings == BreakerSettings()

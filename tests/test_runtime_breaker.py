@@ -524,3 +524,19 @@ def test_client_errors_other_than_races_are_store_errors(clock, events):
     with pytest.raises(CircuitOpenError):
         succeed(breaker)
     assert "ResourceNotFoundException" in events.named("StateStoreError")[0]["error"]
+
+
+def test_a_lost_race_learns_the_winner_from_the_failed_write_without_a_read(clock, events):
+    """ReturnValuesOnConditionCheckFailure=ALL_OLD: the refused write carries the item that won."""
+    winner = make_breaker(clock, events, failure_threshold=2)
+    client = new_client()
+    stale = make_breaker(clock, events, client, failure_threshold=2)
+    succeed(stale)  # caches CLOSED
+    counter = RequestCounter(client)
+    open_circuit(winner)
+    fail(stale)  # permitted from its cache; its failure count is refused because the circuit is OPEN
+    assert counter.names() == ["UpdateItem"]
+    assert counter.calls[0][1]["ReturnValuesOnConditionCheckFailure"] == "ALL_OLD"
+    with pytest.raises(CircuitOpenError):
+        succeed(stale)  # it learned OPEN from the refused write: rejected with no request
+    assert counter.names() == ["UpdateItem"]

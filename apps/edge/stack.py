@@ -14,8 +14,7 @@ from constructs import Construct
 
 from apps.common import python_function
 from apps.ingest.stack import ORDER_SCHEMA, order_consumer_function
-from constructs_lib import CdnFrontedOrigin, CdnOrigin, QueueBufferedIngest
-from constructs_lib._core import acknowledge
+from constructs_lib import CdnFrontedOrigin, CdnOrigin, QueueBufferedIngest, acknowledge
 
 SITE = Path(__file__).resolve().parent / "site"
 

@@ -9,13 +9,22 @@ MIN_REASON_LENGTH = 20
 
 
 def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
-    """Acknowledge one cdk-nag finding (e.g. ``AwsSolutions-IAM5[Resource::*]``) on ``construct``.
+    """Acknowledge one cdk-nag finding on ``construct``, next to the resource that causes it.
 
-    The acknowledgment covers ``construct`` and its children. ``reason`` must say why the finding is
-    acceptable for this resource.
+    ``rule`` is the finding's id as the validation report names it, with its pack, for example
+    ``"AwsSolutions::AwsSolutions-IAM5[Resource::*]"`` or ``"Serverless::Serverless-LambdaDLQ"``;
+    acknowledge each wildcard finding on its own. The acknowledgment covers ``construct`` and its
+    children. ``reason`` must say why the finding is acceptable for this resource (20 characters at
+    least); it is recorded in the cloud assembly next to the acknowledgment.
+
+    Raises:
+        ValueError: the reason is missing or too short to be specific.
     """
-    if len(reason.strip()) < MIN_REASON_LENGTH:
-        raise ValueError(f"acknowledgment of {rule} needs a specific reason, got {reason!r}")
+    if not isinstance(reason, str) or len(reason.strip()) < MIN_REASON_LENGTH:
+        raise ValueError(
+            f"acknowledgment of {rule} needs a specific reason ({MIN_REASON_LENGTH}+ characters saying why "
+            f"the finding is acceptable here), got {reason!r}"
+        )
     Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))
 
 
