@@ -28,8 +28,9 @@ node_modules/.installed: package.json package-lock.json
 synth: setup
 	$(CDK) synth --quiet $(CDK_APP) --output cdk.out
 
+# Test modules are spread over the cores (a module stays on one worker, so its shared fixtures run once).
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 lint: setup
 	$(PY) -m ruff check constructs_lib apps tests benchmarks

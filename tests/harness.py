@@ -122,7 +122,7 @@ class NagFinding:
 
 @dataclass
 class PolicyReport:
-    """What the policy tools said about one synthesized app."""
+    """What the policy tools said about one synthesized app (or the stacks of it under ``prefix``)."""
 
     outdir: Path
     plugins: list[str] = field(default_factory=list)
@@ -133,6 +133,19 @@ class PolicyReport:
     @property
     def nag_findings(self) -> list[str]:
         return [str(f) for f in self.nag]
+
+    def only(self, stack: str) -> PolicyReport:
+        """The part of the report about one stack (findings, cfn-lint lines and acknowledgments)."""
+        prefix = f"{stack}/"
+        return PolicyReport(
+            outdir=self.outdir,
+            plugins=self.plugins,
+            nag=[f for f in self.nag if f.path.startswith(prefix)],
+            cfn_lint_findings=[f for f in self.cfn_lint_findings if f" {stack}.template.json:" in f],
+            acknowledgments={
+                path: rules for path, rules in self.acknowledgments.items() if path.startswith(f"/{prefix}")
+            },
+        )
 
     def inventory(self) -> list[dict[str, str]]:
         """Every acknowledgment as ``{path, rule, reason}``, sorted, for an inventory test."""
@@ -172,12 +185,17 @@ def check_policy(
     """
     with contextlib.nullcontext() if acknowledgments else acknowledgments_disabled():
         app = build_app(new_app(outdir))
-    report = PolicyReport(outdir=outdir)
     try:
         app.synth()
     except RuntimeError as exc:
         if "ValidationFailed" not in str(exc):
             raise
+    return read_policy(outdir)
+
+
+def read_policy(outdir: Path) -> PolicyReport:
+    """The policy report of an assembly that was synthesized with the nag plugins into ``outdir``."""
+    report = PolicyReport(outdir=outdir)
     nag = json.loads((outdir / "validation-report.json").read_text())
     for plugin in nag["pluginReports"]:
         report.plugins.append(plugin["pluginName"])

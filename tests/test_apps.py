@@ -6,31 +6,80 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from apps.breaker.app import build_app as build_breaker_app
+from apps.all import build_app as build_default_app
 from apps.breaker.stack import BreakerStack
-from apps.catalog.app import build_app as build_catalog_app
 from apps.catalog.stack import CatalogStack
-from apps.edge.app import build_app as build_edge_app
 from apps.edge.stack import EdgeStack
-from apps.ingest.app import build_app as build_ingest_app
 from apps.ingest.stack import OrderIngestStack
-from tests.harness import FEATURE_FLAGS, NAG_PACKS, PINNED_ENV, REPO_ROOT, check_policy, new_app, scrubbed
+from tests.harness import (
+    FEATURE_FLAGS,
+    NAG_PACKS,
+    PINNED_ENV,
+    REPO_ROOT,
+    PolicyReport,
+    check_policy,
+    new_app,
+    read_policy,
+    scrubbed,
+)
 
 INVENTORY = json.loads((REPO_ROOT / "tests" / "acknowledgments.json").read_text())
 
-SAMPLE_APPS: dict[str, Callable[[cdk.App], cdk.App]] = {
-    "breaker": build_breaker_app,
-    "catalog": build_catalog_app,
-    "edge": build_edge_app,
-    "ingest": build_ingest_app,
+#: Each sample app and the stack it builds; apps.all (the default app) builds them all, and the policy
+#: tests check that one assembly stack by stack.
+SAMPLE_APPS: dict[str, str] = {
+    "breaker": "Breaker",
+    "catalog": "Catalog",
+    "edge": "Edge",
+    "ingest": "OrderIngest",
 }
+PINNED_STACKS: dict[str, tuple[type[cdk.Stack], cdk.Environment]] = {
+    "OrderIngest": (OrderIngestStack, PINNED_ENV),
+    "Breaker": (BreakerStack, PINNED_ENV),
+    "Catalog": (CatalogStack, PINNED_ENV),
+    "Edge": (EdgeStack, cdk.Environment(account=PINNED_ENV.account, region="us-east-1")),
+}
+
+
+@pytest.fixture(scope="module")
+def cli_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What `cdk synth` runs from the repository root: the cdk.json app command, once per session.
+
+    Its assembly (every sample stack, with cdk-nag's packs run at synth) is shared by the policy tests.
+    """
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    command = json.loads((REPO_ROOT / "cdk.json").read_text())["app"].split()
+    assert command[:2] == ["python3", "-m"]
+    env = {**os.environ, "CDK_OUTDIR": str(outdir), "CDK_CONTEXT_JSON": json.dumps(FEATURE_FLAGS)}
+    subprocess.run([sys.executable, *command[1:]], cwd=REPO_ROOT, env=env, check=True, timeout=300)
+    return outdir
+
+
+@pytest.fixture(scope="module")
+def policy(cli_assembly: Path) -> PolicyReport:
+    return read_policy(cli_assembly)
+
+
+@pytest.fixture(scope="module")
+def policy_without_acknowledgments(tmp_path_factory: pytest.TempPathFactory) -> PolicyReport:
+    return check_policy(build_default_app, tmp_path_factory.mktemp("unacknowledged"), acknowledgments=False)
+
+
+@pytest.fixture(scope="module")
+def pinned_templates() -> dict[str, Any]:
+    """Every sample stack with a pinned account and region, synthesized once, for the snapshots."""
+    app = new_app()
+    for name, (stack_class, env) in PINNED_STACKS.items():
+        stack_class(app, name, env=env)
+    assembly = app.synth()
+    return {name: assembly.get_stack_by_name(name).template for name in PINNED_STACKS}
 
 
 @pytest.fixture
@@ -38,44 +87,37 @@ def json_snapshot(snapshot):
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-def test_ingest_stack_snapshot(json_snapshot):
-    stack = OrderIngestStack(new_app(), "OrderIngest", env=PINNED_ENV)
-    template = cdk.assertions.Template.from_stack(stack).to_json()
-    assert scrubbed(template) == json_snapshot
+def test_ingest_stack_snapshot(json_snapshot, pinned_templates):
+    assert scrubbed(pinned_templates["OrderIngest"]) == json_snapshot
 
 
-def test_breaker_stack_snapshot(json_snapshot):
-    stack = BreakerStack(new_app(), "Breaker", env=PINNED_ENV)
-    template = cdk.assertions.Template.from_stack(stack).to_json()
-    assert scrubbed(template) == json_snapshot
+def test_breaker_stack_snapshot(json_snapshot, pinned_templates):
+    assert scrubbed(pinned_templates["Breaker"]) == json_snapshot
 
 
-def test_catalog_stack_snapshot(json_snapshot):
-    stack = CatalogStack(new_app(), "Catalog", env=PINNED_ENV)
-    template = cdk.assertions.Template.from_stack(stack).to_json()
-    assert scrubbed(template) == json_snapshot
+def test_catalog_stack_snapshot(json_snapshot, pinned_templates):
+    assert scrubbed(pinned_templates["Catalog"]) == json_snapshot
 
 
-def test_edge_stack_snapshot(json_snapshot):
-    stack = EdgeStack(new_app(), "Edge", env=cdk.Environment(account=PINNED_ENV.account, region="us-east-1"))
-    template = cdk.assertions.Template.from_stack(stack).to_json()
-    assert scrubbed(template) == json_snapshot
+def test_edge_stack_snapshot(json_snapshot, pinned_templates):
+    assert scrubbed(pinned_templates["Edge"]) == json_snapshot
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLE_APPS))
-def test_sample_app_passes_cdk_nag_and_cfn_lint(name, tmp_path):
-    report = check_policy(SAMPLE_APPS[name], tmp_path)
+def test_sample_app_passes_cdk_nag_and_cfn_lint(name, policy):
+    report = policy.only(SAMPLE_APPS[name])
     assert set(NAG_PACKS) <= set(report.plugins), "every nag pack must have run"
     assert report.nag_findings == []
     assert report.cfn_lint_findings == []
     # Every acknowledgment is listed, with its reason, in tests/acknowledgments.json.
     assert report.inventory() == INVENTORY[name]
+    assert report.inventory(), "each sample acknowledges at least one finding, so this check compares rows"
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLE_APPS))
-def test_every_acknowledgment_hides_a_real_finding(name, tmp_path):
+def test_every_acknowledgment_hides_a_real_finding(name, policy_without_acknowledgments):
     """Built with acknowledgments ignored, the app shows exactly the findings the inventory lists."""
-    report = check_policy(SAMPLE_APPS[name], tmp_path, acknowledgments=False)
+    report = policy_without_acknowledgments.only(SAMPLE_APPS[name])
     found = sorted((f.path, f.rule) for f in report.nag)
     acknowledged = []
     for row in INVENTORY[name]:
@@ -96,18 +138,10 @@ def test_acknowledgments_are_specific(name):
             assert "[" in row["rule"], f"wildcard findings are acknowledged one by one: {row}"
 
 
-def test_cdk_json_app_entry_synthesizes(tmp_path):
-    """What `cdk synth` runs from the repository root: the cdk.json app command with its context."""
-    command = json.loads((REPO_ROOT / "cdk.json").read_text())["app"].split()
-    assert command[:2] == ["python3", "-m"]
-    env = {
-        **os.environ,
-        "CDK_OUTDIR": str(tmp_path),
-        "CDK_CONTEXT_JSON": json.dumps(FEATURE_FLAGS),
-    }
-    subprocess.run([sys.executable, *command[1:]], cwd=REPO_ROOT, env=env, check=True, timeout=300)
-    templates = sorted(p.name for p in Path(tmp_path).glob("*.template.json"))
+@pytest.mark.slow
+def test_cdk_json_app_entry_synthesizes(cli_assembly):
+    templates = sorted(p.name for p in cli_assembly.glob("*.template.json"))
     assert templates == [f"{name}.template.json" for name in ("Breaker", "Catalog", "Edge", "OrderIngest")]
-    assert list(Path(tmp_path).glob("asset.*.jar")), "the Java catalog's jar was built through bundling"
-    report = json.loads((tmp_path / "validation-report.json").read_text())
+    assert list(cli_assembly.glob("asset.*.jar")), "the Java catalog's jar was built through bundling"
+    report = json.loads((cli_assembly / "validation-report.json").read_text())
     assert {p["pluginName"] for p in report["pluginReports"]} >= set(NAG_PACKS)

@@ -20,6 +20,9 @@ from apps.catalog.stack import CATALOG_PROJECT
 from constructs_lib import java_code
 from tests.harness import new_app
 
+#: These tests compile the catalog with javac and run it on a JVM: end to end, so marked slow.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="session")
 def classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
