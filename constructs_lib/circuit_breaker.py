@@ -146,20 +146,7 @@ class CircuitBreaker(Construct):
         several circuits by calling this once per circuit.
         """
         problems = Problems(f"CircuitBreaker '{self.node.path}'.attach")
-        target = underlying_function(function)
-        if not isinstance(target, lambda_.Function):
-            problems.add(
-                "function",
-                function.node.path,
-                "attach needs a lambda_.Function defined in this app (or its Version or Alias); for an "
-                "imported function, set the CIRCUIT_BREAKER_* variables and grant_runtime_access() yourself",
-            )
-        problems.check(
-            bool(re.fullmatch(r"[^\s]{1,256}", circuit_id)),
-            "circuit_id",
-            circuit_id,
-            "must be 1-256 characters without spaces, for example 'payments' or 'tenant:42'",
-        )
+        target = _check_attach_target(problems, function, circuit_id)
         settings = _circuit_settings(
             problems,
             failure_threshold=failure_threshold,
@@ -173,8 +160,7 @@ class CircuitBreaker(Construct):
             slow_call_duration=slow_call_duration,
         )
         problems.raise_if_any()
-        assert isinstance(target, lambda_.Function)
-
+        assert target is not None
         layer_added = target.runtime.family == lambda_.RuntimeFamily.PYTHON
         per_circuit = self._settings_by_function.setdefault(target.node.path, {})
         if not per_circuit and layer_added:
@@ -304,6 +290,28 @@ def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
         metrics_namespace=namespace,
         alarm_topic=given["alarm_topic"],
     )
+
+
+def _check_attach_target(
+    problems: Problems, function: lambda_.IFunction, circuit_id: str
+) -> lambda_.Function | None:
+    """The Function behind ``function`` (None when it is not one defined in this app)."""
+    target = underlying_function(function)
+    problems.check(
+        bool(re.fullmatch(r"[^\s]{1,256}", circuit_id)),
+        "circuit_id",
+        circuit_id,
+        "must be 1-256 characters without spaces, for example 'payments' or 'tenant:42'",
+    )
+    if isinstance(target, lambda_.Function):
+        return target
+    problems.add(
+        "function",
+        function.node.path,
+        "attach needs a lambda_.Function defined in this app (or its Version or Alias); for an "
+        "imported function, set the CIRCUIT_BREAKER_* variables and grant_runtime_access() yourself",
+    )
+    return None
 
 
 _DURATION_SETTINGS = ("window", "open_duration", "max_open_duration", "cache_ttl", "slow_call_duration")

@@ -741,7 +741,7 @@ def _check_consumer_and_batching(
     max_concurrency: int,
     visibility_timeout: Duration | None,
 ) -> Duration | None:
-    """Validate the consumer wiring and return the visibility timeout to use."""
+    """Validate the consumer wiring and batching; return the visibility timeout to use."""
     snapstart_fix = unqualified_snapstart_fix(consumer)
     if snapstart_fix:
         problems.add("consumer", consumer.node.path, snapstart_fix)
@@ -771,7 +771,13 @@ def _check_consumer_and_batching(
             max_concurrency,
             "must be between 2 and 1000 (the SQS event source mapping's maximum concurrency range)",
         )
+    return _visibility_timeout(problems, consumer, window, visibility_timeout)
 
+
+def _visibility_timeout(
+    problems: Problems, consumer: lambda_.IFunction, window: float | None, visibility_timeout: Duration | None
+) -> Duration | None:
+    """The given visibility timeout, checked against 6 x the consumer's timeout, or that floor derived."""
     consumer_timeout = timeout_seconds(consumer)
     floor = (
         VISIBILITY_TIMEOUT_FACTOR * consumer_timeout + (window or 0)

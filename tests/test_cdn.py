@@ -251,8 +251,10 @@ class TestOrigins:
 
     def test_no_function_url_is_left_open(self, stack):
         full(stack)
-        for url in resources_of(template_of(stack), "AWS::Lambda::Url").values():
-            assert url["Properties"]["AuthType"] != "NONE"
+        urls = resources_of(template_of(stack), "AWS::Lambda::Url")
+        assert urls, "the full distribution has a function URL origin"
+        for url in urls.values():
+            assert url["Properties"]["AuthType"] == "AWS_IAM"
 
 
 # ------------------------------------------------------------------------------ origin protection
