@@ -26,7 +26,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
-from constructs import Construct, IConstruct
+from constructs import Construct, IConstruct, IValidation
 
 from ._core import (
     ABOVE,
@@ -58,6 +58,27 @@ DEFAULT_PRICE_CLASS = cloudfront.PriceClass.PRICE_CLASS_100
 DEFAULT_LOG_RETENTION = Duration.days(90)
 DEFAULT_ORIGIN_LATENCY_THRESHOLD = Duration.seconds(3)
 DEFAULT_ORIGIN_SECRET_GENERATION = 1
+#: Why an IAM-authorized REST API cannot sit behind the distribution, and what to do instead.
+IAM_BEHIND_CLOUDFRONT_FIX = (
+    "these methods are IAM-authorized, but a SigV4 signature covers the Host header and the path, and "
+    "CloudFront replaces the Host with the API's own and prefixes the stage, so every request signed for "
+    "the distribution answers 403; authorize them with a Cognito user pool, JWT or Lambda authorizer "
+    "(CloudFront forwards Authorization), or pass CdnOrigin.rest_api(api, iam_signed_for_origin_host=True) "
+    "if clients really sign for the API's own host and stage path"
+)
+#: A viewer-request function for single-page apps: extension-less paths (client-side routes) get the app.
+SINGLE_PAGE_APP_FUNCTION = """function handler(event) {
+  var request = event.request;
+  var last = request.uri.split('/').pop();
+  if (last.indexOf('.') === -1) {
+    request.uri = '/index.html';
+  }
+  return request;
+}
+"""
+#: The common rule set's body-size rule blocks bodies over 8 KB; the origin enforces its own limit.
+BODY_SIZE_RULE = ("AWSManagedRulesCommonRuleSet", "SizeRestrictions_BODY")
+WAF_RULE_ACTIONS = ("allow", "block", "count", "captcha", "challenge")
 _MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
     "AWSManagedRulesCommonRuleSet",
@@ -95,17 +116,26 @@ class CdnOrigin(abc.ABC):
         cache_policy: cloudfront.ICachePolicy | None = None,
         origin_request_policy: cloudfront.IOriginRequestPolicy | None = None,
         allowed_methods: cloudfront.AllowedMethods | None = None,
+        iam_signed_for_origin_host: bool | None = None,
     ) -> RestApiCdnOrigin:
         """A REST API (for example ``QueueBufferedIngest.api``), reachable only through the distribution.
 
         CloudFront forwards the viewer's path unchanged below the stage, so an ``/ingest/*`` behavior
         reaches API resources under ``/ingest``.
+
+        An API with IAM-authorized methods is refused: a SigV4 signature covers the Host header and the
+        path, and CloudFront replaces the Host with the API's host and prefixes the stage, so every
+        request signed for the distribution answers 403. Authorize through CloudFront with a Cognito user
+        pool, JWT or Lambda authorizer (``Authorization`` is forwarded). ``iam_signed_for_origin_host=True``
+        accepts IAM methods for clients that really sign for the API's own host and stage path.
+        Default: False.
         """
         return RestApiCdnOrigin(
             api,
             cache_policy=cache_policy,
             origin_request_policy=origin_request_policy,
             allowed_methods=allowed_methods,
+            iam_signed_for_origin_host=bool(iam_signed_for_origin_host),
         )
 
     @staticmethod
@@ -131,14 +161,29 @@ class CdnOrigin(abc.ABC):
         cache_policy: cloudfront.ICachePolicy | None = None,
         origin_request_policy: cloudfront.IOriginRequestPolicy | None = None,
         allowed_methods: cloudfront.AllowedMethods | None = None,
+        single_page_app: bool | None = None,
     ) -> BucketCdnOrigin:
-        """A private S3 bucket (not a website endpoint) read through Origin Access Control."""
+        """A private S3 bucket (not a website endpoint) read through Origin Access Control.
+
+        CloudFront may read and list it, so a missing object answers 404 (with read access alone, S3
+        answers 403). ``single_page_app=True`` serves ``/index.html`` with 200 for paths without a file
+        extension (client-side routes), through a CloudFront Function on this bucket's behaviors only,
+        so the 403/404 answers of API behaviors on the same distribution stay as they are; a missing
+        ``/app.js`` still answers 404. Default: False.
+        """
         return BucketCdnOrigin(
             bucket,
             cache_policy=cache_policy,
             origin_request_policy=origin_request_policy,
             allowed_methods=allowed_methods,
+            single_page_app=bool(single_page_app),
         )
+
+    @property
+    def accepts_bodies(self) -> bool:
+        """Whether viewers can send request bodies (POST, PUT, PATCH) through this origin's behavior."""
+        methods = self.allowed_methods or cloudfront.AllowedMethods.ALLOW_ALL
+        return "POST" in methods.methods
 
     @abc.abstractmethod
     def check(self, problems: Problems, prop: str) -> None:
@@ -167,13 +212,31 @@ class CdnOrigin(abc.ABC):
 class RestApiCdnOrigin(CdnOrigin):
     """A REST API that only answers requests carrying the API key CloudFront sends."""
 
-    def __init__(self, api: apigateway.RestApi, **policies: Any) -> None:
+    def __init__(
+        self, api: apigateway.RestApi, *, iam_signed_for_origin_host: bool = False, **policies: Any
+    ) -> None:
         super().__init__(**policies)
         self.api = api
+        self.iam_signed_for_origin_host = iam_signed_for_origin_host
 
     def check(self, problems: Problems, prop: str) -> None:
         if not isinstance(self.api, apigateway.RestApi):
             problems.add(prop, self.api, "pass an apigateway.RestApi (for example QueueBufferedIngest.api)")
+            return
+        iam_methods = self.iam_methods()
+        if iam_methods:
+            problems.add(prop, iam_methods, IAM_BEHIND_CLOUDFRONT_FIX)
+
+    def iam_methods(self) -> list[str]:
+        """The API's IAM-authorized methods (``"POST /ingest/orders"``), unless the user opted in."""
+        if self.iam_signed_for_origin_host:
+            return []
+        found = []
+        for method in self.api.methods:
+            cfn = method.node.default_child
+            if isinstance(cfn, apigateway.CfnMethod) and cfn.authorization_type == "AWS_IAM":
+                found.append(f"{method.http_method} {method.resource.path}")
+        return sorted(found)
 
     def bind(self, cdn: CdnFrontedOrigin, name: str) -> cloudfront.IOrigin:
         return cdn._rest_api_origin(self.api)
@@ -206,11 +269,17 @@ class FunctionUrlCdnOrigin(CdnOrigin):
 
 
 class BucketCdnOrigin(CdnOrigin):
-    """A private bucket read through Origin Access Control; cached by default."""
+    """A private bucket read through Origin Access Control (read and list, so that a missing object
+    answers 404 rather than S3's 403); cached by default."""
 
-    def __init__(self, bucket: s3.IBucket, **policies: Any) -> None:
+    def __init__(self, bucket: s3.IBucket, *, single_page_app: bool = False, **policies: Any) -> None:
         super().__init__(**policies)
         self.origin_bucket = bucket
+        self.single_page_app = single_page_app
+
+    @property
+    def accepts_bodies(self) -> bool:
+        return False
 
     def check(self, problems: Problems, prop: str) -> None:
         if self.origin_bucket.is_website:
@@ -222,10 +291,24 @@ class BucketCdnOrigin(CdnOrigin):
             )
 
     def bind(self, cdn: CdnFrontedOrigin, name: str) -> cloudfront.IOrigin:
-        return origins.S3BucketOrigin.with_origin_access_control(self.origin_bucket)
+        return origins.S3BucketOrigin.with_origin_access_control(
+            self.origin_bucket,
+            origin_access_levels=[cloudfront.AccessLevel.READ, cloudfront.AccessLevel.LIST],
+        )
 
     def behavior(self, cdn: CdnFrontedOrigin, name: str) -> cloudfront.BehaviorOptions:
+        rewrite = (
+            [
+                cloudfront.FunctionAssociation(
+                    function=cdn._single_page_app_function(),
+                    event_type=cloudfront.FunctionEventType.VIEWER_REQUEST,
+                )
+            ]
+            if self.single_page_app
+            else None
+        )
         return cloudfront.BehaviorOptions(
+            function_associations=rewrite,
             origin=self.bind(cdn, name),
             cache_policy=self.cache_policy or cloudfront.CachePolicy.CACHING_OPTIMIZED,
             origin_request_policy=self.origin_request_policy,
@@ -235,6 +318,23 @@ class BucketCdnOrigin(CdnOrigin):
             response_headers_policy=cdn.response_headers_policy,
             compress=True,
         )
+
+
+@jsii.implements(IValidation)
+class _NoIamMethodsBehindCloudFront:
+    """At synth, refuses IAM-authorized methods added to a fronted REST API after the construct."""
+
+    def __init__(self, plan: _Plan) -> None:
+        self._origins = {"default_origin": plan.default_origin} | {
+            f"additional_behaviors[{pattern!r}]": origin for pattern, origin in plan.behaviors.items()
+        }
+
+    def validate(self) -> list[str]:
+        return [
+            f"{prop}: got {origin.iam_methods()!r}; {IAM_BEHIND_CLOUDFRONT_FIX}"
+            for prop, origin in self._origins.items()
+            if isinstance(origin, RestApiCdnOrigin) and origin.iam_methods()
+        ]
 
 
 @jsii.implements(IAspect)
@@ -262,6 +362,7 @@ class _Plan:
     web_acl_id: str | None
     create_web_acl: bool
     web_acl_rate_limit: int
+    web_acl_rule_actions: dict[str, dict[str, str]]
     price_class: cloudfront.PriceClass
     geo_restriction: cloudfront.GeoRestriction | None
     content_security_policy: str | None
@@ -292,6 +393,11 @@ class CdnFrontedOrigin(Construct):
         create_web_acl: Create a web ACL with AWS managed rule groups (common, known bad inputs, IP
             reputation) and a per-IP rate-based rule; the stack must be in us-east-1. Default: False.
         web_acl_rate_limit: Requests per 5 minutes per IP before the rate-based rule blocks. Default: 2000.
+        web_acl_rule_actions: Rule action overrides of the created web ACL's managed groups: group name
+            to ``{rule name: "count" | "block" | "allow" | "captcha" | "challenge"}``, over the
+            defaults. Default: ``AWSManagedRulesCommonRuleSet``'s ``SizeRestrictions_BODY`` (which blocks
+            bodies over 8 KB) counts instead of blocking when an origin accepts bodies (a REST API, or a
+            function URL that allows POST), so that the origin enforces its own size limit.
         price_class: Edge locations to use. Default: ``PRICE_CLASS_100``.
         geo_restriction: Countries to allow or deny. Default: none.
         content_security_policy: The Content-Security-Policy header; ``""`` leaves it out. Default:
@@ -332,6 +438,7 @@ class CdnFrontedOrigin(Construct):
         web_acl_id: str | None = None,
         create_web_acl: bool | None = None,
         web_acl_rate_limit: int | None = None,
+        web_acl_rule_actions: Mapping[str, Mapping[str, str]] | None = None,
         price_class: cloudfront.PriceClass | None = None,
         geo_restriction: cloudfront.GeoRestriction | None = None,
         content_security_policy: str | None = None,
@@ -353,7 +460,9 @@ class CdnFrontedOrigin(Construct):
         self._rest_api_origins: dict[str, cloudfront.IOrigin] = {}
         self.origin_verify_secrets: list[secretsmanager.Secret] = []
         self.function_urls: list[lambda_.FunctionUrl] = []
+        self._single_page_app_rewrite: cloudfront.Function | None = None
         self._build_distribution(plan)
+        self.node.add_validation(_NoIamMethodsBehindCloudFront(plan))
         if plan.hosted_zone is not None:
             self._build_alias_records(plan.hosted_zone, plan.domain_names or [])
         self._acknowledge_findings(plan)
@@ -406,7 +515,7 @@ class CdnFrontedOrigin(Construct):
         self.web_acl: wafv2.CfnWebACL | None = None
         web_acl_id = plan.web_acl_id
         if plan.create_web_acl:
-            self.web_acl = self._build_web_acl(plan.web_acl_rate_limit)
+            self.web_acl = self._build_web_acl(plan.web_acl_rate_limit, plan.web_acl_rule_actions)
             web_acl_id = self.web_acl.attr_arn
         self.distribution = cloudfront.Distribution(
             self,
@@ -455,6 +564,18 @@ class CdnFrontedOrigin(Construct):
         origin = origins.RestApiOrigin(api, custom_headers={ORIGIN_VERIFY_HEADER: secret_value})
         self._rest_api_origins[key] = origin
         return origin
+
+    def _single_page_app_function(self) -> cloudfront.Function:
+        """The viewer-request rewrite of single-page-app bucket behaviors (one per distribution)."""
+        if self._single_page_app_rewrite is None:
+            self._single_page_app_rewrite = cloudfront.Function(
+                self,
+                "SinglePageAppRewrite",
+                code=cloudfront.FunctionCode.from_inline(SINGLE_PAGE_APP_FUNCTION),
+                runtime=cloudfront.FunctionRuntime.JS_2_0,
+                comment="Serves /index.html for client-side routes (paths without a file extension)",
+            )
+        return self._single_page_app_rewrite
 
     def _build_origin_key(
         self, plan: apigateway.UsagePlan, api: apigateway.RestApi, index: int, generation: int
@@ -534,7 +655,7 @@ class CdnFrontedOrigin(Construct):
         )
         return bucket
 
-    def _build_web_acl(self, rate_limit: int) -> wafv2.CfnWebACL:
+    def _build_web_acl(self, rate_limit: int, rule_actions: dict[str, dict[str, str]]) -> wafv2.CfnWebACL:
         def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
             return wafv2.CfnWebACL.VisibilityConfigProperty(
                 cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
@@ -547,7 +668,15 @@ class CdnFrontedOrigin(Construct):
                 override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
                 statement=wafv2.CfnWebACL.StatementProperty(
                     managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                        vendor_name="AWS", name=group
+                        vendor_name="AWS",
+                        name=group,
+                        rule_action_overrides=[
+                            wafv2.CfnWebACL.RuleActionOverrideProperty(
+                                name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(**{action: {}})
+                            )
+                            for rule, action in sorted(rule_actions.get(group, {}).items())
+                        ]
+                        or None,
                     )
                 ),
                 visibility_config=visibility(group),
@@ -664,6 +793,9 @@ def _plan(scope: Construct, where: str, given: Mapping[str, Any]) -> _Plan:
         web_acl_id=given["web_acl_id"],
         create_web_acl=create_web_acl,
         web_acl_rate_limit=rate_limit,
+        web_acl_rule_actions=_web_acl_rule_actions(
+            problems, default_origin, behaviors, create_web_acl, given["web_acl_rule_actions"]
+        ),
         price_class=or_default(given["price_class"], DEFAULT_PRICE_CLASS),
         geo_restriction=given["geo_restriction"],
         content_security_policy=or_default(given["content_security_policy"], DEFAULT_CONTENT_SECURITY_POLICY),
@@ -737,6 +869,41 @@ def _check_origins(problems: Problems, default_origin: CdnOrigin, behaviors: Map
                 "'*' is the default behavior; use default_origin for it, and a narrower pattern "
                 "such as '/api/*' here",
             )
+
+
+def _web_acl_rule_actions(
+    problems: Problems,
+    default_origin: CdnOrigin,
+    behaviors: Mapping[str, CdnOrigin],
+    create_web_acl: bool,
+    user: Mapping[str, Mapping[str, str]] | None,
+) -> dict[str, dict[str, str]]:
+    """Rule action overrides per managed group: the body-size rule counts when bodies reach an origin."""
+    actions: dict[str, dict[str, str]] = {}
+    if any(origin.accepts_bodies for origin in (default_origin, *behaviors.values())):
+        group, rule = BODY_SIZE_RULE
+        actions[group] = {rule: "count"}
+    if user is None:
+        return actions
+    if not create_web_acl:
+        problems.add(
+            "web_acl_rule_actions", dict(user), "only used with create_web_acl=True; set it or remove this"
+        )
+    for group, rules in user.items():
+        if group not in _MANAGED_RULE_GROUPS:
+            problems.add(
+                f"web_acl_rule_actions[{group!r}]",
+                rules,
+                f"not a group of the web ACL; use one of {_MANAGED_RULE_GROUPS}",
+            )
+            continue
+        for rule, action in dict(rules).items():
+            if action not in WAF_RULE_ACTIONS:
+                problems.add(
+                    f"web_acl_rule_actions[{group!r}][{rule!r}]", action, f"must be one of {WAF_RULE_ACTIONS}"
+                )
+        actions[group] = {**actions.get(group, {}), **dict(rules)}
+    return actions
 
 
 def _check_numbers(problems: Problems, given: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, Names, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
@@ -59,6 +59,8 @@ DEFAULT_MESSAGE_GROUP_ID_HEADER = "X-Message-Group-Id"
 MESSAGE_DEDUPLICATION_ID_HEADER = "X-Message-Deduplication-Id"
 DEFAULT_MESSAGE_SCHEMA: Mapping[str, Any] = {"type": "object"}
 
+#: Default API names (stack + construct path + hash) are kept this short, for consoles and dimensions.
+API_NAME_MAX_LENGTH = 128
 _MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 60 * 60
 _MAX_BATCHING_WINDOW_SECONDS = 300
 _MAX_RETENTION_SECONDS = 14 * 24 * 60 * 60
@@ -111,6 +113,7 @@ class _Plan:
     web_acl_arn: str | None
     fifo: bool
     message_group_id_header: str
+    content_based_deduplication: bool
     max_receive_count: int
     visibility_timeout: Duration | None
     batch_size: int
@@ -148,7 +151,12 @@ class QueueBufferedIngest(Construct):
         fifo: Build FIFO queues; the message group id comes from ``message_group_id_header``.
             Default: False.
         message_group_id_header: Request header carrying the FIFO message group id (required on every
-            request when ``fifo``). Default: ``"X-Message-Group-Id"``.
+            request when ``fifo``; matched in any case). Default: ``"X-Message-Group-Id"``.
+        content_based_deduplication: FIFO only. Let SQS deduplicate messages by a hash of the body when
+            the client sends no ``X-Message-Deduplication-Id``. Trade-off: two distinct requests with
+            byte-identical bodies within 5 minutes then become one message, and both are answered 202.
+            Default: False (the deduplication id is the header when sent, else API Gateway's request
+            id, so distinct requests are never merged).
         encryption_key: Customer-managed KMS key for both queues; the API role gets the grants it
             needs. Default: the AWS-managed key ``alias/aws/sqs``.
         max_receive_count: Receives before a message moves to the DLQ. Default: 5.
@@ -162,7 +170,11 @@ class QueueBufferedIngest(Construct):
         queue_props: Extra settings of the main queue: an ``sqs.QueueProps`` or a dict of its keyword
             arguments. Default: none.
         dead_letter_queue_props: Extra settings of the DLQ, in the same forms. Default: none.
-        api_props: Extra ``apigateway.RestApiProps`` (or a dict of them). Default: none.
+        api_props: Extra ``apigateway.RestApiProps`` (or a dict of them). Default: none. The API's name
+            defaults to one unique to this stack and construct path, because API Gateway publishes
+            metrics by name; ``rest_api_name`` here wins. The account-level CloudWatch role for execution
+            logging is created once per stack (by the first ingest API in it); pass
+            ``{"cloud_watch_role": False}`` where the account already has one.
         event_source_mapping_props: Extra ``lambda_.EventSourceMappingOptions`` (or a dict of them).
             Default: none.
 
@@ -186,6 +198,7 @@ class QueueBufferedIngest(Construct):
         web_acl_arn: str | None = None,
         fifo: bool | None = None,
         message_group_id_header: str | None = None,
+        content_based_deduplication: bool | None = None,
         encryption_key: kms.IKey | None = None,
         max_receive_count: int | None = None,
         visibility_timeout: Duration | None = None,
@@ -199,7 +212,7 @@ class QueueBufferedIngest(Construct):
         api_props: apigateway.RestApiProps | Mapping[str, Any] | None = None,
         event_source_mapping_props: lambda_.EventSourceMappingOptions | Mapping[str, Any] | None = None,
     ) -> None:
-        plan = _plan(child_path(scope, id), given_props(locals()))
+        plan = _plan(scope, child_path(scope, id), given_props(locals()))
         super().__init__(scope, id)
         plan.problems.emit_warnings(self)
         self.consumer = consumer
@@ -238,6 +251,34 @@ class QueueBufferedIngest(Construct):
         return self.queue.metric_approximate_age_of_oldest_message(
             period=period or Duration.minutes(1), statistic=statistic or "Maximum"
         )
+
+    def metric_api(
+        self, metric_name: str, *, statistic: str | None = None, period: Duration | None = None
+    ) -> cloudwatch.Metric:
+        """An API Gateway metric of this API's stage, by ``ApiName`` and ``Stage``.
+
+        API Gateway publishes REST API metrics by name, not id; the construct names each API uniquely,
+        so these never add up another API's requests. Default: sum over 5 minutes.
+        """
+        return cloudwatch.Metric(
+            namespace="AWS/ApiGateway",
+            metric_name=metric_name,
+            dimensions_map={"ApiName": self.api.rest_api_name, "Stage": self.api.deployment_stage.stage_name},
+            statistic=statistic or "Sum",
+            period=period or Duration.minutes(5),
+        )
+
+    def metric_api_server_errors(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Requests this API answered 5xx. Default: sum over 5 minutes."""
+        return self.metric_api("5XXError", period=period)
+
+    def metric_api_client_errors(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Requests this API answered 4xx (bad bodies, wrong content types, refused messages)."""
+        return self.metric_api("4XXError", period=period)
+
+    def metric_api_requests(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Requests to this API. Default: sum over 5 minutes."""
+        return self.metric_api("Count", period=period)
 
     def metric_dead_letter_queue_messages(self, *, period: Duration | None = None) -> cloudwatch.Metric:
         """Visible messages in the DLQ. Default: maximum over 1 minute."""
@@ -286,6 +327,10 @@ class QueueBufferedIngest(Construct):
 
     def _build_api(self, plan: _Plan) -> None:
         self.access_log_group = logs.LogGroup(self, "AccessLogs", retention=plan.access_log_retention)
+        api_kwargs = dict(plan.api_kwargs)
+        api_kwargs.setdefault(
+            "rest_api_name", Names.unique_resource_name(self, max_length=API_NAME_MAX_LENGTH)
+        )
         self.api = apigateway.RestApi(
             self,
             "Api",
@@ -311,7 +356,7 @@ class QueueBufferedIngest(Construct):
                     user=True,
                 ),
             ),
-            **plan.api_kwargs,
+            **api_kwargs,
         )
         role = self.api.node.try_find_child("CloudWatchRole")
         if plan.api_kwargs.get("cloud_watch_role") and role is not None:
@@ -372,7 +417,9 @@ class QueueBufferedIngest(Construct):
                 },
                 request_templates={
                     "application/json": _send_message_template(
-                        fifo=plan.fifo, message_group_id_header=plan.message_group_id_header
+                        fifo=plan.fifo,
+                        message_group_id_header=plan.message_group_id_header,
+                        content_based_deduplication=plan.content_based_deduplication,
                     )
                 },
                 integration_responses=_integration_responses(),
@@ -400,7 +447,8 @@ class QueueBufferedIngest(Construct):
                 {f"method.request.header.{plan.message_group_id_header}": True} if plan.fifo else None
             ),
             method_responses=[
-                apigateway.MethodResponse(status_code=code) for code in ("202", "500", "502", "503")
+                apigateway.MethodResponse(status_code=code)
+                for code in ("202", "400", "413", "500", "502", "503")
             ],
         )
         self._acknowledge_authorization(method, authorization)
@@ -482,7 +530,7 @@ class QueueBufferedIngest(Construct):
             threshold_alarm(
                 self,
                 "Api5xxAlarm",
-                self.api.metric_server_error(period=Duration.minutes(5), statistic="Sum"),
+                self.metric_api_server_errors(),
                 threshold=1,
                 description="The ingest API answered 5xx: messages were not queued",
             ),
@@ -492,7 +540,7 @@ class QueueBufferedIngest(Construct):
 # --------------------------------------------------------------------------------------- plan
 
 
-def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
+def _plan(scope: Construct, where: str, given: Mapping[str, Any]) -> _Plan:
     """Check every prop, resolve defaults and merge the escape hatches; raise once with every problem."""
     problems = Problems(f"QueueBufferedIngest '{where}'")
     fifo = bool(given["fifo"])
@@ -509,9 +557,16 @@ def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
     )
     numbers = _check_queue_numbers(problems, given)
     _check_group_header(problems, fifo, group_header)
+    content_based = bool(given["content_based_deduplication"])
+    problems.check(
+        fifo or not content_based,
+        "content_based_deduplication",
+        given["content_based_deduplication"],
+        "only FIFO queues deduplicate; set fifo=True or remove it",
+    )
     authorization = or_default(given["authorization"], ApiAuthorization.iam())
     _check_authorization(problems, authorization)
-    queue_kwargs, dlq_kwargs = _merge_queue_props(problems, given, fifo)
+    queue_kwargs, dlq_kwargs = _merge_queue_props(problems, given, fifo, content_based)
     plan = _Plan(
         problems=problems,
         consumer=consumer,
@@ -523,6 +578,7 @@ def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
         web_acl_arn=given["web_acl_arn"],
         fifo=fifo,
         message_group_id_header=or_default(group_header, DEFAULT_MESSAGE_GROUP_ID_HEADER),
+        content_based_deduplication=content_based,
         visibility_timeout=batching,
         batch_size=or_default(given["batch_size"], DEFAULT_BATCH_SIZE),
         max_batching_window=given["max_batching_window"],
@@ -530,7 +586,7 @@ def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
         alarm_topic=given["alarm_topic"],
         queue_kwargs=queue_kwargs,
         dead_letter_queue_kwargs=dlq_kwargs,
-        api_kwargs=_merge_api_props(problems, given["api_props"]),
+        api_kwargs=_merge_api_props(problems, given["api_props"], first_api_in_stack=_first_api_in(scope)),
         event_source_mapping_kwargs=_merge_event_source_mapping_props(
             problems, given["event_source_mapping_props"]
         ),
@@ -541,7 +597,7 @@ def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
 
 
 def _merge_queue_props(
-    problems: Problems, given: Mapping[str, Any], fifo: bool
+    problems: Problems, given: Mapping[str, Any], fifo: bool, content_based_deduplication: bool
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The main queue's and the DLQ's kwargs (they differ in defaults and in the keys they own)."""
     key = given["encryption_key"]
@@ -570,7 +626,7 @@ def _merge_queue_props(
         defaults={
             **encryption,
             "retention_period": Duration.days(4),
-            **({"content_based_deduplication": True} if fifo else {}),
+            **({"content_based_deduplication": True} if content_based_deduplication else {}),
         },
         user=given["queue_props"],
         required=required,
@@ -578,6 +634,7 @@ def _merge_queue_props(
             "fifo": "fifo",
             "visibility_timeout": "visibility_timeout",
             "dead_letter_queue": "max_receive_count / dead_letter_queue_props",
+            "content_based_deduplication": "content_based_deduplication",
         },
         security_defaults=_QUEUE_SECURITY_DEFAULTS,
     )
@@ -585,7 +642,13 @@ def _merge_queue_props(
     return queue_kwargs, dlq_kwargs
 
 
-def _merge_api_props(problems: Problems, user: Any) -> dict[str, Any]:
+def _first_api_in(scope: Construct) -> bool:
+    """True unless the stack already sets API Gateway's account-level CloudWatch role."""
+    stack = Stack.of(scope)
+    return not any(isinstance(node, apigateway.CfnAccount) for node in stack.node.find_all())
+
+
+def _merge_api_props(problems: Problems, user: Any, *, first_api_in_stack: bool) -> dict[str, Any]:
     return merge_props(
         problems,
         prop_name="api_props",
@@ -593,7 +656,8 @@ def _merge_api_props(problems: Problems, user: Any) -> dict[str, Any]:
         struct_class=apigateway.RestApiProps,
         defaults={
             "endpoint_types": [apigateway.EndpointType.REGIONAL],
-            "cloud_watch_role": True,
+            # AWS::ApiGateway::Account is one setting per account and region: set it once per stack.
+            "cloud_watch_role": first_api_in_stack,
             "description": "Queue-buffered ingest: POST bodies are enqueued to SQS",
         },
         user=user,
@@ -628,8 +692,17 @@ def _merge_event_source_mapping_props(problems: Problems, user: Any) -> dict[str
 # --------------------------------------------------------------------------------------- templates
 
 
-def _send_message_template(*, fifo: bool, message_group_id_header: str) -> str:
-    """VTL that turns the request into an SQS SendMessage query (form-encoded) request."""
+def _send_message_template(
+    *, fifo: bool, message_group_id_header: str, content_based_deduplication: bool
+) -> str:
+    """VTL that turns the request into an SQS SendMessage query (form-encoded) request.
+
+    FIFO ids are read from the request's headers whatever their case. API Gateway exposes headers to
+    templates as a map keyed as the client sent them (``$input.params().header``, a Java map, so
+    ``get('X-Message-Group-Id')`` misses the ``x-message-group-id`` that HTTP/2 clients send), while its
+    request validator matches required headers case-insensitively. The template therefore walks the
+    header names and compares them lowercased.
+    """
     parts = [
         "Action=SendMessage",
         "MessageBody=$util.urlEncode($input.body)",
@@ -639,16 +712,69 @@ def _send_message_template(*, fifo: bool, message_group_id_header: str) -> str:
     ]
     if not fifo:
         return "&".join(parts)
-    parts.append(f"MessageGroupId=$util.urlEncode($input.params().header.get('{message_group_id_header}'))")
-    dedup = (
-        f"#set($dedup = $input.params().header.get('{MESSAGE_DEDUPLICATION_ID_HEADER}'))"
-        '#if("$!dedup" != "")&MessageDeduplicationId=$util.urlEncode($dedup)#end'
+    group, dedup = message_group_id_header.lower(), MESSAGE_DEDUPLICATION_ID_HEADER.lower()
+    lookup = (
+        '#set($groupId = "")#set($dedupId = "")'
+        "#foreach($name in $input.params().header.keySet())"
+        f'#if($name.toLowerCase() == "{group}")#set($groupId = $input.params().header.get($name))#end'
+        f'#if($name.toLowerCase() == "{dedup}")#set($dedupId = $input.params().header.get($name))#end'
+        "#end"
     )
-    return "&".join(parts) + dedup
+    parts.append("MessageGroupId=$util.urlEncode($groupId)")
+    if content_based_deduplication:
+        # The client's id when it sends one; otherwise SQS hashes the body.
+        return (
+            lookup
+            + "&".join(parts)
+            + '#if("$!dedupId" != "")&MessageDeduplicationId=$util.urlEncode($dedupId)#end'
+        )
+    # The client's id when it sends one (its retries are then deduplicated), else this request's own id,
+    # so that two distinct requests with the same body are never merged.
+    parts.append("MessageDeduplicationId=$util.urlEncode($dedupId)")
+    return lookup + '#if("$!dedupId" == "")#set($dedupId = $context.requestId)#end' + "&".join(parts)
+
+
+#: SQS error codes that mean the request itself was wrong: answered 4xx, not paged as 5xx.
+CLIENT_ERROR_CODES = ("InvalidParameterValue", "InvalidMessageContents", "MissingParameter")
+#: How SQS says a message is over its size limit (InvalidParameterValue: "Message must be shorter than").
+TOO_LARGE_MARKERS = ("shorter than", "MessageTooLong")
+
+
+def _client_error_template() -> str:
+    """VTL for an SQS 4xx: 413 or 400 when the request was at fault, else 502 (the selected status).
+
+    SQS answers the query API in JSON (``Accept: application/json``) as ``{"Error": {"Code",
+    "Message"}}``; the AWS JSON protocol's ``__type``/``message`` are read too.
+    """
+    code = "".join(f"$!input.path('{p}')" for p in ("$.Error.Code", "$.ErrorResponse.Error.Code", "$.__type"))
+    text = "".join(
+        f"$!input.path('{p}')" for p in ("$.Error.Message", "$.ErrorResponse.Error.Message", "$.message")
+    )
+    too_large = " || ".join(
+        [f'$text.contains("{m}")' for m in TOO_LARGE_MARKERS]
+        + [f'$code.contains("{m}")' for m in TOO_LARGE_MARKERS]
+    )
+    invalid = " || ".join(f'$code.contains("{c}")' for c in CLIENT_ERROR_CODES)
+    body = '{"message": "%s", "requestId": "$context.requestId"}'
+    return (
+        f'#set($code = "{code}")#set($text = "{text}")'
+        f"#if({too_large})#set($context.responseOverride.status = 413)"
+        + body % "The message is larger than the queue accepts; it was not queued"
+        + f"#elseif({invalid})#set($context.responseOverride.status = 400)"
+        + body % "The queue refused the message as invalid; it was not queued"
+        + "#else"
+        + body % "The queue rejected the message; it was not queued"
+        + "#end"
+    )
 
 
 def _integration_responses() -> list[apigateway.IntegrationResponse]:
-    """Map SQS answers to HTTP: only an SQS 2xx answers 2xx (202); every failure is a 5xx."""
+    """Map SQS answers to HTTP: only an SQS 2xx answers 2xx (202).
+
+    An SQS 4xx answers 400 or 413 when the request was at fault (see ``CLIENT_ERROR_CODES``), else 502;
+    an SQS 5xx answers 503; anything else 500. Throttling, access and KMS errors stay 5xx, so clients
+    retry them and the API 5xx alarm sees them.
+    """
     json_ct = "application/json"
     return [
         apigateway.IntegrationResponse(
@@ -661,7 +787,7 @@ def _integration_responses() -> list[apigateway.IntegrationResponse]:
         apigateway.IntegrationResponse(
             status_code="502",
             selection_pattern=r"4\d{2}",
-            response_templates={json_ct: '{"message": "The queue rejected the message; it was not queued"}'},
+            response_templates={json_ct: _client_error_template()},
         ),
         apigateway.IntegrationResponse(
             status_code="503",

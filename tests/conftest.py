@@ -3,8 +3,11 @@ from __future__ import annotations
 import aws_cdk as cdk
 import pytest
 from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 
+from constructs_lib import ApiAuthorization
 from tests.harness import new_app, new_stack
 
 # Fixtures of the circuit-breaker runtime tests (moto table, fake clock, captured EMF lines).
@@ -42,6 +45,13 @@ def make_function(
         timeout=timeout,
         snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
     )
+
+
+def user_pool_authorization(stack: cdk.Stack) -> ApiAuthorization:
+    """A Cognito user-pool authorizer: the kind of authorization that works through CloudFront."""
+    pool = cognito.UserPool(stack, "Users")
+    authorizer = apigateway.CognitoUserPoolsAuthorizer(stack, "UserPoolAuthorizer", cognito_user_pools=[pool])
+    return ApiAuthorization.authorizer_of(authorizer)
 
 
 @pytest.fixture

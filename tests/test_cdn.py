@@ -19,7 +19,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Annotations, Match
 
 from constructs_lib import CdnFrontedOrigin, CdnOrigin, ConstructsLibValidationError, QueueBufferedIngest
-from tests.conftest import make_function
+from tests.conftest import make_function, user_pool_authorization
 from tests.harness import (
     acknowledged_rules,
     assert_misconfigured,
@@ -45,9 +45,11 @@ def alias(stack: cdk.Stack, snap_start: bool = False) -> lambda_.Alias:
     return lambda_.Alias(stack, "Live", alias_name="live", version=fn.current_version)
 
 
-def ingest_api(stack: cdk.Stack) -> apigateway.RestApi:
+def ingest_api(stack: cdk.Stack, **props: Any) -> apigateway.RestApi:
+    """An ingest API authorized by a Cognito user pool (IAM authorization cannot work through CloudFront)."""
+    props.setdefault("authorization", user_pool_authorization(stack))
     return QueueBufferedIngest(
-        stack, "Ingest", consumer=make_function(stack, "Consumer"), path="ingest/orders"
+        stack, "Ingest", consumer=make_function(stack, "Consumer"), path="ingest/orders", **props
     ).api
 
 
@@ -218,7 +220,8 @@ class TestOrigins:
         ]
         assert len(statements) == 1
         assert statements[0]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
-        assert statements[0]["Action"] == "s3:GetObject"
+        # List access too: S3 answers a missing key with 404 only to a caller that may list the bucket.
+        assert statements[0]["Action"] == ["s3:GetObject", "s3:ListBucket"]
         assert ":distribution/" in json.dumps(statements[0]["Condition"]["StringEquals"]["AWS:SourceArn"])
 
     def test_function_url_is_created_on_the_alias_with_iam_auth(self, stack):

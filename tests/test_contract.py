@@ -30,7 +30,7 @@ from constructs_lib import (
     SnapStartFunction,
     java_code,
 )
-from tests.conftest import make_function
+from tests.conftest import make_function, user_pool_authorization
 from tests.harness import REPO_ROOT, new_stack, only_resource, template_of
 
 
@@ -109,7 +109,11 @@ SUBJECTS = [
     Subject(
         "CdnOrigin.rest_api",
         lambda stack, **p: CdnFrontedOrigin(stack, "Subject", default_origin=CdnOrigin.rest_api(**p)),
-        lambda stack: {"api": QueueBufferedIngest(stack, "Ingest", consumer=make_function(stack)).api},
+        lambda stack: {
+            "api": QueueBufferedIngest(
+                stack, "Ingest", consumer=make_function(stack), authorization=user_pool_authorization(stack)
+            ).api
+        },
         CdnOrigin.rest_api,
     ),
     Subject(

@@ -327,12 +327,18 @@ class TestQueueOverrides:
         main, dlq = queues(t)
         assert main["FifoQueue"] is True
         assert dlq["FifoQueue"] is True
-        assert main["ContentBasedDeduplication"] is True
+        # Distinct requests are never merged: no content-based deduplication unless asked for.
+        assert "ContentBasedDeduplication" not in main
         method = post_method(t)
         assert method["RequestParameters"] == {"method.request.header.X-Message-Group-Id": True}
         template = method["Integration"]["RequestTemplates"]["application/json"]
-        assert "MessageGroupId=$util.urlEncode($input.params().header.get('X-Message-Group-Id'))" in template
-        assert "MessageDeduplicationId" in template
+        assert "MessageGroupId=$util.urlEncode($groupId)" in template
+        assert "MessageDeduplicationId=$util.urlEncode($dedupId)" in template
+
+    def test_content_based_deduplication_is_an_explicit_fifo_opt_in(self, stack, consumer):
+        build(stack, consumer, fifo=True, content_based_deduplication=True)
+        main, _ = queues(template_of(stack))
+        assert main["ContentBasedDeduplication"] is True
 
     def test_fifo_with_a_custom_group_header(self, stack, consumer):
         build(stack, consumer, fifo=True, message_group_id_header="X-Tenant")
@@ -633,6 +639,18 @@ ERROR_CASES: list[tuple[str, Callable[[cdk.Stack], dict[str, Any]], str, str]] =
         "only used with fifo=True",
     ),
     ("message age", lambda s: {"max_message_age": Duration.days(15)}, "max_message_age", "at most 14 days"),
+    (
+        "content-based deduplication without fifo",
+        lambda s: {"content_based_deduplication": True},
+        "content_based_deduplication",
+        "only FIFO queues deduplicate",
+    ),
+    (
+        "content-based deduplication in queue_props",
+        lambda s: {"fifo": True, "queue_props": {"content_based_deduplication": True}},
+        "queue_props['content_based_deduplication']",
+        "use content_based_deduplication instead",
+    ),
 ]
 
 
