@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsii
-from aws_cdk import Aspects, Duration, IAspect
+from aws_cdk import Annotations, Aspects, Duration, IAspect
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
@@ -534,6 +534,13 @@ class CdnFrontedOrigin(Construct):
             publish_additional_metrics=plan.enable_additional_metrics or None,
             **dist_kwargs,
         )
+        if plan.default_root_object and isinstance(plan.default_origin, BucketCdnOrigin):
+            # List access lets a missing object answer 404; with a root object, "/" never lists the bucket.
+            Annotations.of(self.distribution).acknowledge_warning(
+                "@aws-cdk/aws-cloudfront-origins:listBucketSecurityRisk",
+                f"default_root_object is {plan.default_root_object!r}, so a request for / serves that object "
+                "and never a bucket listing",
+            )
         self.domain_name: str = self.distribution.distribution_domain_name
         self.url: str = f"https://{(plan.domain_names or [self.domain_name])[0]}"
 

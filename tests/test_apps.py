@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import jsonschema
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
@@ -29,6 +30,7 @@ from tests.harness import (
     read_policy,
     scrubbed,
 )
+from tests.velocity import IngestMethod
 
 INVENTORY = json.loads((REPO_ROOT / "tests" / "acknowledgments.json").read_text())
 
@@ -145,3 +147,43 @@ def test_cdk_json_app_entry_synthesizes(cli_assembly):
     assert list(cli_assembly.glob("asset.*.jar")), "the Java catalog's jar was built through bundling"
     report = json.loads((cli_assembly / "validation-report.json").read_text())
     assert {p["pluginName"] for p in report["pluginReports"]} >= set(NAG_PACKS)
+
+
+def test_the_edge_sample_takes_a_large_order_through_cloudfront_end_to_end(pinned_templates):
+    """The edge stack as synthesized: behavior, authorizer, web ACL, model and request template in turn."""
+    template = pinned_templates["Edge"]
+    resources = template["Resources"]
+
+    def of_type(kind: str) -> list[dict[str, Any]]:
+        return [r["Properties"] for r in resources.values() if r["Type"] == kind]
+
+    [distribution] = of_type("AWS::CloudFront::Distribution")
+    behaviors = {b["PathPattern"]: b for b in distribution["DistributionConfig"]["CacheBehaviors"]}
+    assert "POST" in behaviors["/ingest/*"]["AllowedMethods"]
+    # Authorization travels through CloudFront: a Cognito token, not a SigV4 signature of another host.
+    method = IngestMethod.from_template(template)
+    assert method.method["AuthorizationType"] == "COGNITO_USER_POOLS"
+    # An order over 8 KB passes the web ACL (its body-size rule counts) and the API's own model...
+    [acl] = of_type("AWS::WAFv2::WebACL")
+    [common] = [r for r in acl["Rules"] if r["Name"] == "AWSManagedRulesCommonRuleSet"]
+    overrides = common["Statement"]["ManagedRuleGroupStatement"]["RuleActionOverrides"]
+    assert {"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}} in overrides
+    order = {
+        "orderId": "o-" + "9" * 60,
+        "customerId": "c-1",
+        "items": [
+            {"sku": f"sku-{i:03d}-" + "x" * 55, "quantity": i + 1, "unitPrice": 1.5} for i in range(100)
+        ],
+    }
+    body = json.dumps(order)
+    assert len(body.encode()) > 8 * 1024
+    [model] = of_type("AWS::ApiGateway::Model")
+    jsonschema.Draft4Validator(model["Schema"]).validate(order)
+    # ...and reaches SQS as exactly the body the client sent.
+    params = method.send_message_request(
+        body, {"Authorization": "Bearer token", "Content-Type": "application/json"}
+    )
+    assert json.loads(params["MessageBody"]) == order
+    # A body the model refuses is answered 400 by the validator and never queued.
+    assert not jsonschema.Draft4Validator(model["Schema"]).is_valid({"orderId": "o-1"})
+    assert method.gateway_response("BAD_REQUEST_BODY", message="Invalid request body").status == 400

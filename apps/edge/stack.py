@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
@@ -14,7 +16,7 @@ from constructs import Construct
 
 from apps.common import python_function
 from apps.ingest.stack import ORDER_SCHEMA, order_consumer_function
-from constructs_lib import CdnFrontedOrigin, CdnOrigin, QueueBufferedIngest, acknowledge
+from constructs_lib import ApiAuthorization, CdnFrontedOrigin, CdnOrigin, QueueBufferedIngest, acknowledge
 
 SITE = Path(__file__).resolve().parent / "site"
 
@@ -55,12 +57,20 @@ class EdgeStack(Stack):
         )
         hello_live = lambda_.Alias(self, "HelloApiLive", alias_name="live", version=hello.current_version)
 
+        # Through CloudFront, clients authenticate with a Cognito token: CloudFront forwards Authorization,
+        # while a SigV4 signature made for the distribution's host could never verify at the API.
+        customers = customer_user_pool(self)
         ingest = QueueBufferedIngest(
             self,
             "OrderIngest",
             consumer=order_consumer_function(self, "OrderConsumer"),
             path="ingest/orders",
             message_schema=ORDER_SCHEMA,
+            authorization=ApiAuthorization.authorizer_of(
+                apigateway.CognitoUserPoolsAuthorizer(
+                    self, "CustomerAuthorizer", cognito_user_pools=[customers]
+                )
+            ),
             alarm_topic=alarm_topic,
         )
 
@@ -90,6 +100,31 @@ class EdgeStack(Stack):
         CfnOutput(self, "SiteUrl", value=cdn.url)
         CfnOutput(self, "HelloUrl", value=f"{cdn.url}/api/hello?name=edge")
         CfnOutput(self, "OrdersUrl", value=f"{cdn.url}/ingest/orders")
+
+
+def customer_user_pool(scope: Construct) -> cognito.UserPool:
+    """Customers who may order: self sign-up, email sign-in, MFA, strong passwords, threat protection."""
+    return cognito.UserPool(
+        scope,
+        "Customers",
+        self_sign_up_enabled=True,
+        sign_in_aliases=cognito.SignInAliases(email=True),
+        auto_verify=cognito.AutoVerifiedAttrs(email=True),
+        mfa=cognito.Mfa.REQUIRED,
+        mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+        password_policy=cognito.PasswordPolicy(
+            min_length=12,
+            require_digits=True,
+            require_lowercase=True,
+            require_uppercase=True,
+            require_symbols=True,
+        ),
+        account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+        feature_plan=cognito.FeaturePlan.PLUS,
+        standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+        deletion_protection=True,
+        removal_policy=RemovalPolicy.RETAIN,
+    )
 
 
 def _acknowledge_bucket_deployment(stack: Stack) -> None:
