@@ -8,12 +8,13 @@ whose value CloudFront sends from a Secrets Manager secret.
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import jsii
-from aws_cdk import Annotations, Aspects, Duration, IAspect
+from aws_cdk import Annotations, Aspects, Duration, IAspect, Token
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
@@ -32,6 +33,7 @@ from ._core import (
     ABOVE,
     Problems,
     acknowledge,
+    check_types,
     child_path,
     given_props,
     is_unresolved,
@@ -40,6 +42,7 @@ from ._core import (
     seconds,
     threshold_alarm,
     unqualified_snapstart_fix,
+    visible_signature,
     wire_alarms,
 )
 from ._core.regions import CLOUDFRONT_REGION, arn_region, resolved_region
@@ -186,8 +189,8 @@ class CdnOrigin(abc.ABC):
         return "POST" in methods.methods
 
     @abc.abstractmethod
-    def check(self, problems: Problems, prop: str) -> None:
-        """Record what makes this origin unusable, under the prop name ``prop``."""
+    def check(self, problems: Problems, prop: str, scope: Construct) -> None:
+        """Record what makes this origin unusable behind a distribution in ``scope``, as prop ``prop``."""
 
     @abc.abstractmethod
     def bind(self, cdn: CdnFrontedOrigin, name: str) -> cloudfront.IOrigin:
@@ -219,7 +222,7 @@ class RestApiCdnOrigin(CdnOrigin):
         self.api = api
         self.iam_signed_for_origin_host = iam_signed_for_origin_host
 
-    def check(self, problems: Problems, prop: str) -> None:
+    def check(self, problems: Problems, prop: str, scope: Construct) -> None:
         if not isinstance(self.api, apigateway.RestApi):
             problems.add(prop, self.api, "pass an apigateway.RestApi (for example QueueBufferedIngest.api)")
             return
@@ -249,7 +252,15 @@ class FunctionUrlCdnOrigin(CdnOrigin):
         super().__init__(**policies)
         self.function = function
 
-    def check(self, problems: Problems, prop: str) -> None:
+    def check(self, problems: Problems, prop: str, scope: Construct) -> None:
+        if not _is_function(self.function):
+            problems.add(
+                prop,
+                self.function,
+                "CdnOrigin.function_url takes a Lambda function or its alias (lambda_.IFunction); for a "
+                "bucket use CdnOrigin.bucket, for a REST API CdnOrigin.rest_api",
+            )
+            return
         fix = unqualified_snapstart_fix(self.function)
         if fix:
             problems.add(prop, self.function.node.path, fix)
@@ -281,7 +292,24 @@ class BucketCdnOrigin(CdnOrigin):
     def accepts_bodies(self) -> bool:
         return False
 
-    def check(self, problems: Problems, prop: str) -> None:
+    def check(self, problems: Problems, prop: str, scope: Construct) -> None:
+        if not _is_bucket(self.origin_bucket):
+            problems.add(
+                prop,
+                self.origin_bucket,
+                "CdnOrigin.bucket takes an S3 bucket (s3.IBucket); for a function use "
+                "CdnOrigin.function_url, for a REST API CdnOrigin.rest_api",
+            )
+            return
+        bucket_region, here = self.origin_bucket.env.region, resolved_region(scope)
+        if here is not None and not Token.is_unresolved(bucket_region) and bucket_region != here:
+            problems.add(
+                prop,
+                f"{self.origin_bucket.node.path} in {bucket_region}",
+                f"the bucket is in {bucket_region} and this distribution's stack in {here}; CDK cannot wire "
+                "Origin Access Control across regions (the bucket policy and the distribution reference each "
+                f"other); put the distribution in a stack in {bucket_region}, or the bucket in {here}",
+            )
         if self.origin_bucket.is_website:
             problems.add(
                 prop,
@@ -377,6 +405,7 @@ class _Plan:
     distribution_kwargs: dict[str, Any]
 
 
+@visible_signature
 class CdnFrontedOrigin(Construct):
     """A CloudFront distribution in front of one default origin and optional path-pattern behaviors.
 
@@ -777,9 +806,12 @@ class CdnFrontedOrigin(Construct):
 def _plan(scope: Construct, where: str, given: Mapping[str, Any]) -> _Plan:
     """Check every prop, resolve defaults and merge the escape hatch; raise once with every problem."""
     problems = Problems(f"CdnFrontedOrigin '{where}'")
+    if not check_types(problems, CdnFrontedOrigin.__init__, given):
+        problems.raise_if_any()  # the checks below assume the right types
     default_origin: CdnOrigin = given["default_origin"]
     behaviors = dict(given["additional_behaviors"] or {})
-    _check_origins(problems, default_origin, behaviors)
+    _check_origins(problems, scope, default_origin, behaviors)
+    _check_ignored_props(problems, given)
     domain_names = given["domain_names"]
     _check_domain(problems, domain_names, given["certificate"], given["hosted_zone"])
     create_web_acl = bool(given["create_web_acl"])
@@ -865,10 +897,32 @@ def _merge_distribution_props(
 # --------------------------------------------------------------------------------------- checks
 
 
-def _check_origins(problems: Problems, default_origin: CdnOrigin, behaviors: Mapping[str, CdnOrigin]) -> None:
-    default_origin.check(problems, "default_origin")
+def _is_function(target: Any) -> bool:
+    return all(hasattr(target, name) for name in ("function_arn", "grant_invoke", "node"))
+
+
+def _is_bucket(target: Any) -> bool:
+    return all(hasattr(target, name) for name in ("bucket_arn", "bucket_regional_domain_name", "node"))
+
+
+def _check_origins(
+    problems: Problems, scope: Construct, default_origin: CdnOrigin, behaviors: Mapping[str, CdnOrigin]
+) -> None:
+    if not isinstance(default_origin, CdnOrigin):
+        problems.add(
+            "default_origin", default_origin, "must be a CdnOrigin: CdnOrigin.bucket/function_url/rest_api"
+        )
+        return
+    default_origin.check(problems, "default_origin", scope)
     for pattern, origin in behaviors.items():
-        origin.check(problems, f"additional_behaviors[{pattern!r}]")
+        if not isinstance(origin, CdnOrigin):
+            problems.add(
+                f"additional_behaviors[{pattern!r}]", origin, "must be a CdnOrigin: CdnOrigin.bucket/..."
+            )
+            continue
+        origin.check(problems, f"additional_behaviors[{pattern!r}]", scope)
+        if isinstance(origin, RestApiCdnOrigin) and isinstance(origin.api, apigateway.RestApi):
+            _check_pattern_reaches_the_api(problems, pattern, origin.api)
         if pattern.strip() in {"", "*", "/*"}:
             problems.add(
                 f"additional_behaviors[{pattern!r}]",
@@ -1009,9 +1063,72 @@ def _check_waf(
         )
 
 
+def _check_pattern_reaches_the_api(problems: Problems, pattern: str, api: apigateway.RestApi) -> None:
+    """CloudFront forwards the viewer's path as it is, so the pattern must match a path the API serves."""
+    paths = sorted({method.resource.path for method in api.methods})
+    if not paths:
+        return  # methods may still be added; nothing to compare yet
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    regex = regex if regex.startswith("/") else "/" + regex
+    if not any(re.fullmatch(regex, path) for path in paths):
+        problems.add(
+            f"additional_behaviors[{pattern!r}]",
+            pattern,
+            f"matches none of the API's paths ({', '.join(paths)}): CloudFront forwards the viewer's path "
+            "unchanged below the stage, so every request through this behavior would answer 403/404; use a "
+            "pattern such as '/"
+            + paths[0].strip("/").split("/")[0]
+            + "/*', or give the API resources under it",
+        )
+
+
+def _check_ignored_props(problems: Problems, given: Mapping[str, Any]) -> None:
+    """Props that only take effect with another one are refused without it."""
+    needs = (
+        (
+            "web_acl_rate_limit",
+            "create_web_acl",
+            "the rate-based rule belongs to the web ACL that create_web_acl=True makes",
+        ),
+        (
+            "origin_latency_threshold",
+            "enable_additional_metrics",
+            "origin latency is an additional metric, published and alarmed on only with "
+            "enable_additional_metrics=True",
+        ),
+    )
+    for prop, switch, why in needs:
+        if given[prop] is not None and not given[switch]:
+            problems.add(prop, given[prop], f"ignored without {switch}=True ({why}); set it or remove {prop}")
+    origins = [given["default_origin"], *dict(given["additional_behaviors"] or {}).values()]
+    if given["origin_secret_generation"] is not None and not any(
+        isinstance(o, RestApiCdnOrigin) for o in origins
+    ):
+        problems.add(
+            "origin_secret_generation",
+            given["origin_secret_generation"],
+            "only rotates the key CloudFront sends to REST API origins, and this distribution has none; "
+            "remove it",
+        )
+    if given["log_retention"] is not None and given["log_bucket"] is not None:
+        problems.add(
+            "log_retention",
+            given["log_retention"],
+            "only applies to the log bucket the construct creates; with your own log_bucket, set a lifecycle "
+            "rule on it and remove log_retention",
+        )
+
+
 def _warn_about_metrics_region(problems: Problems, scope: Construct) -> None:
     region = resolved_region(scope)
-    if region is not None and region != CLOUDFRONT_REGION:
+    if region is None:
+        problems.warn(
+            "cloudFrontMetricsRegion",
+            f"CloudFront publishes its metrics in {CLOUDFRONT_REGION} only, and this stack has no region: "
+            f"deployed anywhere but {CLOUDFRONT_REGION}, the distribution's alarms never see data; set "
+            f"env=Environment(region='{CLOUDFRONT_REGION}') on the stack",
+        )
+    elif region != CLOUDFRONT_REGION:
         problems.warn(
             "cloudFrontMetricsRegion",
             f"CloudFront publishes its metrics in {CLOUDFRONT_REGION} only, so alarms in {region} never "

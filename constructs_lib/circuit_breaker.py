@@ -25,6 +25,7 @@ from constructs import Construct
 
 from ._core import (
     Problems,
+    check_types,
     child_path,
     given_props,
     is_unresolved,
@@ -34,6 +35,7 @@ from ._core import (
     seconds,
     threshold_alarm,
     underlying_function,
+    visible_signature,
     wire_alarms,
 )
 from .runtime._store import IAM_ACTIONS, TTL_ATTRIBUTE
@@ -63,8 +65,11 @@ class CircuitBreakerWiring:
     layer_added: bool
     grant: iam.Grant
     alarm: cloudwatch.Alarm
+    #: Fires when the runtime cannot use the state table (and so fails open or closed).
+    state_store_alarm: cloudwatch.Alarm
 
 
+@visible_signature
 class CircuitBreaker(Construct):
     """The DynamoDB table that holds every circuit's state, and a layer with ``constructs_lib.runtime``.
 
@@ -117,7 +122,7 @@ class CircuitBreaker(Construct):
         self.metrics_namespace = plan.metrics_namespace
         self.alarms: list[cloudwatch.Alarm] = []
         self._alarm_topic = plan.alarm_topic
-        self._alarms_by_circuit: dict[str, cloudwatch.Alarm] = {}
+        self._alarms_by_circuit: dict[str, tuple[cloudwatch.Alarm, cloudwatch.Alarm]] = {}
         self._settings_by_function: dict[str, dict[str, dict[str, Any]]] = {}
 
     # ----------------------------------------------------------------------------------- public API
@@ -146,6 +151,8 @@ class CircuitBreaker(Construct):
         several circuits by calling this once per circuit.
         """
         problems = Problems(f"CircuitBreaker '{self.node.path}'.attach")
+        if not check_types(problems, CircuitBreaker.attach, {**given_props(locals()), "function": function}):
+            problems.raise_if_any()
         target = _check_attach_target(problems, function, circuit_id)
         settings = _circuit_settings(
             problems,
@@ -159,11 +166,13 @@ class CircuitBreaker(Construct):
             fail_open=fail_open,
             slow_call_duration=slow_call_duration,
         )
+        if target is not None:
+            self._check_function_is_free(problems, target)
         problems.raise_if_any()
         assert target is not None
-        layer_added = target.runtime.family == lambda_.RuntimeFamily.PYTHON
         per_circuit = self._settings_by_function.setdefault(target.node.path, {})
-        if not per_circuit and layer_added:
+        layer_added = not per_circuit
+        if layer_added:
             target.add_layers(self.layer)
         per_circuit[circuit_id] = settings
         environment = {
@@ -180,8 +189,25 @@ class CircuitBreaker(Construct):
             settings=settings,
             layer_added=layer_added,
             grant=self.grant_runtime_access(target),
-            alarm=self._open_alarm(circuit_id),
+            alarm=self._circuit_alarms(circuit_id)[0],
+            state_store_alarm=self._circuit_alarms(circuit_id)[1],
         )
+
+    def _check_function_is_free(self, problems: Problems, target: lambda_.Function) -> None:
+        """A function reads one table and one settings variable: it can be wired to one breaker only."""
+        for node in target.node.root.node.find_all():
+            if (
+                isinstance(node, CircuitBreaker)
+                and node is not self
+                and target.node.path in node._settings_by_function
+            ):
+                problems.add(
+                    "function",
+                    target.node.path,
+                    f"is already attached to the breaker '{node.node.path}'; a function has one "
+                    f"CIRCUIT_BREAKER_TABLE, so '{self.node.path}' would overwrite it; attach every "
+                    "circuit of this function to one breaker",
+                )
 
     def grant_runtime_access(self, grantee: iam.IGrantable) -> iam.Grant:
         """The item-level actions the runtime uses (GetItem, UpdateItem), on this table only."""
@@ -216,20 +242,29 @@ class CircuitBreaker(Construct):
             period=period or Duration.minutes(1),
         )
 
-    def _open_alarm(self, circuit_id: str) -> cloudwatch.Alarm:
+    def _circuit_alarms(self, circuit_id: str) -> tuple[cloudwatch.Alarm, cloudwatch.Alarm]:
+        """The circuit's two alarms, made once: it opened, and its state store is failing."""
         if circuit_id not in self._alarms_by_circuit:
             name = re.sub(r"[^A-Za-z0-9]", "", circuit_id.title()) or "Circuit"
             digest = hashlib.sha256(circuit_id.encode()).hexdigest()[:8]
-            alarm = threshold_alarm(
+            opened = threshold_alarm(
                 self,
                 f"{name}{digest}OpenedAlarm",
                 self.metric_circuit_opened(circuit_id),
                 threshold=1,
                 description=f"Circuit '{circuit_id}' opened: its downstream is failing",
             )
-            wire_alarms([alarm], self._alarm_topic)
-            self._alarms_by_circuit[circuit_id] = alarm
-            self.alarms.append(alarm)
+            store = threshold_alarm(
+                self,
+                f"{name}{digest}StateStoreErrorsAlarm",
+                self.metric_state_store_errors(circuit_id),
+                threshold=1,
+                description=f"Circuit '{circuit_id}' cannot use its state table, so the breaker fails open "
+                "(or closed) instead of protecting the downstream; see the StateStoreError log lines",
+            )
+            wire_alarms([opened, store], self._alarm_topic)
+            self._alarms_by_circuit[circuit_id] = (opened, store)
+            self.alarms.extend([opened, store])
         return self._alarms_by_circuit[circuit_id]
 
 
@@ -246,8 +281,19 @@ class _Plan:
 def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
     """Check every prop, resolve defaults and merge the escape hatch; raise once with every problem."""
     problems = Problems(f"CircuitBreaker '{where}'")
+    if not check_types(problems, CircuitBreaker.__init__, given):
+        problems.raise_if_any()  # the checks below assume the right types
     existing_table = given["existing_table"]
     table_props = given["table_props"]
+    if existing_table is not None:
+        _check_existing_table(problems, existing_table)
+        if given["removal_policy"] is not None:
+            problems.add(
+                "removal_policy",
+                given["removal_policy"],
+                "only applies to a table the construct creates; existing_table keeps its own removal policy, "
+                "so remove removal_policy",
+            )
     if existing_table is not None and table_props:
         problems.add(
             "table_props",
@@ -304,6 +350,14 @@ def _check_attach_target(
         "must be 1-256 characters without spaces, for example 'payments' or 'tenant:42'",
     )
     if isinstance(target, lambda_.Function):
+        if target.runtime.name not in {runtime.name for runtime in _LAYER_RUNTIMES}:
+            problems.add(
+                "function",
+                f"{target.node.path} ({target.runtime.name})",
+                "the breaker's runtime is a Python layer, which this runtime cannot load; attach "
+                f"functions on {', '.join(r.name for r in _LAYER_RUNTIMES)}",
+            )
+            return None
         return target
     problems.add(
         "function",
@@ -315,6 +369,33 @@ def _check_attach_target(
 
 
 _DURATION_SETTINGS = ("window", "open_duration", "max_open_duration", "cache_ttl", "slow_call_duration")
+
+
+def _check_existing_table(problems: Problems, table: dynamodb.ITable) -> None:
+    """The runtime addresses items by a string ``id``; a table keyed otherwise turns the breaker off."""
+    schema = table.schema() if isinstance(table, dynamodb.Table) else None
+    if schema is None:
+        problems.warn(
+            "breakerTableUnknown",
+            f"existing_table '{table.node.path}' is imported, so its key schema cannot be checked at "
+            f"synth: it must have the partition key 'id' (string) and no sort key, with TTL on "
+            f"'{TTL_ATTRIBUTE}'; otherwise every state read fails and the breaker fails open (the "
+            "StateStoreErrors alarm fires)",
+        )
+        return
+    key = schema.partition_key
+    if key is None:
+        return
+    if key.name != "id" or key.type != dynamodb.AttributeType.STRING or schema.sort_key is not None:
+        described = f"{key.name} ({key.type.name})" + (
+            f" + sort key {schema.sort_key.name}" if schema.sort_key else ""
+        )
+        problems.add(
+            "existing_table",
+            f"{table.node.path} keyed {described}",
+            "the breaker's runtime reads and writes items by the partition key 'id' of type string with no "
+            "sort key; give it such a table, or let the construct create one",
+        )
 
 
 def _circuit_settings(problems: Problems, **given: Any) -> dict[str, Any]:

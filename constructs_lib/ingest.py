@@ -28,16 +28,19 @@ from ._core import (
     Problems,
     acknowledge,
     cdk_warning,
+    check_types,
     child_path,
     given_props,
     is_unresolved,
     merge_props,
     or_default,
+    reserved_concurrency,
     seconds,
     threshold_alarm,
     timeout_seconds,
     underlying_function,
     unqualified_snapstart_fix,
+    visible_signature,
     wire_alarms,
 )
 from ._core.json_schema import JSON_SCHEMA_DRAFT_4, json_schema, schema_problems
@@ -66,6 +69,23 @@ _MAX_BATCHING_WINDOW_SECONDS = 300
 _MAX_RETENTION_SECONDS = 14 * 24 * 60 * 60
 _PATH_SEGMENT = re.compile(r"^[A-Za-z0-9._~-]+$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+#: EventSourceMapping settings for streams and Kafka only; an SQS mapping with any of them fails at deploy.
+_NOT_FOR_SQS_MAPPINGS = (
+    "bisect_batch_on_error",
+    "kafka_bootstrap_servers",
+    "kafka_consumer_group_id",
+    "kafka_topic",
+    "max_record_age",
+    "on_failure",
+    "parallelization_factor",
+    "retry_attempts",
+    "schema_registry_config",
+    "source_access_configurations",
+    "starting_position",
+    "starting_position_timestamp",
+    "support_s3_on_failure_destination",
+    "tumbling_window",
+)
 _QUEUE_SECURITY_DEFAULTS = ("encryption", "encryption_master_key", "enforce_ssl", "data_key_reuse")
 
 
@@ -127,6 +147,7 @@ class _Plan:
     event_source_mapping_kwargs: dict[str, Any]
 
 
+@visible_signature
 class QueueBufferedIngest(Construct):
     """``POST <path>`` on a REST API enqueues the request body into SQS; ``consumer`` drains the queue.
 
@@ -543,6 +564,8 @@ class QueueBufferedIngest(Construct):
 def _plan(scope: Construct, where: str, given: Mapping[str, Any]) -> _Plan:
     """Check every prop, resolve defaults and merge the escape hatches; raise once with every problem."""
     problems = Problems(f"QueueBufferedIngest '{where}'")
+    if not check_types(problems, QueueBufferedIngest.__init__, given):
+        problems.raise_if_any()  # the checks below assume the right types
     fifo = bool(given["fifo"])
     consumer: lambda_.IFunction = given["consumer"]
     group_header = given["message_group_id_header"]
@@ -566,7 +589,9 @@ def _plan(scope: Construct, where: str, given: Mapping[str, Any]) -> _Plan:
     )
     authorization = or_default(given["authorization"], ApiAuthorization.iam())
     _check_authorization(problems, authorization)
+    _check_stage_and_web_acl(problems, given["stage_name"], given["web_acl_arn"])
     queue_kwargs, dlq_kwargs = _merge_queue_props(problems, given, fifo, content_based)
+    _check_key_is_used(problems, given["encryption_key"], queue_kwargs, dlq_kwargs)
     plan = _Plan(
         problems=problems,
         consumer=consumer,
@@ -639,7 +664,20 @@ def _merge_queue_props(
         security_defaults=_QUEUE_SECURITY_DEFAULTS,
     )
     _check_retention(problems, queue_kwargs.get("retention_period"), dlq_kwargs.get("retention_period"))
+    _check_message_age(problems, given["max_message_age"], queue_kwargs.get("retention_period"))
     return queue_kwargs, dlq_kwargs
+
+
+def _check_message_age(problems: Problems, max_message_age: Duration | None, retention: Any) -> None:
+    """An age alarm at or above the retention period can never fire: messages expire first."""
+    age, kept = seconds(or_default(max_message_age, DEFAULT_MAX_MESSAGE_AGE)), seconds(retention)
+    if age is not None and kept is not None and kept <= age <= _MAX_RETENTION_SECONDS:
+        problems.add(
+            "max_message_age",
+            max_message_age,
+            f"must be below the queue's retention period ({int(kept)}s), or the message-age alarm can never "
+            "fire: messages expire first; lower it or raise queue_props['retention_period']",
+        )
 
 
 def _first_api_in(scope: Construct) -> bool:
@@ -686,6 +724,11 @@ def _merge_event_source_mapping_props(problems: Problems, user: Any) -> dict[str
             "max_batching_window": "max_batching_window",
             "max_concurrency": "max_concurrency",
         },
+        refused=dict.fromkeys(
+            _NOT_FOR_SQS_MAPPINGS,
+            "SQS event source mappings do not support it (it is for streams or Kafka), and the deploy would "
+            "fail; remove it",
+        ),
     )
 
 
@@ -845,7 +888,47 @@ def _check_path(problems: Problems, path: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
+def _check_stage_and_web_acl(problems: Problems, stage_name: str | None, web_acl_arn: str | None) -> None:
+    if stage_name is not None and not is_unresolved(stage_name):
+        problems.check(
+            bool(re.fullmatch(r"[A-Za-z0-9_-]{1,128}", stage_name)),
+            "stage_name",
+            stage_name,
+            "must be 1-128 letters, digits, '-' or '_' (API Gateway's stage names), for example 'prod'",
+        )
+    if web_acl_arn is not None and not is_unresolved(web_acl_arn):
+        problems.check(
+            ":regional/webacl/" in web_acl_arn,
+            "web_acl_arn",
+            web_acl_arn,
+            "must be the ARN of a REGIONAL WAFv2 web ACL (arn:aws:wafv2:<region>:<account>:regional/webacl/"
+            "<name>/<id>); a CLOUDFRONT-scope ACL belongs on the distribution (CdnFrontedOrigin.web_acl_id)",
+        )
+
+
+def _check_key_is_used(
+    problems: Problems, key: kms.IKey | None, queue_kwargs: Mapping[str, Any], dlq_kwargs: Mapping[str, Any]
+) -> None:
+    """encryption_key is ignored by a queue whose props choose another encryption."""
+    if key is None:
+        return
+    for prop, kwargs in (("queue_props", queue_kwargs), ("dead_letter_queue_props", dlq_kwargs)):
+        if kwargs.get("encryption") not in (sqs.QueueEncryption.KMS, None):
+            problems.add(
+                f"{prop}['encryption']",
+                kwargs["encryption"],
+                "encryption_key is given, but this encryption would ignore it; remove one of the two",
+            )
+
+
 def _check_authorization(problems: Problems, authorization: ApiAuthorization) -> None:
+    if authorization.scopes and authorization.authorization_type != apigateway.AuthorizationType.COGNITO:
+        problems.add(
+            "authorization",
+            list(authorization.scopes),
+            "OAuth scopes only apply to a Cognito user-pool authorizer; API Gateway ignores them for "
+            f"{authorization.authorization_type.name} authorization; remove the scopes",
+        )
     if authorization.authorization_type == apigateway.AuthorizationType.NONE:
         reason = (authorization.open_reason or "").strip()
         problems.check(
@@ -896,6 +979,15 @@ def _check_consumer_and_batching(
             "max_concurrency",
             max_concurrency,
             "must be between 2 and 1000 (the SQS event source mapping's maximum concurrency range)",
+        )
+    reserved = reserved_concurrency(consumer)
+    if reserved is not None and not is_unresolved(max_concurrency) and reserved < max_concurrency:
+        problems.add(
+            "max_concurrency",
+            max_concurrency,
+            f"consumer '{consumer.node.path}' has a reserved concurrency of {reserved}: the mapping would be "
+            "throttled, and every throttled batch burns a receive count on the way to the DLQ; lower "
+            f"max_concurrency to {reserved} or less, or raise (or drop) the reserved concurrency",
         )
     return _visibility_timeout(problems, consumer, window, visibility_timeout)
 

@@ -35,6 +35,7 @@ from ._core import (
     Problems,
     acknowledge,
     acknowledge_xray_wildcard,
+    check_types,
     child_path,
     given_props,
     is_unresolved,
@@ -42,6 +43,7 @@ from ._core import (
     merge_props,
     or_default,
     threshold_alarm,
+    visible_signature,
     wire_alarms,
 )
 
@@ -61,6 +63,7 @@ DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 _JAR_DATE = "2000-01-01T00:00:02Z"
 
 
+@visible_signature
 class SnapStartFunction(Construct):
     """A function with SnapStart on published versions, an alias every caller uses, and safe rollout.
 
@@ -174,7 +177,8 @@ class SnapStartFunction(Construct):
 
     def _build_function(self, plan: _Plan) -> None:
         function_kwargs = dict(plan.function_kwargs)
-        role = function_kwargs.pop("role", None) or self._build_default_role()
+        given_role = function_kwargs.pop("role", None)
+        role = given_role or self._build_default_role()
         self.function = lambda_.Function(
             self,
             "Function",
@@ -193,6 +197,9 @@ class SnapStartFunction(Construct):
             ),
             **function_kwargs,
         )
+        if given_role is not None:
+            # Whatever role the function runs with writes to the construct's log group.
+            self.log_group.grant_write(given_role)
         # aws-cdk-lib warns that SnapStart needs published versions; this construct always publishes one.
         Annotations.of(self.function).acknowledge_warning(
             "@aws-cdk/aws-lambda:snapStartRequirePublish",
@@ -294,11 +301,20 @@ class _Plan:
 def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
     """Check every prop, resolve defaults and merge the escape hatches; raise once with every problem."""
     problems = Problems(f"SnapStartFunction '{where}'")
+    if not check_types(problems, SnapStartFunction.__init__, given):
+        problems.raise_if_any()  # the checks below assume the right types
     runtime: lambda_.Runtime = or_default(given["runtime"], DEFAULT_RUNTIME)
     architecture = or_default(given["architecture"], DEFAULT_ARCHITECTURE)
     ratio = or_default(given["duration_alarm_ratio"], DEFAULT_DURATION_ALARM_RATIO)
     alias_name = or_default(given["alias_name"], DEFAULT_ALIAS_NAME)
     _check_runtime_and_numbers(problems, runtime, architecture, ratio, alias_name)
+    _check_code_fits_runtime(problems, given["code"], runtime)
+    if given["java_tool_options"] and not _is_java(runtime):
+        problems.add(
+            "java_tool_options",
+            given["java_tool_options"],
+            f"only Java runtimes read JAVA_TOOL_OPTIONS, and this one is {runtime.name}; remove it",
+        )
     function_kwargs = _merge_function_props(problems, given["function_props"])
     plan = _Plan(
         problems=problems,
@@ -413,6 +429,29 @@ def _check_runtime_and_numbers(
     problems.check(bool(alias_name.strip()), "alias_name", alias_name, "must not be empty")
 
 
+def _check_code_fits_runtime(problems: Problems, code: lambda_.Code, runtime: lambda_.Runtime) -> None:
+    """``java_code`` output only runs on a Java runtime at least as new as the release it targets."""
+    release = getattr(code, JAVA_RELEASE_ATTRIBUTE, None)
+    if release is None:
+        return
+    if not _is_java(runtime):
+        problems.add(
+            "code",
+            f"java_code(release={release})",
+            f"a Java jar cannot run on {runtime.name}; use a Java runtime (for example "
+            f"Runtime.JAVA_{max(release, 21)}), or code built for this runtime",
+        )
+        return
+    version = int(runtime.name.removeprefix("java")) if runtime.name.removeprefix("java").isdigit() else None
+    if version is not None and version < release:
+        problems.add(
+            "runtime",
+            runtime.name,
+            f"the code is java_code(release={release}), whose classes {runtime.name} cannot load; use "
+            f"Runtime.JAVA_{release} or newer, or build with java_code(..., release={version})",
+        )
+
+
 def _check_snapstart_limits(problems: Problems, function_kwargs: Mapping[str, Any]) -> None:
     """What SnapStart cannot be combined with, beyond the runtime."""
     if function_kwargs.get("filesystem") is not None:
@@ -441,6 +480,8 @@ class JavaToolchainError(RuntimeError):
 
 
 DEFAULT_JAVA_RELEASE = 17
+#: java_code marks the Code it returns with the Java release it compiles for, so runtimes can be checked.
+JAVA_RELEASE_ATTRIBUTE = "_constructs_lib_java_release"
 
 
 def java_code(project_dir: str | Path, *, release: int | None = None) -> lambda_.Code:
@@ -456,12 +497,15 @@ def java_code(project_dir: str | Path, *, release: int | None = None) -> lambda_
     project = Path(project_dir).resolve()
     if not project.is_dir():
         raise JavaToolchainError(f"java_code: project directory {project} does not exist")
-    return lambda_.Code.from_asset(
+    target = or_default(release, DEFAULT_JAVA_RELEASE)
+    code = lambda_.Code.from_asset(
         str(project),
         asset_hash_type=AssetHashType.SOURCE,
         exclude=["target", "build", ".gradle", "*.class", "*.jar"],
-        bundling=local_bundling(_JavaBuild(project, or_default(release, DEFAULT_JAVA_RELEASE))),
+        bundling=local_bundling(_JavaBuild(project, target)),
     )
+    setattr(code, JAVA_RELEASE_ATTRIBUTE, target)
+    return code
 
 
 class _JavaBuild:

@@ -336,11 +336,15 @@ class TestRestApiOriginProtection:
             stack,
             "Cdn",
             default_origin=CdnOrigin.bucket(bucket(stack)),
-            additional_behaviors={"/ingest/*": CdnOrigin.rest_api(api), "/v2/*": CdnOrigin.rest_api(api)},
+            additional_behaviors={
+                "/ingest/*": CdnOrigin.rest_api(api),
+                "/ingest/orders*": CdnOrigin.rest_api(api),
+            },
         )
         t = template_of(stack)
         t.resource_count_is("AWS::ApiGateway::ApiKey", 1)
-        assert behaviors(stack)["/ingest/*"]["TargetOriginId"] == behaviors(stack)["/v2/*"]["TargetOriginId"]
+        by_pattern = behaviors(stack)
+        assert by_pattern["/ingest/*"]["TargetOriginId"] == by_pattern["/ingest/orders*"]["TargetOriginId"]
 
 
 # --------------------------------------------------------------------------------- logs and TLS

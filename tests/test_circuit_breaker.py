@@ -15,6 +15,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 
 from constructs_lib import CircuitBreaker, ConstructsLibValidationError, SnapStartFunction
@@ -22,7 +23,15 @@ from constructs_lib.runtime import BreakerSettings, InvalidSettingsError
 from constructs_lib.runtime import CircuitBreaker as RuntimeBreaker
 from tests.breaker_support import TABLE
 from tests.conftest import make_function
-from tests.harness import REPO_ROOT, load_handler, new_app, only_resource, resources_of, template_of
+from tests.harness import (
+    REPO_ROOT,
+    assert_misconfigured,
+    load_handler,
+    new_app,
+    only_resource,
+    resources_of,
+    template_of,
+)
 
 
 def statements_of(stack: cdk.Stack, role: iam.IRole) -> list[dict[str, Any]]:
@@ -112,7 +121,10 @@ class TestAttach:
         topic = sns.Topic(stack, "Topic")
         breaker = CircuitBreaker(stack, "Breaker", alarm_topic=topic, metrics_namespace="Shop/Breakers")
         breaker.attach(make_function(stack), circuit_id="payments")
-        alarm = only_resource(template_of(stack), "AWS::CloudWatch::Alarm")["Properties"]
+        alarms = template_of(stack).find_resources("AWS::CloudWatch::Alarm")
+        [alarm] = [
+            a["Properties"] for a in alarms.values() if a["Properties"]["MetricName"] == "CircuitOpened"
+        ]
         assert alarm["Namespace"] == "Shop/Breakers"
         assert alarm["MetricName"] == "CircuitOpened"
         assert alarm["Dimensions"] == [{"Name": "CircuitId", "Value": "payments"}]
@@ -136,8 +148,9 @@ class TestAttach:
             "Properties"
         ]
         assert len(props["Layers"]) == 1
-        assert len(breaker.alarms) == 2
-        template_of(stack).resource_count_is("AWS::CloudWatch::Alarm", 2)
+        # Per circuit: one alarm when it opens, one when its state store fails (the breaker is then off).
+        assert len(breaker.alarms) == 4
+        template_of(stack).resource_count_is("AWS::CloudWatch::Alarm", 4)
 
     def test_a_snapstart_alias_is_wired_through_its_function(self, stack):
         breaker = CircuitBreaker(stack, "Breaker")
@@ -152,22 +165,18 @@ class TestAttach:
         assert wiring.function.node.path == snap.function.node.path
         assert "CIRCUIT_BREAKER_TABLE" in env_of(stack, snap.function)
 
-    def test_non_python_functions_get_env_and_grants_but_no_layer(self, stack):
+    @pytest.mark.parametrize(
+        "runtime", [lambda_.Runtime.NODEJS_22_X, lambda_.Runtime.JAVA_21, lambda_.Runtime.PYTHON_3_9]
+    )
+    def test_functions_that_cannot_load_the_python_layer_are_refused(self, stack, runtime):
         breaker = CircuitBreaker(stack, "Breaker")
-        fn = lambda_.Function(
-            stack,
-            "Node",
-            runtime=lambda_.Runtime.NODEJS_22_X,
-            handler="index.handler",
-            code=lambda_.Code.from_inline("exports.handler = async () => 1"),
+        code = lambda_.Code.from_bucket(s3.Bucket.from_bucket_name(stack, "Code", "code"), "fn.zip")
+        fn = lambda_.Function(stack, "Fn", runtime=runtime, handler="index.handler", code=code)
+        error = assert_misconfigured(
+            lambda: breaker.attach(fn, circuit_id="payments"), "function", "python3.10, python3.11"
         )
-        wiring = breaker.attach(fn, circuit_id="payments")
-        assert wiring.layer_added is False
-        props = template_of(stack).to_json()["Resources"][stack.get_logical_id(fn.node.default_child)][
-            "Properties"
-        ]
-        assert "Layers" not in props
-        assert "CIRCUIT_BREAKER_TABLE" in props["Environment"]["Variables"]
+        assert runtime.name in str(error)
+        assert "CIRCUIT_BREAKER_TABLE" not in json.dumps(template_of(stack).to_json())
 
     def test_grant_read_state(self, stack):
         breaker = CircuitBreaker(stack, "Breaker")

@@ -540,3 +540,41 @@ def test_a_lost_race_learns_the_winner_from_the_failed_write_without_a_read(cloc
     with pytest.raises(CircuitOpenError):
         succeed(stale)  # it learned OPEN from the refused write: rejected with no request
     assert counter.names() == ["UpdateItem"]
+
+
+def test_a_table_the_runtime_cannot_use_is_reported_as_a_misconfiguration(clock, events):
+    """A table keyed 'pk' fails every request: fail-open lets calls through, but never silently."""
+    client = new_client()
+    client.create_table(
+        TableName="keyed-by-pk",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    breaker = CircuitBreaker(
+        "payments", table_name="keyed-by-pk", failure_threshold=2, clock=clock, client=client, emit=events
+    )
+    downstream = Downstream()
+    downstream.healthy = False
+    for _ in range(5):
+        with pytest.raises(ConnectionError):
+            breaker.guard()(downstream)()
+    errors = events.named("StateStoreError")
+    assert errors, "every failed state read is logged"
+    assert {e["kind"] for e in errors} == {"misconfiguration"}
+    assert {e["errorCode"] for e in errors} == {"ValidationException"}
+    assert all(e["StateStoreErrors"] == 1 and e["StateStoreMisconfigurations"] == 1 for e in errors)
+    metrics = errors[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    assert [m["Name"] for m in metrics] == ["StateStoreErrors", "StateStoreMisconfigurations"]
+
+
+def test_a_passing_fault_is_counted_but_not_called_a_misconfiguration(clock, events):
+    client = new_client()
+    breaker = make_breaker(clock, events, client)
+    stubber = Stubber(client)
+    stubber.add_client_error("get_item", "ProvisionedThroughputExceededException", http_status_code=400)
+    stubber.activate()
+    succeed(breaker)
+    [error] = events.named("StateStoreError")
+    assert error["kind"] == "transient"
+    assert "StateStoreMisconfigurations" not in error

@@ -2,9 +2,16 @@
 
 from .alarms import ABOVE, AT_LEAST, threshold_alarm, wire_alarms
 from .bundling import local_bundling
-from .lambdas import has_snapstart, timeout_seconds, underlying_function, unqualified_snapstart_fix
+from .lambdas import (
+    has_snapstart,
+    reserved_concurrency,
+    timeout_seconds,
+    underlying_function,
+    unqualified_snapstart_fix,
+)
 from .nag import acknowledge, acknowledge_xray_wildcard
 from .props import accepted_kwargs, merge_props
+from .types import check_types, visible_signature
 from .validation import (
     ConstructsLibValidationError,
     Problem,
@@ -27,6 +34,7 @@ __all__ = [
     "acknowledge",
     "acknowledge_xray_wildcard",
     "cdk_warning",
+    "check_types",
     "child_path",
     "given_props",
     "has_snapstart",
@@ -34,10 +42,12 @@ __all__ = [
     "local_bundling",
     "merge_props",
     "or_default",
+    "reserved_concurrency",
     "seconds",
     "threshold_alarm",
     "timeout_seconds",
     "underlying_function",
     "unqualified_snapstart_fix",
+    "visible_signature",
     "wire_alarms",
 ]

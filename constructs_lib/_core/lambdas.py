@@ -35,6 +35,15 @@ def timeout_seconds(target: lambda_.IFunction) -> int | None:
     return int(value)
 
 
+def reserved_concurrency(target: lambda_.IFunction) -> int | None:
+    """The function's reserved concurrency; None when it has none, is imported or is a token."""
+    cfn = _cfn_function(target)
+    value = cfn.reserved_concurrent_executions if cfn is not None else None
+    if value is None or Token.is_unresolved(value):
+        return None
+    return int(value)
+
+
 def has_snapstart(target: lambda_.IFunction) -> bool:
     """True when the function behind ``target`` has SnapStart on published versions."""
     cfn = _cfn_function(target)

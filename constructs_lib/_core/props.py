@@ -52,18 +52,21 @@ def merge_props(
     struct_class: type[Any] | None = None,
     required: Mapping[str, Any] | None = None,
     owned: Mapping[str, str] | None = None,
+    refused: Mapping[str, str] | None = None,
     security_defaults: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Merge an escape hatch (a ``struct_class`` instance or a mapping) into the kwargs for one L2.
 
     Order: ``defaults``, then ``user``, then ``required``. Problems are recorded (not raised) for keys the
-    L2 does not accept and for keys in ``required`` or ``owned`` (which maps a key to the dedicated prop
-    the user should set instead). Overriding a key in ``security_defaults`` with a different value records
+    L2 does not accept, for keys in ``required`` or ``owned`` (which maps a key to the dedicated prop
+    the user should set instead), and for keys in ``refused`` (which maps a key the L2 accepts but that
+    cannot work here to the fix). Overriding a key in ``security_defaults`` with a different value records
     a warning.
     """
     given = struct_or_mapping(problems, prop_name, user, struct_class)
     required = dict(required or {})
     owned = dict(owned or {})
+    refused = dict(refused or {})
     valid = accepted_kwargs(l2_class)
     l2_name = getattr(l2_class, "__qualname__", str(l2_class))
     for key in sorted(given):
@@ -73,6 +76,8 @@ def merge_props(
                 given[key],
                 f"{l2_name} has no such argument; valid keys: {', '.join(sorted(valid - required.keys()))}",
             )
+        elif key in refused:
+            problems.add(f"{prop_name}[{key!r}]", given[key], refused[key])
         elif key in owned:
             problems.add(
                 f"{prop_name}[{key!r}]", given[key], f"set by the construct; use {owned[key]} instead"

@@ -28,6 +28,15 @@ TABLE_ENV = "CIRCUIT_BREAKER_TABLE"
 SETTINGS_ENV = "CIRCUIT_BREAKER_SETTINGS"
 NAMESPACE_ENV = "CIRCUIT_BREAKER_NAMESPACE"
 DEFAULT_NAMESPACE = "ConstructsLib/CircuitBreaker"
+#: DynamoDB errors that no retry can cure: the table, its key schema or the role is wrong.
+MISCONFIGURATION_CODES = frozenset(
+    {
+        "ValidationException",
+        "ResourceNotFoundException",
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+    }
+)
 #: How many conditional writes one decision may lose before it gives up (and rejects the call).
 MAX_RACE_RETRIES = 8
 
@@ -425,17 +434,36 @@ class CircuitBreaker:
         )
 
     def _store_error(self, during: str, exc: Exception) -> None:
+        """Log and count a state-store failure; a misconfiguration is told apart from a passing fault.
+
+        A missing table, a key schema the breaker cannot use or a role without access fails on every
+        call: the breaker is then off (failing open or closed), which an operator must fix, not wait out.
+        """
+        code = _error_code(exc)
+        misconfigured = code in MISCONFIGURATION_CODES
         self._emit(
             "StateStoreError",
             "StateStoreErrors",
             self._clock(),
             level="ERROR",
+            also_count=("StateStoreMisconfigurations",) if misconfigured else (),
             during=during,
             error=f"{type(exc).__name__}: {exc}",
+            errorCode=code,
+            kind="misconfiguration" if misconfigured else "transient",
             failOpen=self.settings.fail_open,
         )
 
-    def _emit(self, event: str, metric: str, now: float, *, level: str = "INFO", **fields: Any) -> None:
+    def _emit(
+        self,
+        event: str,
+        metric: str,
+        now: float,
+        *,
+        level: str = "INFO",
+        also_count: tuple[str, ...] = (),
+        **fields: Any,
+    ) -> None:
         """One JSON line that is both a structured log and a CloudWatch Embedded Metric Format record."""
         record = {
             "_aws": {
@@ -444,17 +472,26 @@ class CircuitBreaker:
                     {
                         "Namespace": self.metrics_namespace,
                         "Dimensions": [["CircuitId"]],
-                        "Metrics": [{"Name": metric, "Unit": "Count"}],
+                        "Metrics": [{"Name": name, "Unit": "Count"} for name in (metric, *also_count)],
                     }
                 ],
             },
             "CircuitId": self.circuit_id,
-            metric: 1,
+            **dict.fromkeys((metric, *also_count), 1),
             "level": level,
             "event": event,
             **fields,
         }
         self._emit_line(json.dumps(record, default=str))
+
+
+def _error_code(exc: Exception) -> str | None:
+    """The AWS error code of a botocore ClientError; None for anything else (timeouts, connections)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code else None
+    return None
 
 
 def _why(state: State) -> str:

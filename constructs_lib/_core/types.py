@@ -1,0 +1,110 @@
+"""Type checks of props against the constructor's own annotations, and signatures that editors can see."""
+
+from __future__ import annotations
+
+import collections.abc
+import enum
+import inspect
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from aws_cdk import Duration
+
+from .validation import Problems, is_unresolved
+
+C = TypeVar("C", bound=type)
+
+
+def visible_signature(cls: C) -> C:
+    """Give a jsii construct class its real signature.
+
+    jsii's metaclass defines ``__call__(*args, **kwargs)``, which is what ``help()``, ``inspect`` and
+    editors show; the keyword-only props of ``__init__`` become the class's ``__signature__`` instead.
+    """
+    init = inspect.signature(cls.__init__)  # type: ignore[misc]
+    params = list(init.parameters.values())[1:]  # drop self
+    cls.__signature__ = init.replace(parameters=params, return_annotation=cls)  # type: ignore[attr-defined]
+    return cls
+
+
+def check_types(problems: Problems, function: Callable[..., Any], given: Mapping[str, Any]) -> bool:
+    """Record a problem for each value in ``given`` whose type ``function``'s annotation refuses.
+
+    Tokens pass as numbers; jsii interfaces (protocols) cannot be checked at run time and pass.
+    Returns True when every value has a fitting type.
+    """
+    hints = typing.get_type_hints(function)
+    ok = True
+    for name, value in given.items():
+        annotation = hints.get(name)
+        if value is None or annotation is None or _fits(value, annotation):
+            continue
+        problems.add(name, value, f"must be {_describe_type(annotation)}")
+        ok = False
+    return ok
+
+
+def _alternatives(annotation: Any) -> tuple[Any, ...]:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return tuple(a for a in typing.get_args(annotation) if a is not type(None))
+    return (annotation,)
+
+
+def _fits(value: Any, annotation: Any) -> bool:
+    return any(_fits_one(value, alternative) for alternative in _alternatives(annotation))
+
+
+def _fits_one(value: Any, annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if annotation is Any:
+        return True
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and is_unresolved(value)
+        )
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if origin in (collections.abc.Mapping, dict):
+        return isinstance(value, Mapping)
+    if origin in (list, collections.abc.Sequence, tuple):
+        item = (typing.get_args(annotation) or (Any,))[0]
+        return isinstance(value, (list, tuple)) and all(_fits(v, item) for v in value)
+    if isinstance(annotation, type):
+        if getattr(annotation, "_is_protocol", False):
+            return True  # a jsii interface: implemented across the language boundary, not checkable here
+        return isinstance(value, annotation)
+    return True
+
+
+def _describe_type(annotation: Any) -> str:
+    names = []
+    for alternative in _alternatives(annotation):
+        origin = typing.get_origin(alternative)
+        if alternative is bool:
+            names.append("True or False")
+        elif alternative is int:
+            names.append("a whole number (int)")
+        elif alternative is float:
+            names.append("a number")
+        elif alternative is str:
+            names.append("a string")
+        elif alternative is Duration:
+            names.append("a Duration, for example Duration.seconds(30)")
+        elif origin in (collections.abc.Mapping, dict):
+            names.append("a dict")
+        elif origin in (list, collections.abc.Sequence, tuple):
+            names.append("a list")
+        elif isinstance(alternative, type) and issubclass(alternative, enum.Enum):
+            names.append(f"a {alternative.__name__} member")
+        elif isinstance(alternative, type):
+            module = alternative.__module__.split(".")[-1]
+            prefix = "" if module in ("constructs_lib", "ingest", "cdn", "snapstart") else f"{module}."
+            article = "an" if (prefix or alternative.__name__)[0].lower() in "aeiou" else "a"
+            names.append(f"{article} {prefix}{alternative.__name__}")
+        else:
+            names.append(str(alternative))
+    return " or ".join(names)
