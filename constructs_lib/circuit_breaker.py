@@ -15,16 +15,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import AssetHashType, Duration, RemovalPolicy
+from aws_cdk import AssetHashType, CfnElement, CfnResource, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as lambda_event_sources
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ._core import (
     Problems,
+    acknowledge,
+    acknowledge_xray_wildcard,
+    cdk_warning,
     check_types,
     child_path,
     given_props,
@@ -40,9 +48,15 @@ from ._core import (
 )
 from .runtime._store import IAM_ACTIONS, TTL_ATTRIBUTE
 from .runtime.breaker import DEFAULT_NAMESPACE, NAMESPACE_ENV, SETTINGS_ENV, TABLE_ENV
+from .runtime.governor import GOVERNED_ENV, LAMBDA_ACTIONS, PROBE_CONCURRENCY
 from .runtime.settings import BreakerSettings
 
-__all__ = ["CircuitBreaker", "CircuitBreakerWiring"]
+__all__ = ["CircuitBreaker", "CircuitBreakerWiring", "ConsumerPause"]
+
+#: The governor's runtime (one the runtime layer supports).
+GOVERNOR_RUNTIME = lambda_.Runtime.PYTHON_3_14
+#: Below this max_receive_count, an outage can move good messages of a paused consumer to its DLQ.
+MIN_RECEIVES_WITH_PAUSE = 5
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _LAYER_RUNTIMES = (
@@ -124,6 +138,9 @@ class CircuitBreaker(Construct):
         self._alarm_topic = plan.alarm_topic
         self._alarms_by_circuit: dict[str, tuple[cloudwatch.Alarm, cloudwatch.Alarm]] = {}
         self._settings_by_function: dict[str, dict[str, dict[str, Any]]] = {}
+        self._governor: _GovernorParts | None = None
+        self._governed: dict[str, dict[str, Any]] = {}
+        self._pause_alarms: dict[str, cloudwatch.Alarm] = {}
 
     # ----------------------------------------------------------------------------------- public API
 
@@ -193,6 +210,180 @@ class CircuitBreaker(Construct):
             state_store_alarm=self._circuit_alarms(circuit_id)[1],
         )
 
+    def _check_pausable(
+        self, problems: Problems, mapping: lambda_.EventSourceMapping, circuit_id: str
+    ) -> _MappingFacts | None:
+        """What pause_while_open needs to know about ``mapping``, or None (with problems) when it cannot."""
+        if not isinstance(mapping, lambda_.EventSourceMapping):
+            problems.add("mapping", mapping, "must be a lambda_.EventSourceMapping defined in this app")
+            return None
+        if mapping.node.path in self._governed:
+            problems.add(
+                "mapping",
+                mapping.node.path,
+                f"already paused while circuit '{self._governed[mapping.node.path]['circuitId']}' is open; "
+                "call pause_while_open once per mapping",
+            )
+        known = {c for per_circuit in self._settings_by_function.values() for c in per_circuit}
+        if circuit_id not in known:
+            problems.add(
+                "circuit_id",
+                circuit_id,
+                f"is not a circuit of this breaker (known: {sorted(known) or 'none'}); attach the consumer "
+                "first: breaker.attach(consumer, circuit_id=...)",
+            )
+        if self.table.table_stream_arn is None:
+            problems.add(
+                "mapping",
+                mapping.node.path,
+                "the breaker's existing_table has no stream; enable one (NEW_AND_OLD_IMAGES) on the table, "
+                "or let the construct create its table",
+            )
+        facts = _mapping_facts(mapping)
+        if facts.source_type is not None and facts.source_type != "AWS::SQS::Queue":
+            problems.add(
+                "mapping",
+                mapping.node.path,
+                f"reads from {facts.source_type}; only SQS mappings can be paused this way (a paused stream "
+                "mapping would let records expire)",
+            )
+        elif facts.function_path is None:
+            problems.add("mapping", mapping.node.path, "its function is not defined in this app")
+        elif circuit_id in known and circuit_id not in self._settings_by_function.get(
+            facts.function_path, {}
+        ):
+            problems.add(
+                "mapping",
+                mapping.node.path,
+                f"its function '{facts.function_path}' is not attached to circuit '{circuit_id}', so it "
+                f"would never trip it; call breaker.attach(consumer, circuit_id='{circuit_id}') first",
+            )
+        return facts
+
+    def _build_governor(self) -> _GovernorParts:
+        """The governor function, its stream mapping, schedule, failure queue and alarms (one set)."""
+        failure_queue = sqs.Queue(
+            self,
+            "GovernorFailures",
+            encryption=sqs.QueueEncryption.KMS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            failure_queue,
+            "AwsSolutions::AwsSolutions-SQS3",
+            "This queue is itself the dead-letter destination of the governor's failed stream batches and "
+            "ticks; an alarm fires on its first message",
+        )
+        acknowledge(
+            failure_queue,
+            "Serverless::Serverless-SQSRedrivePolicy",
+            "This queue is itself the dead-letter destination of the governor's failed stream batches and "
+            "ticks; an alarm fires on its first message",
+        )
+        log_group = logs.LogGroup(self, "GovernorLogs", retention=logs.RetentionDays.ONE_MONTH)
+        role = iam.Role(
+            self,
+            "GovernorRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Pauses and resumes governed SQS mappings; reads the breaker's table and its stream",
+        )
+        log_group.grant_write(role)
+        acknowledge_xray_wildcard(role)
+        function = lambda_.Function(
+            self,
+            "Governor",
+            runtime=GOVERNOR_RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="constructs_lib.runtime.governor.handler",
+            code=_runtime_function_code(),
+            memory_size=256,
+            timeout=Duration.seconds(30),
+            role=role,
+            log_group=log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            tracing=lambda_.Tracing.ACTIVE,
+            dead_letter_queue=failure_queue,
+            environment={TABLE_ENV: self.table.table_name, NAMESPACE_ENV: self.metrics_namespace},
+            description="constructs_lib: pauses SQS consumers while their circuit is open",
+        )
+        self.table.grant(role, "dynamodb:GetItem")
+        self.table.grant_stream_read(role)
+        acknowledge(
+            role,
+            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+            "dynamodb:ListStreams has no resource-level permission, and X-Ray's PutTraceSegments and "
+            "PutTelemetryRecords need Resource '*'; everything else names this table, its stream and the "
+            "governed mappings",
+        )
+        stream_mapping = lambda_.EventSourceMapping(
+            self,
+            "GovernorStream",
+            target=function,
+            event_source_arn=self.table.table_stream_arn,
+            starting_position=lambda_.StartingPosition.LATEST,
+            batch_size=10,
+            retry_attempts=5,
+            bisect_batch_on_error=True,
+            max_record_age=Duration.hours(1),
+            on_failure=lambda_event_sources.SqsDlq(failure_queue),
+        )
+        schedule = events.Rule(
+            self,
+            "GovernorSchedule",
+            description="Reconciles every paused consumer with its circuit, so none stays paused by mistake",
+            schedule=events.Schedule.rate(Duration.minutes(1)),
+            targets=[targets.LambdaFunction(function, dead_letter_queue=failure_queue, retry_attempts=2)],
+        )
+        alarms = [
+            threshold_alarm(
+                self,
+                "GovernorFailuresAlarm",
+                failure_queue.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(1), statistic="Maximum"
+                ),
+                threshold=1,
+                description="The governor failed a stream batch or a tick: a consumer may not pause or "
+                "resume",
+            ),
+            threshold_alarm(
+                self,
+                "GovernorErrorsAlarm",
+                function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+                threshold=1,
+                description="The governor's invocations failed",
+            ),
+        ]
+        wire_alarms(alarms, self._alarm_topic)
+        self.alarms.extend(alarms)
+        return _GovernorParts(function, stream_mapping, schedule, failure_queue, alarms)
+
+    def _read_error_alarm(self, circuit_id: str) -> cloudwatch.Alarm:
+        if circuit_id not in self._pause_alarms:
+            digest = hashlib.sha256(circuit_id.encode()).hexdigest()[:8]
+            name = re.sub(r"[^A-Za-z0-9]", "", circuit_id.title()) or "Circuit"
+            alarm = threshold_alarm(
+                self,
+                f"{name}{digest}GovernorReadErrorsAlarm",
+                self._metric("GovernorReadErrors", circuit_id, None),
+                threshold=1,
+                description=f"The governor could not read circuit '{circuit_id}' and resumed its consumers",
+            )
+            wire_alarms([alarm], self._alarm_topic)
+            self._pause_alarms[circuit_id] = alarm
+            self.alarms.append(alarm)
+        return self._pause_alarms[circuit_id]
+
+    def metric_consumer_paused(self, circuit_id: str, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """1 while the governor keeps the circuit's consumers paused, else 0 (maximum over 1 minute)."""
+        return cloudwatch.Metric(
+            namespace=self.metrics_namespace,
+            metric_name="ConsumerPaused",
+            dimensions_map={"CircuitId": circuit_id},
+            statistic="Maximum",
+            period=period or Duration.minutes(1),
+        )
+
     def _check_function_is_free(self, problems: Problems, target: lambda_.Function) -> None:
         """A function reads one table and one settings variable: it can be wired to one breaker only."""
         for node in target.node.root.node.find_all():
@@ -208,6 +399,82 @@ class CircuitBreaker(Construct):
                     f"CIRCUIT_BREAKER_TABLE, so '{self.node.path}' would overwrite it; attach every "
                     "circuit of this function to one breaker",
                 )
+
+    def pause_while_open(
+        self,
+        mapping: lambda_.EventSourceMapping,
+        *,
+        circuit_id: str,
+        probe_concurrency: int | None = None,
+    ) -> ConsumerPause:
+        """Stop ``mapping`` (an SQS event source mapping) from receiving while ``circuit_id`` is open.
+
+        A governor function, shared by every mapping this breaker pauses, follows the state table's
+        stream: when the circuit opens, it disables the mapping within seconds, so messages wait in the
+        queue instead of spending receive counts on the way to the DLQ. At ``openUntil`` (within a
+        minute: a scheduled tick reconciles every mapping with its circuit) the mapping receives again,
+        one message per batch at ``probe_concurrency``, so the consumer's first calls are the half-open
+        probes; when the circuit closes, the configured batch size and concurrency come back. A circuit
+        that cannot be read never keeps a mapping paused. The consumer must be attached to the circuit
+        (``attach``) and report ``CircuitOpenError`` records as batch item failures.
+
+        Args:
+            mapping: An SQS event source mapping defined in this app, for example
+                ``QueueBufferedIngest.event_source_mapping``.
+            circuit_id: A circuit attached to the mapping's function.
+            probe_concurrency: Maximum concurrency while probing (2..1000). Default: 2.
+
+        Raises:
+            ConstructsLibValidationError: listing every problem at once.
+        """
+        problems = Problems(f"CircuitBreaker '{self.node.path}'.pause_while_open")
+        if not check_types(
+            problems, CircuitBreaker.pause_while_open, {**given_props(locals()), "mapping": mapping}
+        ):
+            problems.raise_if_any()
+        facts = self._check_pausable(problems, mapping, circuit_id)
+        probe = or_default(probe_concurrency, PROBE_CONCURRENCY)
+        problems.check(
+            is_unresolved(probe) or 2 <= probe <= 1000,
+            "probe_concurrency",
+            probe,
+            "must be between 2 and 1000 (an SQS mapping's maximum concurrency range)",
+        )
+        problems.raise_if_any()
+        assert facts is not None
+        governor = self._governor or self._build_governor()
+        self._governor = governor
+        self._governed[mapping.node.path] = {
+            "mappingId": mapping.event_source_mapping_id,
+            "circuitId": circuit_id,
+            "maxConcurrency": facts.max_concurrency,
+            "batchSize": facts.batch_size,
+            "probeConcurrency": probe,
+        }
+        governor.function.add_environment(
+            GOVERNED_ENV, Stack.of(self).to_json_string(list(self._governed.values()))
+        )
+        governor.function.add_to_role_policy(
+            iam.PolicyStatement(actions=list(LAMBDA_ACTIONS), resources=[mapping.event_source_mapping_arn])
+        )
+        if facts.max_receive_count is not None and facts.max_receive_count < MIN_RECEIVES_WITH_PAUSE:
+            cdk_warning(
+                self,
+                "pauseReceiveRoom",
+                f"the queue of '{mapping.node.path}' moves a message to its DLQ after "
+                f"{facts.max_receive_count} receives; an outage costs a message up to 1 receive before the "
+                "pause and 1 per half-open round that draws it, so raise max_receive_count to "
+                f"{MIN_RECEIVES_WITH_PAUSE} or more to keep good messages out of the DLQ",
+            )
+        return ConsumerPause(
+            mapping=mapping,
+            circuit_id=circuit_id,
+            function=governor.function,
+            stream_mapping=governor.stream_mapping,
+            schedule=governor.schedule,
+            failure_queue=governor.failure_queue,
+            alarms=[*governor.alarms, self._read_error_alarm(circuit_id)],
+        )
 
     def grant_runtime_access(self, grantee: iam.IGrantable) -> iam.Grant:
         """The item-level actions the runtime uses (GetItem, UpdateItem), on this table only."""
@@ -268,6 +535,89 @@ class CircuitBreaker(Construct):
         return self._alarms_by_circuit[circuit_id]
 
 
+@dataclass(frozen=True)
+class ConsumerPause:
+    """What ``CircuitBreaker.pause_while_open`` set up for one mapping.
+
+    The governor function, its stream mapping, schedule and failure queue are shared by every mapping
+    the breaker pauses; ``alarms`` are those that concern this mapping.
+    """
+
+    mapping: lambda_.EventSourceMapping
+    circuit_id: str
+    function: lambda_.Function
+    stream_mapping: lambda_.EventSourceMapping
+    schedule: events.Rule
+    failure_queue: sqs.Queue
+    alarms: list[cloudwatch.Alarm]
+
+
+@dataclass(frozen=True)
+class _GovernorParts:
+    function: lambda_.Function
+    stream_mapping: lambda_.EventSourceMapping
+    schedule: events.Rule
+    failure_queue: sqs.Queue
+    alarms: list[cloudwatch.Alarm]
+
+
+@dataclass(frozen=True)
+class _MappingFacts:
+    source_type: str | None
+    function_path: str | None
+    max_concurrency: int | None
+    batch_size: int
+    max_receive_count: int | None
+
+
+def _mapping_facts(mapping: lambda_.EventSourceMapping) -> _MappingFacts:
+    """Read the source, function, scaling and the source queue's receive count from the mapping's L1."""
+    cfn = mapping.node.default_child
+    assert isinstance(cfn, lambda_.CfnEventSourceMapping)
+    stack = Stack.of(mapping)
+    elements = {
+        stack.resolve(node.logical_id): node for node in stack.node.find_all() if isinstance(node, CfnElement)
+    }
+
+    def referenced(value: Any) -> list[CfnElement]:
+        found = [
+            elements[m]
+            for m in re.findall(r'"(?:Ref|Fn::GetAtt)": \[?"([^"]+)"', json.dumps(stack.resolve(value)))
+        ]
+        return [e for e in found if e is not None]
+
+    source = referenced(cfn.event_source_arn)
+    source_type: str | None = None
+    queue: sqs.CfnQueue | None = None
+    if source and isinstance(source[0], CfnResource):
+        source_type = source[0].cfn_resource_type
+        queue = source[0] if isinstance(source[0], sqs.CfnQueue) else None
+    elif isinstance(cfn.event_source_arn, str) and not Token.is_unresolved(cfn.event_source_arn):
+        source_type = (
+            "AWS::SQS::Queue" if ":sqs:" in cfn.event_source_arn else cfn.event_source_arn.split(":")[2]
+        )
+    elif cfn.starting_position is not None:
+        source_type = "a stream"
+    function_path = None
+    for element in referenced(cfn.function_name):
+        owner = element.node.scope
+        if isinstance(owner, (lambda_.Function, lambda_.Alias, lambda_.Version)):
+            function_path = underlying_function(owner).node.path
+            break
+    scaling = cfn.scaling_config
+    concurrency = getattr(scaling, "maximum_concurrency", None)
+    batch_size = cfn.batch_size
+    redrive = stack.resolve(queue.redrive_policy) if queue is not None else None
+    receives = redrive.get("maxReceiveCount") if isinstance(redrive, dict) else None
+    return _MappingFacts(
+        source_type=source_type,
+        function_path=function_path,
+        max_concurrency=None if concurrency is None or Token.is_unresolved(concurrency) else int(concurrency),
+        batch_size=10 if batch_size is None or Token.is_unresolved(batch_size) else int(batch_size),
+        max_receive_count=receives if isinstance(receives, int) else None,
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class _Plan:
     problems: Problems
@@ -316,6 +666,8 @@ def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
         required={
             "partition_key": dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
             "time_to_live_attribute": TTL_ATTRIBUTE,
+            # pause_while_open drives governed consumers from this stream; reading it from Lambda is free.
+            "stream": dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
         },
         owned={"removal_policy": "removal_policy"},
         security_defaults=("encryption", "point_in_time_recovery_specification"),
@@ -417,8 +769,17 @@ def _circuit_settings(problems: Problems, **given: Any) -> dict[str, Any]:
 
 def _runtime_layer_code() -> lambda_.Code:
     """The package's own runtime files as ``python/constructs_lib/...``, copied at synth (no Docker)."""
+    return _runtime_code("python/constructs_lib")
+
+
+def _runtime_function_code() -> lambda_.Code:
+    """The same files as a function's code, ``constructs_lib/...`` at the root (the governor)."""
+    return _runtime_code("constructs_lib")
+
+
+def _runtime_code(root: str) -> lambda_.Code:
     files = [_PACKAGE_DIR / "__init__.py", *sorted((_PACKAGE_DIR / "runtime").glob("*.py"))]
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(root.encode())
     for path in files:
         digest.update(path.relative_to(_PACKAGE_DIR).as_posix().encode())
         digest.update(path.read_bytes())
@@ -426,7 +787,7 @@ def _runtime_layer_code() -> lambda_.Code:
         str(_PACKAGE_DIR / "runtime"),
         asset_hash_type=AssetHashType.CUSTOM,
         asset_hash=digest.hexdigest(),
-        bundling=local_bundling(lambda out: _copy_files(files, out / "python" / "constructs_lib")),
+        bundling=local_bundling(lambda out: _copy_files(files, out / root)),
     )
 
 

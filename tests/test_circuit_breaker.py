@@ -17,8 +17,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Annotations, Match
 
-from constructs_lib import CircuitBreaker, ConstructsLibValidationError, SnapStartFunction
+from constructs_lib import (
+    CircuitBreaker,
+    ConstructsLibValidationError,
+    QueueBufferedIngest,
+    SnapStartFunction,
+)
 from constructs_lib.runtime import BreakerSettings, InvalidSettingsError
 from constructs_lib.runtime import CircuitBreaker as RuntimeBreaker
 from tests.breaker_support import TABLE
@@ -347,3 +353,159 @@ def test_attach_defaults_are_the_runtime_defaults(stack):
     assert wiring.settings == {}
     runtime = RuntimeBreaker("payments", table_name="t", client=object())
     assert runtime.settings == BreakerSettings()
+
+
+# ------------------------------------------------------------------------------- pause_while_open
+
+
+def paused_ingest(stack: cdk.Stack, **ingest_props: Any) -> tuple[CircuitBreaker, Any, Any]:
+    consumer = make_function(stack, "OrderConsumer")
+    ingest = QueueBufferedIngest(stack, "Ingest", consumer=consumer, **ingest_props)
+    breaker = CircuitBreaker(stack, "Breaker")
+    breaker.attach(consumer, circuit_id="payments")
+    return breaker, ingest, breaker.pause_while_open(ingest.event_source_mapping, circuit_id="payments")
+
+
+class TestPauseWhileOpen:
+    def test_the_table_streams_new_and_old_images(self, stack):
+        paused_ingest(stack)
+        table = only_resource(template_of(stack), "AWS::DynamoDB::Table")["Properties"]
+        assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+
+    def test_the_governor_follows_the_stream_with_an_on_failure_destination(self, stack):
+        _, _, pause = paused_ingest(stack)
+        t = template_of(stack)
+        mappings = t.find_resources("AWS::Lambda::EventSourceMapping")
+        governor_id = stack.get_logical_id(pause.function.node.default_child)
+        [stream] = [
+            m["Properties"]
+            for m in mappings.values()
+            if m["Properties"]["FunctionName"] == {"Ref": governor_id}
+        ]
+        assert stream["EventSourceArn"] == {"Fn::GetAtt": [breaker_table_id(t), "StreamArn"]}
+        assert stream["StartingPosition"] == "LATEST"
+        assert stream["BisectBatchOnFunctionError"] is True
+        queue_id = stack.get_logical_id(pause.failure_queue.node.default_child)
+        queue_arn = {"Fn::GetAtt": [queue_id, "Arn"]}
+        assert stream["DestinationConfig"] == {"OnFailure": {"Destination": queue_arn}}
+        function = t.to_json()["Resources"][governor_id]["Properties"]
+        assert function["Handler"] == "constructs_lib.runtime.governor.handler"
+        assert function["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": [queue_id, "Arn"]}}
+
+    def test_a_tick_every_minute(self, stack):
+        _, _, pause = paused_ingest(stack)
+        rule = only_resource(template_of(stack), "AWS::Events::Rule")["Properties"]
+        assert rule["ScheduleExpression"] == "rate(1 minute)"
+        [target] = rule["Targets"]
+        governor_id = stack.get_logical_id(pause.function.node.default_child)
+        assert target["Arn"] == {"Fn::GetAtt": [governor_id, "Arn"]}
+        assert "DeadLetterConfig" in target
+
+    def test_the_governed_mapping_and_its_settings_reach_the_governor(self, stack):
+        _, ingest, pause = paused_ingest(stack, max_concurrency=7, batch_size=4)
+        variables = env_of(stack, pause.function)
+        parts = stack.resolve(variables["CIRCUIT_BREAKER_GOVERNED"])["Fn::Join"][1]
+        tokens = [p for p in parts if not isinstance(p, str)]
+        [entry] = json.loads("".join(p if isinstance(p, str) else "MAPPING" for p in parts))
+        mapping_id = stack.get_logical_id(ingest.event_source_mapping.node.default_child)
+        assert tokens == [{"Ref": mapping_id}]
+        assert entry == {
+            "mappingId": "MAPPING",
+            "circuitId": "payments",
+            "maxConcurrency": 7,
+            "batchSize": 4,
+            "probeConcurrency": 2,
+        }
+
+    def test_least_privilege(self, stack):
+        _, ingest, pause = paused_ingest(stack)
+        statements = statements_of(stack, pause.function.role)
+        mapping_id = stack.get_logical_id(ingest.event_source_mapping.node.default_child)
+        by_action = {}
+        for statement in statements:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            for action in actions:
+                by_action[action] = json.dumps(statement["Resource"])
+        assert mapping_id in by_action["lambda:UpdateEventSourceMapping"]
+        assert mapping_id in by_action["lambda:GetEventSourceMapping"]
+        assert ":event-source-mapping:" in by_action["lambda:UpdateEventSourceMapping"]
+        assert '"StreamArn"' in by_action["dynamodb:GetRecords"]
+        assert by_action["dynamodb:GetItem"].endswith('"Arn"]}')
+        wildcards = sorted(a for a, r in by_action.items() if r == '"*"')
+        assert wildcards == ["dynamodb:ListStreams", "xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+        assert "dynamodb:UpdateItem" not in by_action
+        assert "dynamodb:PutItem" not in by_action
+
+    def test_alarms_on_failed_batches_errors_and_unreadable_circuits(self, stack):
+        _, _, pause = paused_ingest(stack)
+        names = {alarm.node.id for alarm in pause.alarms}
+        assert {"GovernorFailuresAlarm", "GovernorErrorsAlarm"} <= names
+        assert any(name.endswith("GovernorReadErrorsAlarm") for name in names)
+        alarms = template_of(stack).find_resources("AWS::CloudWatch::Alarm")
+        assert any(a["Properties"].get("MetricName") == "GovernorReadErrors" for a in alarms.values())
+
+    def test_one_circuit_may_govern_several_mappings_with_one_governor(self, stack):
+        breaker, _, first = paused_ingest(stack)
+        other_consumer = make_function(stack, "Refunds")
+        breaker.attach(other_consumer, circuit_id="payments")
+        refunds = QueueBufferedIngest(stack, "RefundIngest", consumer=other_consumer)
+        second = breaker.pause_while_open(refunds.event_source_mapping, circuit_id="payments")
+        assert second.function is first.function
+        template_of(stack).resource_count_is("AWS::Events::Rule", 1)
+
+    def test_a_low_receive_count_is_warned_about(self, stack):
+        paused_ingest(stack, max_receive_count=3)
+        Annotations.from_stack(stack).has_warning(
+            "/TestStack/Breaker", Match.string_like_regexp("raise max_receive_count to 5")
+        )
+
+    def test_refusals(self, stack):
+        breaker, ingest, _ = paused_ingest(stack)
+        assert_misconfigured(
+            lambda: breaker.pause_while_open(ingest.event_source_mapping, circuit_id="payments"),
+            "mapping",
+            "call pause_while_open once per mapping",
+        )
+        assert_misconfigured(
+            lambda: breaker.pause_while_open(ingest.event_source_mapping, circuit_id="inventory"),
+            "circuit_id",
+            "is not a circuit of this breaker",
+        )
+
+    def test_a_mapping_whose_function_is_not_attached_is_refused(self, stack):
+        breaker, _, _ = paused_ingest(stack)
+        other = QueueBufferedIngest(stack, "Other", consumer=make_function(stack, "Unattached"))
+        assert_misconfigured(
+            lambda: breaker.pause_while_open(other.event_source_mapping, circuit_id="payments"),
+            "mapping",
+            "is not attached to circuit 'payments'",
+        )
+
+    def test_a_stream_mapping_is_refused(self, stack):
+        breaker = CircuitBreaker(stack, "Breaker")
+        fn = make_function(stack)
+        breaker.attach(fn, circuit_id="payments")
+        table = dynamodb.Table(
+            stack,
+            "Orders",
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            stream=dynamodb.StreamViewType.NEW_IMAGE,
+        )
+        stream_mapping = lambda_.EventSourceMapping(
+            stack,
+            "FromStream",
+            target=fn,
+            event_source_arn=table.table_stream_arn,
+            starting_position=lambda_.StartingPosition.LATEST,
+        )
+        assert_misconfigured(
+            lambda: breaker.pause_while_open(stream_mapping, circuit_id="payments"),
+            "mapping",
+            "reads from AWS::DynamoDB::Table; only SQS mappings",
+        )
+
+
+def breaker_table_id(template: Any) -> str:
+    tables = template.find_resources("AWS::DynamoDB::Table")
+    [logical_id] = [k for k in tables if k.startswith("BreakerTable")]
+    return logical_id
