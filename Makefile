@@ -8,7 +8,8 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK := cdk --no-notices
 APP ?=
 STACK ?=
-# One sample app (APP=ingest|edge|catalog|breaker) or the default app of cdk.json; STACK picks stacks in it.
+# One app (APP=storefront|all|ingest|edge|catalog|breaker) or the default app of cdk.json (the
+# storefront); STACK picks stacks in it.
 CDK_APP = $(if $(APP),--app "python3 -m apps.$(APP)")
 CDK_STACKS = $(or $(STACK),--all)
 

@@ -271,12 +271,6 @@ class CircuitBreaker(Construct):
         )
         acknowledge(
             failure_queue,
-            "AwsSolutions::AwsSolutions-SQS3",
-            "This queue is itself the dead-letter destination of the governor's failed stream batches and "
-            "ticks; an alarm fires on its first message",
-        )
-        acknowledge(
-            failure_queue,
             "Serverless::Serverless-SQSRedrivePolicy",
             "This queue is itself the dead-letter destination of the governor's failed stream batches and "
             "ticks; an alarm fires on its first message",
@@ -488,6 +482,16 @@ class CircuitBreaker(Construct):
         """Times the circuit opened (from the runtime's EMF records). Default: sum over 1 minute."""
         return self._metric("CircuitOpened", circuit_id, period)
 
+    def metric_circuit_half_opened(
+        self, circuit_id: str, *, period: Duration | None = None
+    ) -> cloudwatch.Metric:
+        """Times the circuit let probes through (OPEN -> HALF_OPEN). Default: sum over 1 minute."""
+        return self._metric("CircuitHalfOpened", circuit_id, period)
+
+    def metric_circuit_closed(self, circuit_id: str, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Times the circuit closed after successful probes. Default: sum over 1 minute."""
+        return self._metric("CircuitClosed", circuit_id, period)
+
     def metric_calls_rejected(self, circuit_id: str, *, period: Duration | None = None) -> cloudwatch.Metric:
         """Calls the circuit rejected. Default: sum over 1 minute."""
         return self._metric("CallsRejected", circuit_id, period)
@@ -575,16 +579,17 @@ def _mapping_facts(mapping: lambda_.EventSourceMapping) -> _MappingFacts:
     cfn = mapping.node.default_child
     assert isinstance(cfn, lambda_.CfnEventSourceMapping)
     stack = Stack.of(mapping)
-    elements = {
-        stack.resolve(node.logical_id): node for node in stack.node.find_all() if isinstance(node, CfnElement)
-    }
+    # Logical ids of every element in the app (a queue may live in another stack), this stack's first.
+    elements: dict[str, CfnElement] = {}
+    for node in mapping.node.root.node.find_all():
+        if isinstance(node, CfnElement):
+            logical_id = Stack.of(node).resolve(node.logical_id)
+            if logical_id not in elements or Stack.of(node) is stack:
+                elements[logical_id] = node
 
     def referenced(value: Any) -> list[CfnElement]:
-        found = [
-            elements[m]
-            for m in re.findall(r'"(?:Ref|Fn::GetAtt)": \[?"([^"]+)"', json.dumps(stack.resolve(value)))
-        ]
-        return [e for e in found if e is not None]
+        names = re.findall(r'"(?:Ref|Fn::GetAtt)": \[?"([^"]+)"', json.dumps(stack.resolve(value)))
+        return [elements[name] for name in names if name in elements]
 
     source = referenced(cfn.event_source_arn)
     source_type: str | None = None
@@ -607,7 +612,7 @@ def _mapping_facts(mapping: lambda_.EventSourceMapping) -> _MappingFacts:
     scaling = cfn.scaling_config
     concurrency = getattr(scaling, "maximum_concurrency", None)
     batch_size = cfn.batch_size
-    redrive = stack.resolve(queue.redrive_policy) if queue is not None else None
+    redrive = Stack.of(queue).resolve(queue.redrive_policy) if queue is not None else None
     receives = redrive.get("maxReceiveCount") if isinstance(redrive, dict) else None
     return _MappingFacts(
         source_type=source_type,
@@ -725,7 +730,7 @@ _DURATION_SETTINGS = ("window", "open_duration", "max_open_duration", "cache_ttl
 
 def _check_existing_table(problems: Problems, table: dynamodb.ITable) -> None:
     """The runtime addresses items by a string ``id``; a table keyed otherwise turns the breaker off."""
-    schema = table.schema() if isinstance(table, dynamodb.Table) else None
+    schema = table.schema_v2() if isinstance(table, dynamodb.Table) else None
     if schema is None:
         problems.warn(
             "breakerTableUnknown",
@@ -735,13 +740,9 @@ def _check_existing_table(problems: Problems, table: dynamodb.ITable) -> None:
             "StateStoreErrors alarm fires)",
         )
         return
-    key = schema.partition_key
-    if key is None:
-        return
-    if key.name != "id" or key.type != dynamodb.AttributeType.STRING or schema.sort_key is not None:
-        described = f"{key.name} ({key.type.name})" + (
-            f" + sort key {schema.sort_key.name}" if schema.sort_key else ""
-        )
+    keys = [*schema.partition_keys, *(schema.sort_keys or [])]
+    if [(k.name, k.type) for k in keys] != [("id", dynamodb.AttributeType.STRING)]:
+        described = " + ".join(f"{k.name} ({k.type.name})" for k in keys)
         problems.add(
             "existing_table",
             f"{table.node.path} keyed {described}",

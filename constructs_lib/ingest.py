@@ -123,6 +123,7 @@ class _Plan:
 
     problems: Problems
     consumer: lambda_.IFunction
+    existing_queue: sqs.Queue | None
     path_parts: tuple[str, ...]
     schema: dict[str, Any]
     authorization: ApiAuthorization
@@ -180,6 +181,12 @@ class QueueBufferedIngest(Construct):
             id, so distinct requests are never merged).
         encryption_key: Customer-managed KMS key for both queues; the API role gets the grants it
             needs. Default: the AWS-managed key ``alias/aws/sqs``.
+        existing_queue: A queue defined in this app (for example in a stateful stack) with its
+            ``dead_letter_queue``, used instead of creating both. Its visibility timeout must still be
+            6 x the consumer's timeout (+ the batching window); FIFO and deduplication follow the queue,
+            and the queue props of this construct (``queue_props``, ``dead_letter_queue_props``,
+            ``encryption_key``, ``max_receive_count``, ``visibility_timeout``, ``fifo``,
+            ``content_based_deduplication``) are refused with it. Default: new queues.
         max_receive_count: Receives before a message moves to the DLQ. Default: 5.
         visibility_timeout: Queue visibility timeout. Default: 6 x the consumer's timeout plus the
             batching window; a smaller value is an error.
@@ -221,6 +228,7 @@ class QueueBufferedIngest(Construct):
         message_group_id_header: str | None = None,
         content_based_deduplication: bool | None = None,
         encryption_key: kms.IKey | None = None,
+        existing_queue: sqs.Queue | None = None,
         max_receive_count: int | None = None,
         visibility_timeout: Duration | None = None,
         batch_size: int | None = None,
@@ -301,6 +309,16 @@ class QueueBufferedIngest(Construct):
         """Requests to this API. Default: sum over 5 minutes."""
         return self.metric_api("Count", period=period)
 
+    def metric_consumer_errors(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Failed invocations of the consumer. Default: sum over 5 minutes."""
+        return self.consumer.metric_errors(period=period or Duration.minutes(5), statistic="Sum")
+
+    def metric_consumer_concurrency(self, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Concurrent executions of the consumer's function. Default: maximum over 1 minute."""
+        return underlying_function(self.consumer).metric(
+            "ConcurrentExecutions", period=period or Duration.minutes(1), statistic="Maximum"
+        )
+
     def metric_dead_letter_queue_messages(self, *, period: Duration | None = None) -> cloudwatch.Metric:
         """Visible messages in the DLQ. Default: maximum over 1 minute."""
         return self.dead_letter_queue.metric_approximate_number_of_messages_visible(
@@ -310,6 +328,15 @@ class QueueBufferedIngest(Construct):
     # ----------------------------------------------------------------------------------- building
 
     def _build_queues(self, plan: _Plan) -> None:
+        self.queue: sqs.IQueue
+        self.dead_letter_queue: sqs.IQueue
+        self.encryption_key: kms.IKey | None
+        if plan.existing_queue is not None:
+            assert plan.existing_queue.dead_letter_queue is not None
+            self.queue = plan.existing_queue
+            self.dead_letter_queue = plan.existing_queue.dead_letter_queue.queue
+            self.encryption_key = self.queue.encryption_master_key
+            return
         self.dead_letter_queue = sqs.Queue(self, "DeadLetterQueue", **plan.dead_letter_queue_kwargs)
         acknowledge(
             self.dead_letter_queue,
@@ -326,7 +353,7 @@ class QueueBufferedIngest(Construct):
             ),
             **plan.queue_kwargs,
         )
-        self.encryption_key: kms.IKey | None = self.queue.encryption_master_key
+        self.encryption_key = self.queue.encryption_master_key
 
     def _build_api_role(self) -> None:
         self.api_role = iam.Role(
@@ -544,7 +571,7 @@ class QueueBufferedIngest(Construct):
             threshold_alarm(
                 self,
                 "ConsumerErrorsAlarm",
-                self.consumer.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+                self.metric_consumer_errors(),
                 threshold=1,
                 description="The queue consumer failed invocations",
             ),
@@ -566,6 +593,8 @@ def _plan(scope: Construct, where: str, given: Mapping[str, Any]) -> _Plan:
     problems = Problems(f"QueueBufferedIngest '{where}'")
     if not check_types(problems, QueueBufferedIngest.__init__, given):
         problems.raise_if_any()  # the checks below assume the right types
+    if given["existing_queue"] is not None:
+        given = _from_existing_queue(problems, given)
     fifo = bool(given["fifo"])
     consumer: lambda_.IFunction = given["consumer"]
     group_header = given["message_group_id_header"]
@@ -590,11 +619,15 @@ def _plan(scope: Construct, where: str, given: Mapping[str, Any]) -> _Plan:
     authorization = or_default(given["authorization"], ApiAuthorization.iam())
     _check_authorization(problems, authorization)
     _check_stage_and_web_acl(problems, given["stage_name"], given["web_acl_arn"])
-    queue_kwargs, dlq_kwargs = _merge_queue_props(problems, given, fifo, content_based)
-    _check_key_is_used(problems, given["encryption_key"], queue_kwargs, dlq_kwargs)
+    if given["existing_queue"] is None:
+        queue_kwargs, dlq_kwargs = _merge_queue_props(problems, given, fifo, content_based)
+        _check_key_is_used(problems, given["encryption_key"], queue_kwargs, dlq_kwargs)
+    else:
+        queue_kwargs, dlq_kwargs = {}, {}
     plan = _Plan(
         problems=problems,
         consumer=consumer,
+        existing_queue=given["existing_queue"],
         path_parts=_check_path(problems, or_default(given["path"], DEFAULT_PATH)),
         schema=_check_schema(problems, given["message_schema"]),
         authorization=authorization,
@@ -619,6 +652,51 @@ def _plan(scope: Construct, where: str, given: Mapping[str, Any]) -> _Plan:
     )
     problems.raise_if_any()
     return plan
+
+
+_OWNED_BY_AN_EXISTING_QUEUE = (
+    "queue_props",
+    "dead_letter_queue_props",
+    "encryption_key",
+    "max_receive_count",
+    "visibility_timeout",
+    "fifo",
+    "content_based_deduplication",
+)
+
+
+def _from_existing_queue(problems: Problems, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The props as they follow from ``existing_queue``: its settings are read, never overridden."""
+    queue: sqs.Queue = given["existing_queue"]
+    for prop in _OWNED_BY_AN_EXISTING_QUEUE:
+        if given[prop] is not None:
+            problems.add(
+                prop, given[prop], "existing_queue has its own; set it on that queue and remove it here"
+            )
+    if queue.dead_letter_queue is None:
+        problems.add(
+            "existing_queue",
+            queue.node.path,
+            "needs a dead-letter queue: create it with sqs.Queue(..., "
+            "dead_letter_queue=sqs.DeadLetterQueue(...))",
+        )
+    cfn = queue.node.default_child
+    assert isinstance(cfn, sqs.CfnQueue)
+    visibility = cfn.visibility_timeout
+    derived = dict(given)
+    derived["fifo"] = bool(queue.fifo)
+    derived["content_based_deduplication"] = bool(cfn.content_based_deduplication)
+    derived["visibility_timeout"] = (
+        Duration.seconds(visibility) if visibility is not None and not is_unresolved(visibility) else None
+    )
+    if derived["visibility_timeout"] is None:
+        problems.add(
+            "existing_queue",
+            queue.node.path,
+            "set its visibility_timeout explicitly, to at least 6 x the consumer's timeout plus the batching "
+            "window (SQS's default of 30 seconds is too short for most consumers)",
+        )
+    return derived
 
 
 def _merge_queue_props(

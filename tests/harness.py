@@ -134,16 +134,19 @@ class PolicyReport:
     def nag_findings(self) -> list[str]:
         return [str(f) for f in self.nag]
 
-    def only(self, stack: str) -> PolicyReport:
-        """The part of the report about one stack (findings, cfn-lint lines and acknowledgments)."""
-        prefix = f"{stack}/"
+    def only(self, *stacks: str) -> PolicyReport:
+        """The part of the report about some stacks (findings, cfn-lint lines and acknowledgments)."""
+        prefixes = tuple(f"{stack}/" for stack in stacks)
+        templates = tuple(f" {stack}.template.json:" for stack in stacks)
         return PolicyReport(
             outdir=self.outdir,
             plugins=self.plugins,
-            nag=[f for f in self.nag if f.path.startswith(prefix)],
-            cfn_lint_findings=[f for f in self.cfn_lint_findings if f" {stack}.template.json:" in f],
+            nag=[f for f in self.nag if f.path.startswith(prefixes)],
+            cfn_lint_findings=[f for f in self.cfn_lint_findings if any(t in f for t in templates)],
             acknowledgments={
-                path: rules for path, rules in self.acknowledgments.items() if path.startswith(f"/{prefix}")
+                path: rules
+                for path, rules in self.acknowledgments.items()
+                if path.startswith(tuple("/" + p for p in prefixes))
             },
         )
 

@@ -14,11 +14,12 @@ import jsonschema
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from apps.all import build_app as build_default_app
+from apps.all import build_app as build_samples_app
 from apps.breaker.stack import BreakerStack
 from apps.catalog.stack import CatalogStack
 from apps.edge.stack import EdgeStack
 from apps.ingest.stack import OrderIngestStack
+from apps.storefront.app import build_app as build_storefront_app
 from tests.harness import (
     FEATURE_FLAGS,
     NAG_PACKS,
@@ -34,13 +35,14 @@ from tests.velocity import IngestMethod
 
 INVENTORY = json.loads((REPO_ROOT / "tests" / "acknowledgments.json").read_text())
 
-#: Each sample app and the stack it builds; apps.all (the default app) builds them all, and the policy
-#: tests check that one assembly stack by stack.
-SAMPLE_APPS: dict[str, str] = {
-    "breaker": "Breaker",
-    "catalog": "Catalog",
-    "edge": "Edge",
-    "ingest": "OrderIngest",
+#: Each app and its stacks. The storefront is the default app in cdk.json; apps.all builds the four
+#: one-pattern samples. The policy tests check each assembly stack by stack.
+SAMPLE_APPS: dict[str, tuple[str, ...]] = {
+    "breaker": ("Breaker",),
+    "catalog": ("Catalog",),
+    "edge": ("Edge",),
+    "ingest": ("OrderIngest",),
+    "storefront": ("StorefrontStateful", "Storefront"),
 }
 PINNED_STACKS: dict[str, tuple[type[cdk.Stack], cdk.Environment]] = {
     "OrderIngest": (OrderIngestStack, PINNED_ENV),
@@ -65,13 +67,23 @@ def cli_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def policy(cli_assembly: Path) -> PolicyReport:
-    return read_policy(cli_assembly)
+def samples_assembly(tmp_path_factory: pytest.TempPathFactory) -> PolicyReport:
+    return check_policy(build_samples_app, tmp_path_factory.mktemp("samples"))
+
+
+@pytest.fixture(scope="module")
+def policy(cli_assembly: Path, samples_assembly: PolicyReport) -> dict[str, PolicyReport]:
+    storefront = read_policy(cli_assembly)
+    return {name: storefront if name == "storefront" else samples_assembly for name in SAMPLE_APPS}
+
+
+def build_everything(app: cdk.App) -> cdk.App:
+    return build_storefront_app(build_samples_app(app))
 
 
 @pytest.fixture(scope="module")
 def policy_without_acknowledgments(tmp_path_factory: pytest.TempPathFactory) -> PolicyReport:
-    return check_policy(build_default_app, tmp_path_factory.mktemp("unacknowledged"), acknowledgments=False)
+    return check_policy(build_everything, tmp_path_factory.mktemp("unacknowledged"), acknowledgments=False)
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +92,10 @@ def pinned_templates() -> dict[str, Any]:
     app = new_app()
     for name, (stack_class, env) in PINNED_STACKS.items():
         stack_class(app, name, env=env)
+    build_storefront_app(app, env=cdk.Environment(account=PINNED_ENV.account, region="us-east-1"))
     assembly = app.synth()
-    return {name: assembly.get_stack_by_name(name).template for name in PINNED_STACKS}
+    names = [*PINNED_STACKS, *SAMPLE_APPS["storefront"]]
+    return {name: assembly.get_stack_by_name(name).template for name in names}
 
 
 @pytest.fixture
@@ -105,9 +119,103 @@ def test_edge_stack_snapshot(json_snapshot, pinned_templates):
     assert scrubbed(pinned_templates["Edge"]) == json_snapshot
 
 
+def test_storefront_stateful_stack_snapshot(json_snapshot, pinned_templates):
+    assert scrubbed(pinned_templates["StorefrontStateful"]) == json_snapshot
+
+
+def test_storefront_stateless_stack_snapshot(json_snapshot, pinned_templates):
+    assert scrubbed(pinned_templates["Storefront"]) == json_snapshot
+
+
+# ------------------------------------------------------------------------------------ the storefront
+
+STATEFUL_TYPES = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Cognito::UserPool")
+
+
+def test_storefront_stateful_resources_are_retained(pinned_templates):
+    resources = pinned_templates["StorefrontStateful"]["Resources"]
+    stateful = {k: r for k, r in resources.items() if r["Type"] in STATEFUL_TYPES}
+    assert sorted(r["Type"] for r in stateful.values()) == sorted(
+        ["AWS::DynamoDB::Table"] * 2 + ["AWS::SQS::Queue"] * 2 + ["AWS::Cognito::UserPool"]
+    )
+    for logical_id, resource in stateful.items():
+        assert (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")) == (
+            "Retain",
+            "Retain",
+        ), logical_id
+    # Nothing stateful hides in the stateless stack but the site bucket, which is retained too.
+    stateless = pinned_templates["Storefront"]["Resources"]
+    assert not [
+        k for k, r in stateless.items() if r["Type"] in STATEFUL_TYPES and "GovernorFailures" not in k
+    ]
+    [site] = [r for k, r in stateless.items() if r["Type"] == "AWS::S3::Bucket" and k.startswith("Site")]
+    assert site["DeletionPolicy"] == "Retain"
+
+
+def test_storefront_stacks_deploy_in_dependency_order_with_tags_and_outputs(cli_assembly):
+    manifest = json.loads((cli_assembly / "manifest.json").read_text())["artifacts"]
+    assert "StorefrontStateful" in manifest["Storefront"]["dependencies"]
+    assert "Storefront" not in manifest["StorefrontStateful"].get("dependencies", [])
+    stateless = json.loads((cli_assembly / "Storefront.template.json").read_text())
+    assert set(stateless["Outputs"]) >= {"StorefrontUrl", "OrdersEndpoint", "AlarmTopicArn"}
+    for name, role in (("StorefrontStateful", "stateful"), ("Storefront", "stateless")):
+        template = json.loads((cli_assembly / f"{name}.template.json").read_text())
+        tagged = [
+            r
+            for r in template["Resources"].values()
+            if r["Type"] in (*STATEFUL_TYPES, "AWS::Lambda::Function")
+        ]
+        assert tagged
+        for resource in tagged:
+            tags = resource["Properties"].get("Tags") or resource["Properties"].get("UserPoolTags")
+            pairs = tags if isinstance(tags, dict) else {t["Key"]: t["Value"] for t in tags}
+            assert pairs["app"] == "storefront"
+            assert pairs["stack-role"] == role
+
+
+def test_every_storefront_alarm_goes_to_the_one_topic(pinned_templates):
+    resources = pinned_templates["Storefront"]["Resources"]
+    [topic] = [k for k, r in resources.items() if r["Type"] == "AWS::SNS::Topic"]
+    alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert len(alarms) >= 12
+    for alarm in alarms:
+        assert alarm["AlarmActions"] == [{"Ref": topic}], alarm["AlarmDescription"]
+
+
+def test_the_storefront_dashboard_shows_the_system_at_a_glance(pinned_templates):
+    resources = pinned_templates["Storefront"]["Resources"]
+    [dashboard] = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    body = "".join(p if isinstance(p, str) else "X" for p in dashboard["DashboardBody"]["Fn::Join"][1])
+    widgets = json.loads(body)["widgets"]
+    metrics = {m[1] if m[0] != "." else None for w in widgets for m in w["properties"]["metrics"]}
+    assert {
+        "Count",
+        "4XXError",
+        "5XXError",  # ingest
+        "ApproximateAgeOfOldestMessage",
+        "ApproximateNumberOfMessagesVisible",
+        "Errors",
+        "ConcurrentExecutions",
+        "ConsumerPaused",  # consumer
+        "CircuitOpened",
+        "CircuitHalfOpened",
+        "CircuitClosed",
+        "CallsRejected",  # circuit
+        "Requests",
+        "CacheHitRate",
+        "5xxErrorRate",  # CDN
+        "Duration",  # catalog
+    } <= metrics
+    stats = {
+        json.dumps(m[-1]) for w in widgets for m in w["properties"]["metrics"] if isinstance(m[-1], dict)
+    }
+    assert any('"p50"' in s for s in stats)
+    assert any('"p99"' in s for s in stats)
+
+
 @pytest.mark.parametrize("name", sorted(SAMPLE_APPS))
 def test_sample_app_passes_cdk_nag_and_cfn_lint(name, policy):
-    report = policy.only(SAMPLE_APPS[name])
+    report = policy[name].only(*SAMPLE_APPS[name])
     assert set(NAG_PACKS) <= set(report.plugins), "every nag pack must have run"
     assert report.nag_findings == []
     assert report.cfn_lint_findings == []
@@ -119,7 +227,7 @@ def test_sample_app_passes_cdk_nag_and_cfn_lint(name, policy):
 @pytest.mark.parametrize("name", sorted(SAMPLE_APPS))
 def test_every_acknowledgment_hides_a_real_finding(name, policy_without_acknowledgments):
     """Built with acknowledgments ignored, the app shows exactly the findings the inventory lists."""
-    report = policy_without_acknowledgments.only(SAMPLE_APPS[name])
+    report = policy_without_acknowledgments.only(*SAMPLE_APPS[name])
     found = sorted((f.path, f.rule) for f in report.nag)
     acknowledged = []
     for row in INVENTORY[name]:
@@ -143,7 +251,7 @@ def test_acknowledgments_are_specific(name):
 @pytest.mark.slow
 def test_cdk_json_app_entry_synthesizes(cli_assembly):
     templates = sorted(p.name for p in cli_assembly.glob("*.template.json"))
-    assert templates == [f"{name}.template.json" for name in ("Breaker", "Catalog", "Edge", "OrderIngest")]
+    assert templates == [f"{name}.template.json" for name in ("Storefront", "StorefrontStateful")]
     assert list(cli_assembly.glob("asset.*.jar")), "the Java catalog's jar was built through bundling"
     report = json.loads((cli_assembly / "validation-report.json").read_text())
     assert {p["pluginName"] for p in report["pluginReports"]} >= set(NAG_PACKS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, RemovalPolicy, Stack, Token
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
@@ -95,7 +95,7 @@ class EdgeStack(Stack):
             distribution_paths=["/index.html"],
             memory_limit=256,
         )
-        _acknowledge_bucket_deployment(self)
+        acknowledge_bucket_deployment(self, site_bucket)
 
         CfnOutput(self, "SiteUrl", value=cdn.url)
         CfnOutput(self, "HelloUrl", value=f"{cdn.url}/api/hello?name=edge")
@@ -127,7 +127,7 @@ def customer_user_pool(scope: Construct) -> cognito.UserPool:
     )
 
 
-def _acknowledge_bucket_deployment(stack: Stack) -> None:
+def acknowledge_bucket_deployment(stack: Stack, site_bucket: s3.Bucket) -> None:
     """Findings on the singleton function behind aws-cdk-lib's BucketDeployment, with their reasons.
 
     The function runs only while CloudFormation deploys the site content; its code, runtime and grants
@@ -137,6 +137,8 @@ def _acknowledge_bucket_deployment(stack: Stack) -> None:
         child for child in stack.node.children if child.node.id.startswith("Custom::CDKBucketDeployment")
     )
     sync = "BucketDeployment syncs the site bucket from the CDK asset bucket"
+    account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
+    region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
     reasons = {
         "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
         "AWSLambdaBasicExecutionRole]": "aws-cdk-lib's deployment handler role; the AWS managed policy only "
@@ -151,11 +153,11 @@ def _acknowledge_bucket_deployment(stack: Stack) -> None:
         "are no longer in the asset",
         "AwsSolutions::AwsSolutions-IAM5[Action::s3:Abort*]": f"{sync}: it aborts multipart uploads that "
         "fail halfway",
-        "AwsSolutions::AwsSolutions-IAM5[Resource::<SiteBucket397A1860.Arn>/*]": f"{sync}: it writes every "
-        "object of the site, and only in the site bucket",
-        "AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-"
-        "us-east-1/*]": f"{sync}: asset object keys are content hashes only known at deploy time, in the "
-        "bootstrap asset bucket",
+        f"AwsSolutions::AwsSolutions-IAM5[Resource::<{stack.get_logical_id(site_bucket.node.default_child)}"
+        ".Arn>/*]": f"{sync}: it writes every object of the site, and only in the site bucket",
+        f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:s3:::cdk-hnb659fds-assets-{account}-{region}"
+        "/*]": f"{sync}: asset object keys are content hashes only known at deploy time, in the bootstrap "
+        "asset bucket",
         "AwsSolutions::AwsSolutions-IAM5[Resource::*]": "CloudFront CreateInvalidation/GetInvalidation do "
         "not support resource-level permissions; the handler invalidates /index.html after each upload",
         "AwsSolutions::AwsSolutions-L1": "aws-cdk-lib pins the runtime of its BucketDeployment handler; it "

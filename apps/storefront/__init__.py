@@ -1,0 +1,1 @@
+"""The storefront: every pattern of the library composed into one system (the default app)."""

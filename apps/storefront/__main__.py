@@ -1,0 +1,3 @@
+from apps.storefront.app import build_app
+
+build_app().synth()

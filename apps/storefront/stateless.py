@@ -1,0 +1,206 @@
+"""The storefront's stateless stack: functions, the API, the distribution, alarms and the dashboard."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_codedeploy as codedeploy
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3_deployment
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from apps.catalog.stack import CATALOG_PROJECT
+from apps.common import python_function
+from apps.edge.stack import acknowledge_bucket_deployment
+from apps.ingest.stack import ORDER_SCHEMA
+from apps.storefront.stateful import CONSUMER_TIMEOUT, StorefrontStateful
+from constructs_lib import (
+    ApiAuthorization,
+    CdnFrontedOrigin,
+    CdnOrigin,
+    CircuitBreaker,
+    QueueBufferedIngest,
+    SnapStartFunction,
+    acknowledge,
+    java_code,
+)
+
+SITE = Path(__file__).resolve().parent / "site"
+CATALOG_SKUS = [
+    product["id"]
+    for product in json.loads((CATALOG_PROJECT / "src/main/resources/catalog.json").read_text())["products"]
+]
+#: The payments service the consumer charges (a deploy-time setting; the tests replace the client).
+PAYMENTS_URL = "https://payments.internal.example/charges"
+
+
+class StorefrontStateless(Stack):
+    """``/*`` the site, ``/api/orders`` the order queue, ``/api/catalog*`` the Java catalog; one CDN."""
+
+    def __init__(self, scope: Construct, id: str, *, stateful: StorefrontStateful, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.alarm_topic = sns.Topic(self, "AlarmTopic", enforce_ssl=True, display_name="Storefront alarms")
+        self.consumer = python_function(
+            self,
+            "OrderConsumer",
+            handler_dir="storefront_orders",
+            description="Charges queued orders once each, through the payments circuit breaker",
+            environment={
+                "POWERTOOLS_SERVICE_NAME": "storefront-orders",
+                "IDEMPOTENCY_TABLE": stateful.idempotency.table_name,
+                "KNOWN_SKUS": json.dumps(CATALOG_SKUS),
+                "PAYMENTS_URL": PAYMENTS_URL,
+            },
+            timeout=CONSUMER_TIMEOUT,
+            dlq_reason="Invoked synchronously by the SQS event source mapping only; failed orders go to the "
+            "order queue's dead-letter queue, so a function DLQ would never receive anything",
+        )
+        stateful.idempotency.grant_read_write_data(self.consumer)
+        self.ingest = QueueBufferedIngest(
+            self,
+            "OrderIngest",
+            consumer=self.consumer,
+            path="api/orders",
+            message_schema=ORDER_SCHEMA,
+            authorization=ApiAuthorization.authorizer_of(
+                apigateway.CognitoUserPoolsAuthorizer(
+                    self, "CustomerAuthorizer", cognito_user_pools=[stateful.user_pool]
+                )
+            ),
+            existing_queue=stateful.orders,
+            batch_size=10,
+            max_concurrency=5,
+            alarm_topic=self.alarm_topic,
+        )
+        self.breaker = CircuitBreaker(
+            self, "Breaker", existing_table=stateful.circuit_state, alarm_topic=self.alarm_topic
+        )
+        self.breaker.attach(
+            self.consumer,
+            circuit_id="payments",
+            failure_threshold=5,
+            window=Duration.minutes(1),
+            open_duration=Duration.seconds(30),
+            max_open_duration=Duration.minutes(5),
+        )
+        self.pause = self.breaker.pause_while_open(self.ingest.event_source_mapping, circuit_id="payments")
+        self.catalog = SnapStartFunction(
+            self,
+            "Catalog",
+            code=java_code(CATALOG_PROJECT),
+            handler="catalog.CatalogHandler::handleRequest",
+            description="Product catalog (Java, SnapStart); primed in static initialisation",
+            deployment=codedeploy.LambdaDeploymentConfig.CANARY_10_PERCENT_5_MINUTES,
+            alarm_topic=self.alarm_topic,
+        )
+        self.cdn = self._distribution()
+        self.dashboard = self._dashboard()
+        CfnOutput(self, "StorefrontUrl", value=self.cdn.url, description="The storefront, through CloudFront")
+        CfnOutput(self, "OrdersEndpoint", value=f"{self.cdn.url}/api/orders", description="POST orders here")
+        CfnOutput(
+            self, "AlarmTopicArn", value=self.alarm_topic.topic_arn, description="Every alarm goes here"
+        )
+
+    def _distribution(self) -> CdnFrontedOrigin:
+        # The site bucket lives here, not in the stateful stack: its objects are build output, redeployed
+        # on every deploy, and CloudFront's OAC bucket policy names the distribution, which would make the
+        # two stacks depend on each other. It is retained all the same.
+        site = s3.Bucket(
+            self,
+            "Site",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            site,
+            "AwsSolutions::AwsSolutions-S1",
+            "Viewers only reach this bucket through CloudFront, whose access logs record every request; "
+            "S3 server access logs would duplicate them",
+        )
+        cdn = CdnFrontedOrigin(
+            self,
+            "Cdn",
+            default_origin=CdnOrigin.bucket(site, single_page_app=True),
+            additional_behaviors={
+                "/api/orders*": CdnOrigin.rest_api(self.ingest.api),
+                "/api/catalog*": CdnOrigin.function_url(
+                    self.catalog.alias, allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD
+                ),
+            },
+            create_web_acl=True,
+            # Cache hit rate and origin latency are additional (billed) metrics; the dashboard shows both.
+            enable_additional_metrics=True,
+            alarm_topic=self.alarm_topic,
+        )
+        s3_deployment.BucketDeployment(
+            self,
+            "SiteContent",
+            sources=[s3_deployment.Source.asset(str(SITE))],
+            destination_bucket=site,
+            distribution=cdn.distribution,
+            distribution_paths=["/index.html"],
+            memory_limit=256,
+        )
+        acknowledge_bucket_deployment(self, site)
+        return cdn
+
+    def _dashboard(self) -> cloudwatch.Dashboard:
+        """The system at a glance, built from the constructs' own metric methods."""
+
+        def graph(
+            title: str, *metrics: cloudwatch.IMetric, right: list[cloudwatch.IMetric] | None = None
+        ) -> Any:
+            return cloudwatch.GraphWidget(
+                title=title, left=list(metrics), right=right or [], width=8, height=6
+            )
+
+        ingest, breaker, cdn, catalog = self.ingest, self.breaker, self.cdn, self.catalog
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
+        dashboard.add_widgets(
+            graph("Orders API: requests", ingest.metric_api_requests()),
+            graph(
+                "Orders API: 4xx and 5xx",
+                ingest.metric_api_client_errors(),
+                ingest.metric_api_server_errors(),
+            ),
+            graph(
+                "Order queue: oldest message (s) and DLQ depth",
+                ingest.metric_approximate_age_of_oldest_message(),
+                right=[ingest.metric_dead_letter_queue_messages()],
+            ),
+        )
+        dashboard.add_widgets(
+            graph(
+                "Consumer: errors and concurrency",
+                ingest.metric_consumer_errors(),
+                right=[ingest.metric_consumer_concurrency()],
+            ),
+            graph("Consumer: paused (1) while payments is open", breaker.metric_consumer_paused("payments")),
+            graph(
+                "Payments circuit: transitions and rejected calls",
+                breaker.metric_circuit_opened("payments"),
+                breaker.metric_circuit_half_opened("payments"),
+                breaker.metric_circuit_closed("payments"),
+                right=[breaker.metric_calls_rejected("payments")],
+            ),
+        )
+        dashboard.add_widgets(
+            graph("CDN: requests", cdn.metric_requests(), right=[cdn.metric_5xx_error_rate()]),
+            graph("CDN: cache hit rate (%)", cdn.metric_cache_hit_rate()),
+            graph(
+                "Catalog: duration p50 / p99 (ms)",
+                catalog.metric_duration(statistic="p50"),
+                catalog.metric_duration(statistic="p99"),
+            ),
+        )
+        return dashboard
