@@ -55,8 +55,25 @@ __all__ = ["CircuitBreaker", "CircuitBreakerWiring", "ConsumerPause"]
 
 #: The governor's runtime (one the runtime layer supports).
 GOVERNOR_RUNTIME = lambda_.Runtime.PYTHON_3_14
-#: Below this max_receive_count, an outage can move good messages of a paused consumer to its DLQ.
-MIN_RECEIVES_WITH_PAUSE = 5
+#: pause_while_open warns when the queue's max_receive_count cannot ride out an outage this long.
+OUTAGE_MINUTES_PLANNED_FOR = 30
+#: How often the governor's schedule reconciles (it resumes a mapping at most this long after openUntil).
+RECONCILE_SECONDS = 60
+
+
+def receives_for_outage(settings: BreakerSettings, minutes: float = OUTAGE_MINUTES_PLANNED_FOR) -> int:
+    """The max_receive_count a paused consumer needs to ride out an outage of ``minutes`` without a good
+    message reaching the DLQ: 1 receive before the pause, 1 per half-open probe round (open periods
+    double from open_duration up to max_open_duration, each followed by up to one reconcile tick), and
+    1 to be processed after recovery."""
+    elapsed, rounds, open_for = 0.0, 0, settings.open_duration
+    while True:
+        elapsed += open_for + RECONCILE_SECONDS
+        if elapsed > minutes * 60:
+            return 1 + rounds + 1
+        rounds += 1
+        open_for = min(open_for * 2, settings.max_open_duration)
+
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _LAYER_RUNTIMES = (
@@ -378,6 +395,13 @@ class CircuitBreaker(Construct):
             period=period or Duration.minutes(1),
         )
 
+    def _circuit_settings(self, circuit_id: str) -> BreakerSettings:
+        """The circuit's settings as attach() wrote them (the first attached function's), with defaults."""
+        for per_circuit in self._settings_by_function.values():
+            if circuit_id in per_circuit:
+                return BreakerSettings(**per_circuit[circuit_id])
+        return BreakerSettings()
+
     def _check_function_is_free(self, problems: Problems, target: lambda_.Function) -> None:
         """A function reads one table and one settings variable: it can be wired to one breaker only."""
         for node in target.node.root.node.find_all():
@@ -451,14 +475,16 @@ class CircuitBreaker(Construct):
         governor.function.add_to_role_policy(
             iam.PolicyStatement(actions=list(LAMBDA_ACTIONS), resources=[mapping.event_source_mapping_arn])
         )
-        if facts.max_receive_count is not None and facts.max_receive_count < MIN_RECEIVES_WITH_PAUSE:
+        needed = receives_for_outage(self._circuit_settings(circuit_id))
+        if facts.max_receive_count is not None and facts.max_receive_count < needed:
             cdk_warning(
                 self,
                 "pauseReceiveRoom",
                 f"the queue of '{mapping.node.path}' moves a message to its DLQ after "
-                f"{facts.max_receive_count} receives; an outage costs a message up to 1 receive before the "
-                "pause and 1 per half-open round that draws it, so raise max_receive_count to "
-                f"{MIN_RECEIVES_WITH_PAUSE} or more to keep good messages out of the DLQ",
+                f"{facts.max_receive_count} receives, but a {OUTAGE_MINUTES_PLANNED_FOR}-minute outage of "
+                f"circuit '{circuit_id}' can cost a message {needed - 1}: 1 before the pause and 1 per "
+                "half-open probe round that draws it; raise max_receive_count to "
+                f"{needed} or more to keep good messages out of the DLQ",
             )
         return ConsumerPause(
             mapping=mapping,

@@ -366,6 +366,15 @@ def paused_ingest(stack: cdk.Stack, **ingest_props: Any) -> tuple[CircuitBreaker
     return breaker, ingest, breaker.pause_while_open(ingest.event_source_mapping, circuit_id="payments")
 
 
+def test_receives_an_outage_costs_follow_the_open_durations():
+    from constructs_lib.circuit_breaker import receives_for_outage
+
+    # 30 s doubling to 300 s, each followed by up to a minute's tick: 7 probe rounds in 30 minutes.
+    assert receives_for_outage(BreakerSettings()) == 9
+    assert receives_for_outage(BreakerSettings(open_duration=300, max_open_duration=300)) == 7
+    assert receives_for_outage(BreakerSettings(), minutes=1) == 2
+
+
 class TestPauseWhileOpen:
     def test_the_table_streams_new_and_old_images(self, stack):
         paused_ingest(stack)
@@ -456,7 +465,7 @@ class TestPauseWhileOpen:
     def test_a_low_receive_count_is_warned_about(self, stack):
         paused_ingest(stack, max_receive_count=3)
         Annotations.from_stack(stack).has_warning(
-            "/TestStack/Breaker", Match.string_like_regexp("raise max_receive_count to 5")
+            "/TestStack/Breaker", Match.string_like_regexp("raise max_receive_count to 9 or more")
         )
 
     def test_refusals(self, stack):

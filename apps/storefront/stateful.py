@@ -16,8 +16,9 @@ from constructs_lib.runtime._store import TTL_ATTRIBUTE
 
 #: The order consumer's timeout; the queue's visibility timeout is 6 x this (AWS's guidance).
 CONSUMER_TIMEOUT = Duration.seconds(30)
-#: Receives before an order moves to the DLQ: room for the retries a payments outage may cost.
-MAX_RECEIVE_COUNT = 8
+#: Receives before an order moves to the DLQ: room for what a 30-minute payments outage may cost a
+#: paused consumer's messages (constructs_lib warns below that), plus one.
+MAX_RECEIVE_COUNT = 10
 
 
 class StorefrontStateful(Stack):

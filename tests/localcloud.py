@@ -1,0 +1,394 @@
+"""A local cloud for the storefront: the real code paths, with AWS emulated where it must be.
+
+Built from the synthesized templates, not from a second description of the system:
+
+- the ingest API: the POST method's request model (validated with jsonschema, draft 4, as API Gateway's
+  request validator does), its Velocity request and response templates (``tests/velocity.py``);
+- moto's SQS (the order queue with its redrive policy), DynamoDB (the circuit state with its stream,
+  the idempotency records) and Lambda (the consumer's event source mapping, which the governor pauses);
+- :class:`QueuePoller`, standing in for Lambda's SQS event source mapping: batches of up to the
+  mapping's batch size, at most the mapping's maximum concurrency batches per tick, only while the
+  mapping is enabled; the real consumer handler is called in-process with the event Lambda sends;
+  what succeeded is deleted, reported failures reappear after the queue's visibility timeout (of the
+  fake clock), and SQS (moto) moves a message to the DLQ after ``maxReceiveCount`` receives;
+- :class:`StreamPoller`, standing in for the governor's DynamoDB stream mapping;
+- the real governor (``constructs_lib.runtime.governor``) and the real breaker runtime.
+
+A :class:`~tests.breaker_support.FakeClock` drives everything, so an hour runs in seconds.
+
+To test your own consumer the same way: build a :class:`LocalCloud` from your synthesized templates
+(``Template.from_stack(stack).to_json()``), load your handler module, point its breaker and clients at
+the cloud (:meth:`LocalCloud.breaker`), then call :meth:`LocalCloud.post` and :meth:`LocalCloud.tick`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import jsonschema
+
+from constructs_lib.runtime import CircuitBreaker
+from constructs_lib.runtime.governor import GovernedMapping, Governor
+from tests.breaker_support import Events, FakeClock
+from tests.velocity import IngestMethod, Response
+
+REGION = "us-east-1"
+#: moto's receive visibility: long enough never to expire by the wall clock; the poller keeps fake time.
+_REAL_VISIBILITY = "43200"
+
+
+def resources_of(template: Mapping[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def _join(value: Any, refs: Mapping[str, str]) -> str:
+    """A template string value with each ``{"Ref": id}`` replaced by ``refs[id]``."""
+    if isinstance(value, str):
+        return value
+    parts = value["Fn::Join"][1]
+    return "".join(p if isinstance(p, str) else refs[p["Ref"]] for p in parts)
+
+
+class StreamPoller:
+    """Reads a table's stream as Lambda's event source mapping does, in Lambda's event shape."""
+
+    def __init__(self, stream_arn: str) -> None:
+        self._client = boto3.client("dynamodbstreams", region_name=REGION)
+        shard = self._client.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
+        self._iterator = self._client.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+
+    def poll(self) -> list[dict[str, Any]]:
+        response = self._client.get_records(ShardIterator=self._iterator)
+        self._iterator = response["NextShardIterator"]
+        return list(response["Records"])
+
+
+@dataclass
+class FakeContext:
+    """The parts of Lambda's context object that Powertools reads."""
+
+    function_name: str = "order-consumer"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:order-consumer"
+    aws_request_id: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@dataclass
+class QueuePoller:
+    """Lambda's SQS event source mapping, on a fake clock."""
+
+    sqs: Any
+    queue_url: str
+    queue_arn: str
+    lambda_client: Any
+    mapping_id: str
+    invoke: Callable[[dict[str, Any]], dict[str, Any]]
+    clock: FakeClock
+    visibility_timeout: float
+    receives: Counter[str] = field(default_factory=Counter)
+    receive_times: list[float] = field(default_factory=list)
+    _in_flight: dict[str, tuple[float, str]] = field(default_factory=dict)
+    _mapping: dict[str, Any] | None = None
+
+    def refresh(self) -> None:
+        """Re-read the mapping (its state and settings may have been changed by the governor)."""
+        self._mapping = self.lambda_client.get_event_source_mapping(UUID=self.mapping_id)
+
+    @property
+    def enabled(self) -> bool:
+        if self._mapping is None:
+            self.refresh()
+        assert self._mapping is not None
+        return self._mapping["State"] in ("Enabled", "Enabling", "Updating")
+
+    def tick(self) -> None:
+        now = self.clock()
+        for message_id, (visible_at, handle) in list(self._in_flight.items()):
+            if visible_at <= now:  # the visibility timeout ran out: the message may be received again
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.queue_url, ReceiptHandle=handle, VisibilityTimeout=0
+                )
+                del self._in_flight[message_id]
+        if not self.enabled:
+            return
+        assert self._mapping is not None
+        batch_size = self._mapping["BatchSize"]
+        concurrency = (self._mapping.get("ScalingConfig") or {}).get("MaximumConcurrency") or 1000
+        for _ in range(concurrency):
+            messages = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=min(batch_size, 10),
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not messages:
+                return
+            self._invoke(messages, now)
+
+    def _invoke(self, messages: list[dict[str, Any]], now: float) -> None:
+        for message in messages:
+            self.receives[message["MessageId"]] += 1
+            self.receive_times.append(now)
+        result = self.invoke({"Records": [self._record(m) for m in messages]})
+        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        for message in messages:
+            if message["MessageId"] in failed:
+                self._in_flight[message["MessageId"]] = (
+                    now + self.visibility_timeout,
+                    message["ReceiptHandle"],
+                )
+            else:
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        attributes = {
+            name: {"stringValue": value["StringValue"], "dataType": value["DataType"]}
+            for name, value in message.get("MessageAttributes", {}).items()
+        }
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": attributes,
+            "md5OfBody": message["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn,
+            "awsRegion": REGION,
+        }
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+
+def fast_sqs_clock(monkeypatch: Any) -> None:
+    """moto's SQS converts a datetime for every message it looks at on every receive; the same
+    milliseconds from ``time.time()`` make a long simulation several times faster."""
+    import time
+
+    import moto.sqs.models
+
+    monkeypatch.setattr(moto.sqs.models, "unix_time_millis", lambda: time.time() * 1000.0)
+
+
+class LocalCloud:
+    """The storefront's queues, tables, mapping and API, created in moto from the synthesized templates.
+
+    Call inside ``moto.mock_aws()``, with ``AWS_ACCOUNT_ID_ENDPOINT_MODE=disabled`` for the streams API.
+    """
+
+    def __init__(self, stateful: Mapping[str, Any], stateless: Mapping[str, Any], clock: FakeClock) -> None:
+        self.clock = clock
+        self.events = Events()
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.dynamodb = boto3.client("dynamodb", region_name=REGION)
+        self.lambda_client = boto3.client("lambda", region_name=REGION)
+        self.api = IngestMethod.from_template(stateless)
+        [model] = resources_of(stateless, "AWS::ApiGateway::Model").values()
+        self.validator = jsonschema.Draft4Validator(model["Properties"]["Schema"])
+        self._create_queues(stateful)
+        self._create_tables(stateful)
+        [consumer] = [
+            r
+            for k, r in resources_of(stateless, "AWS::Lambda::Function").items()
+            if k.startswith("OrderConsumer")
+        ]
+        self.consumer_environment = dict(consumer["Properties"]["Environment"]["Variables"])
+        self._create_mapping(stateless)
+
+    # ------------------------------------------------------------------------------------ resources
+
+    def _create_queues(self, stateful: Mapping[str, Any]) -> None:
+        queues = resources_of(stateful, "AWS::SQS::Queue")
+        [(main_id, main)] = [(k, q) for k, q in queues.items() if "RedrivePolicy" in q["Properties"]]
+        properties = main["Properties"]
+        dlq_url = self.sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]
+        self.dlq_url = dlq_url
+        dlq_arn = self._arn(dlq_url)
+        self.max_receive_count = int(properties["RedrivePolicy"]["maxReceiveCount"])
+        self.visibility_timeout = float(properties["VisibilityTimeout"])
+        self.queue_url = self.sqs.create_queue(
+            QueueName="orders",
+            Attributes={
+                "VisibilityTimeout": _REAL_VISIBILITY,
+                "MessageRetentionPeriod": str(properties["MessageRetentionPeriod"]),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": self.max_receive_count}
+                ),
+            },
+        )["QueueUrl"]
+        self.queue_arn = self._arn(self.queue_url)
+        self.logical_ids = {main_id: "orders"}
+
+    def _create_tables(self, stateful: Mapping[str, Any]) -> None:
+        tables = resources_of(stateful, "AWS::DynamoDB::Table")
+        self.table_names: dict[str, str] = {}
+        for logical_id, table in tables.items():
+            properties = table["Properties"]
+            kwargs: dict[str, Any] = {
+                "TableName": logical_id,
+                "KeySchema": properties["KeySchema"],
+                "AttributeDefinitions": properties["AttributeDefinitions"],
+                "BillingMode": properties["BillingMode"],
+            }
+            if "StreamSpecification" in properties:
+                kwargs["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}
+            description = self.dynamodb.create_table(**kwargs)["TableDescription"]
+            self.table_names[logical_id] = logical_id
+            if "StreamSpecification" in properties:
+                self.circuit_table = logical_id
+                self.stream = StreamPoller(description["LatestStreamArn"])
+            else:
+                self.idempotency_table = logical_id
+
+    def _create_mapping(self, stateless: Mapping[str, Any]) -> None:
+        [(mapping_id, mapping)] = [
+            (k, m)
+            for k, m in resources_of(stateless, "AWS::Lambda::EventSourceMapping").items()
+            if "orders" in json.dumps(m["Properties"]["EventSourceArn"]).lower()
+        ]
+        properties = mapping["Properties"]
+        role = boto3.client("iam", region_name=REGION).create_role(
+            RoleName="order-consumer", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as archive:
+            archive.writestr("index.py", "def handler(event, context):\n    return {}\n")
+        self.lambda_client.create_function(
+            FunctionName="order-consumer",
+            Runtime="python3.14",
+            Role=role,
+            Handler="index.handler",
+            Code={"ZipFile": code.getvalue()},
+        )
+        # moto would invoke the function itself (through Docker) for messages on the mapping's queue, so
+        # its mapping reads a shadow queue: it holds the state and settings the governor changes, and
+        # QueuePoller reads those and drains the real queue.
+        shadow = self._arn(self.sqs.create_queue(QueueName="orders-mapping-shadow")["QueueUrl"])
+        created = self.lambda_client.create_event_source_mapping(
+            EventSourceArn=shadow,
+            FunctionName="order-consumer",
+            BatchSize=properties["BatchSize"],
+            ScalingConfig=properties["ScalingConfig"],
+            FunctionResponseTypes=properties["FunctionResponseTypes"],
+        )
+        self.mapping_id = created["UUID"]
+        self.mapping_properties = properties
+        self.logical_ids[mapping_id] = self.mapping_id
+
+    def governed(self, stateless: Mapping[str, Any]) -> list[GovernedMapping]:
+        """The governor's mappings, from its CIRCUIT_BREAKER_GOVERNED variable in the template."""
+        [governor] = [
+            r for k, r in resources_of(stateless, "AWS::Lambda::Function").items() if "Governor" in k
+        ]
+        raw = governor["Properties"]["Environment"]["Variables"]["CIRCUIT_BREAKER_GOVERNED"]
+        return [GovernedMapping.parse(entry) for entry in json.loads(_join(raw, self.logical_ids))]
+
+    def _arn(self, url: str) -> str:
+        return str(
+            self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        )
+
+    # ------------------------------------------------------------------------------------ runtime parts
+
+    def breaker(self, circuit_id: str) -> CircuitBreaker:
+        """A runtime breaker on this cloud's state table and fake clock, with the settings attach() wrote."""
+        return CircuitBreaker(
+            circuit_id,
+            table_name=self.circuit_table,
+            client=self.dynamodb,
+            clock=self.clock,
+            emit=self.events,
+        )
+
+    def governor(self, stateless: Mapping[str, Any]) -> Governor:
+        return Governor(
+            table_name=self.circuit_table,
+            governed=self.governed(stateless),
+            lambda_client=self.lambda_client,
+            dynamodb_client=self.dynamodb,
+            clock=self.clock,
+            emit=self.events,
+        )
+
+    def poller(self, invoke: Callable[[dict[str, Any]], dict[str, Any]]) -> QueuePoller:
+        return QueuePoller(
+            sqs=self.sqs,
+            queue_url=self.queue_url,
+            queue_arn=self.queue_arn,
+            lambda_client=self.lambda_client,
+            mapping_id=self.mapping_id,
+            invoke=invoke,
+            clock=self.clock,
+            visibility_timeout=self.visibility_timeout,
+        )
+
+    # ------------------------------------------------------------------------------------ the edge
+
+    def post(self, body: str, headers: Mapping[str, str]) -> Response:
+        """POST /api/orders: the request validator, the request template, SQS, the response templates."""
+        try:
+            document = json.loads(body)
+        except json.JSONDecodeError:
+            document = None
+        if document is None or not self.validator.is_valid(document):
+            return self.api.gateway_response("BAD_REQUEST_BODY", message="Invalid request body")
+        params = self.api.send_message_request(body, headers)
+        attribute = {
+            params["MessageAttribute.1.Name"]: {
+                "DataType": params["MessageAttribute.1.Value.DataType"],
+                "StringValue": params["MessageAttribute.1.Value.StringValue"],
+            }
+        }
+        answer = self.sqs.send_message(
+            QueueUrl=self.queue_url, MessageBody=params["MessageBody"], MessageAttributes=attribute
+        )
+        return self.api.respond(
+            200, {"SendMessageResponse": {"SendMessageResult": {"MessageId": answer["MessageId"]}}}
+        )
+
+    def queue_depth(self) -> int:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
+        )
+
+    def waiting(self) -> int:
+        """Messages that wait to be received (not those in flight, such as poison being retried)."""
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"])
+
+    def dead_letters(self) -> list[str]:
+        bodies: list[str] = []
+        while messages := self.sqs.receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10).get(
+            "Messages"
+        ):
+            bodies.extend(m["Body"] for m in messages)
+            for message in messages:
+                self.sqs.delete_message(QueueUrl=self.dlq_url, ReceiptHandle=message["ReceiptHandle"])
+        return bodies
+
+
+def group_by(values: list[tuple[str, Any]]) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = defaultdict(list)
+    for key, value in values:
+        grouped[key].append(value)
+    return dict(grouped)

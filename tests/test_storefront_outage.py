@@ -1,0 +1,251 @@
+"""The storefront through a payments outage, from HTTP request to charge, on the local cloud.
+
+1,000 orders go through the synthesized API templates into moto's SQS; the real order consumer (Powertools
+batch processing and idempotency, the payments breaker) drains them through an emulated event source
+mapping; the real governor pauses that mapping while the payments circuit is open. A fake clock runs
+two simulated hours in seconds. The same scenario then runs without the pause, to show what it saves.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from moto import mock_aws
+
+from apps.storefront.stateful import StorefrontStateful
+from apps.storefront.stateless import CATALOG_SKUS, StorefrontStateless
+from tests.breaker_support import FakeClock
+from tests.harness import load_handler, new_app
+from tests.localcloud import FakeContext, LocalCloud, fast_sqs_clock
+
+ORDERS = 1000
+ARRIVALS_SECONDS = 5400.0  # orders arrive over 90 minutes
+OUTAGE = (1800.0, 3300.0)  # payments answers nothing for 25 minutes: 20% of the run
+TICK = 10.0  # the simulation's step; the stream is polled and the queue drained every tick
+RECONCILE_EVERY = 60.0  # the governor's scheduled tick
+GIVE_UP_AT = 4 * 3600.0
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def templates() -> tuple[dict[str, Any], dict[str, Any]]:
+    app = new_app()
+    env = cdk.Environment(account="123456789012", region="us-east-1")
+    stateful = StorefrontStateful(app, "StorefrontStateful", env=env)
+    StorefrontStateless(app, "Storefront", stateful=stateful, env=env)
+    assembly = app.synth()
+    return (
+        assembly.get_stack_by_name("StorefrontStateful").template,
+        assembly.get_stack_by_name("Storefront").template,
+    )
+
+
+@dataclass
+class Order:
+    order_id: str
+    kind: str  # good, poison (passes the API, refused by the consumer) or invalid (refused by the API)
+    body: str
+    at: float
+    duplicate: bool = False
+
+
+def scenario(seed: int = 7) -> list[Order]:
+    rng = random.Random(seed)
+    orders: list[Order] = []
+    for i in range(ORDERS):
+        at = i * ARRIVALS_SECONDS / ORDERS
+        draw = rng.random()
+        order_id = f"o-{i:04d}"
+        items = [{"sku": rng.choice(CATALOG_SKUS), "quantity": rng.randint(1, 3), "unitPrice": 9.5}]
+        if draw < 0.02:
+            kind, document = "invalid", {"orderId": order_id}  # no items: the model refuses it
+        elif draw < 0.07:
+            kind, document = (
+                "poison",
+                {"orderId": order_id, "items": [{"sku": "discontinued-kettle", "quantity": 1}]},
+            )
+        else:
+            kind, document = (
+                "good",
+                {"orderId": order_id, "customerId": f"c-{rng.randint(1, 80)}", "items": items},
+            )
+        orders.append(Order(order_id, kind, json.dumps(document), at))
+        if kind == "good" and rng.random() < 0.03:  # the client retries: the same order again, later
+            orders.append(
+                Order(order_id, kind, json.dumps(document), at + rng.uniform(1, 120), duplicate=True)
+            )
+    return sorted(orders, key=lambda o: o.at)
+
+
+class Payments:
+    """The downstream: answers nothing during the outage, charges otherwise."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.charges: Counter[str] = Counter()
+        self.attempts = 0
+
+    def charge(self, order_id: str, amount: Any) -> str:
+        self.attempts += 1
+        if OUTAGE[0] <= self.clock() < OUTAGE[1]:
+            raise ConnectionError("payments: connection timed out")
+        self.charges[order_id] += 1
+        return f"ch-{order_id}"
+
+
+@dataclass
+class Run:
+    answered: Counter[int] = field(default_factory=Counter)
+    charges: Counter[str] = field(default_factory=Counter)
+    dead_letters: list[str] = field(default_factory=list)
+    receives: dict[str, int] = field(default_factory=dict)  # orderId -> receives of its messages
+    paused_spans: list[tuple[float, float]] = field(default_factory=list)
+    receive_times: list[float] = field(default_factory=list)
+    drained_at: float = 0.0
+    backlog_cleared_at: float = 0.0  # the first time after the outage that no message waits in the queue
+    consumer_successes: int = 0
+
+    def figures(self, orders: list[Order], label: str) -> str:
+        good = {o.order_id for o in orders if o.kind == "good"}
+        per_good = [self.receives.get(order_id, 0) for order_id in good]
+        duplicates = self.consumer_successes - sum(self.charges.values())
+        paused = sum(end - start for start, end in self.paused_spans)
+        return (
+            f"{label}: orders={len({o.order_id for o in orders})} requests={sum(self.answered.values())} "
+            f"answered 202/400={self.answered[202]}/{self.answered[400]} "
+            f"charged={sum(self.charges.values())} "
+            f"duplicates suppressed={duplicates} DLQ={len(self.dead_letters)} "
+            f"receives per good order mean={statistics.mean(per_good):.2f} max={max(per_good)} "
+            f"time paused={paused:.0f}s "
+            f"time to drain={self.backlog_cleared_at - OUTAGE[1]:.0f}s after recovery"
+        )
+
+
+@pytest.fixture
+def cloud_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+def run_storefront(
+    templates: tuple[dict[str, Any], dict[str, Any]],
+    orders: list[Order],
+    *,
+    pause: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Run:
+    clock, run = FakeClock(start=0.0), Run()
+    fast_sqs_clock(monkeypatch)
+    with mock_aws():
+        cloud = LocalCloud(templates[0], templates[1], clock)
+        environment = cloud.consumer_environment
+        monkeypatch.setenv("CIRCUIT_BREAKER_TABLE", cloud.circuit_table)
+        monkeypatch.setenv("CIRCUIT_BREAKER_SETTINGS", environment["CIRCUIT_BREAKER_SETTINGS"])
+        monkeypatch.setenv("IDEMPOTENCY_TABLE", cloud.idempotency_table)
+        monkeypatch.setenv("KNOWN_SKUS", environment["KNOWN_SKUS"])
+        consumer = load_handler("storefront_orders")
+        consumer.breaker = cloud.breaker("payments")
+        payments = Payments(clock)
+        consumer.payments = payments
+        order_of: dict[str, str] = {}
+
+        def invoke(event: dict[str, Any]) -> dict[str, Any]:
+            for record in event["Records"]:
+                order_of[record["messageId"]] = json.loads(record["body"])["orderId"]
+            result: dict[str, Any] = consumer.handler(event, FakeContext())
+            run.consumer_successes += len(event["Records"]) - len(result["batchItemFailures"])
+            return result
+
+        poller = cloud.poller(invoke)
+        governor = cloud.governor(templates[1])
+        pending = list(orders)
+        next_reconcile = RECONCILE_EVERY
+        paused_since: float | None = None
+        while clock() < GIVE_UP_AT:
+            now = clock()
+            while pending and pending[0].at <= now:
+                order = pending.pop(0)
+                response = cloud.post(
+                    order.body, {"Content-Type": "application/json", "Authorization": "Bearer t"}
+                )
+                run.answered[response.status] += 1
+            if pause:
+                records = cloud.stream.poll()
+                changed = governor.handle({"Records": records})["changed"] if records else []
+                if now >= next_reconcile:
+                    changed += governor.handle({"source": "aws.events"})["changed"]
+                    next_reconcile += RECONCILE_EVERY
+                if changed:
+                    poller.refresh()
+                    if not poller.enabled and paused_since is None:
+                        paused_since = now
+                    elif poller.enabled and paused_since is not None:
+                        run.paused_spans.append((paused_since, now))
+                        paused_since = None
+            poller.tick()
+            if now > OUTAGE[1] and not run.backlog_cleared_at and cloud.waiting() == 0:
+                run.backlog_cleared_at = now
+            if not pending and run.backlog_cleared_at and poller.in_flight == 0 and cloud.queue_depth() == 0:
+                run.drained_at = now
+                break
+            clock.advance(TICK)
+        run.charges = payments.charges
+        run.dead_letters = [json.loads(body)["orderId"] for body in cloud.dead_letters()]
+        for message_id, count in poller.receives.items():
+            order_id = order_of[message_id]
+            run.receives[order_id] = run.receives.get(order_id, 0) + count
+        run.receive_times = poller.receive_times
+    return run
+
+
+def test_the_storefront_rides_out_a_payments_outage(templates, cloud_env, monkeypatch, capsys):
+    orders = scenario()
+    kinds = Counter(o.kind for o in orders if not o.duplicate)
+    good = {o.order_id for o in orders if o.kind == "good"}
+    poison = {o.order_id for o in orders if o.kind == "poison"}
+    assert kinds["invalid"] > 0
+    assert kinds["poison"] > 0
+    assert any(o.duplicate for o in orders)
+
+    paused = run_storefront(templates, orders, pause=True, monkeypatch=monkeypatch)
+    unpaused = run_storefront(templates, orders, pause=False, monkeypatch=monkeypatch)
+    with capsys.disabled():
+        print("\n" + paused.figures(orders, "with the pause   "))
+        print(unpaused.figures(orders, "without the pause"))
+
+    # Bad bodies answer 400 and are never queued; everything else answers 202.
+    assert paused.answered[400] == kinds["invalid"]
+    assert paused.answered[202] == len(orders) - kinds["invalid"]
+    # Every good order is charged exactly once (duplicates included); poison orders never are.
+    assert set(paused.charges) == good
+    assert set(paused.charges.values()) == {1}
+    # Every poison order is in the DLQ, and no good order is.
+    assert sorted(paused.dead_letters) == sorted(poison)
+    # While the circuit was open, nothing was received after the pause took effect.
+    assert paused.paused_spans, "the consumer was paused"
+    for start, end in paused.paused_spans:
+        assert not [t for t in paused.receive_times if start <= t < end], (start, end)
+    # The backlog drained after recovery, and no message was lost.
+    assert paused.drained_at > OUTAGE[1]
+    suppressed = paused.consumer_successes - sum(paused.charges.values())
+    assert paused.answered[202] == sum(paused.charges.values()) + suppressed + len(paused.dead_letters)
+    assert suppressed == sum(1 for o in orders if o.duplicate)
+
+    # Without the pause, the outage burns receive counts until good orders reach the DLQ.
+    assert set(unpaused.dead_letters) & good
+    assert max(unpaused.receives[o] for o in good) > max(paused.receives[o] for o in good)
