@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 import pytest
 from aws_cdk import Duration
@@ -57,3 +59,29 @@ def user_pool_authorization(stack: cdk.Stack) -> ApiAuthorization:
 @pytest.fixture
 def consumer(stack: cdk.Stack) -> lambda_.Function:
     return make_function(stack)
+
+
+#: Modules that take longest run first, so the workers of `make test` finish together.
+LONGEST_FIRST = ("test_storefront_outage.py", "test_apps.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within each module is kept
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Show the figure lines that tests record (``record_property("figures", ...)``), also under xdist."""
+    lines = [
+        value
+        for report in terminalreporter.stats.get("passed", [])
+        for name, value in getattr(report, "user_properties", [])
+        if name == "figures"
+    ]
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -115,11 +115,15 @@ class QueuePoller:
 
     def tick(self) -> None:
         now = self.clock()
-        for message_id, (visible_at, handle) in list(self._in_flight.items()):
-            if visible_at <= now:  # the visibility timeout ran out: the message may be received again
-                self.sqs.change_message_visibility(
-                    QueueUrl=self.queue_url, ReceiptHandle=handle, VisibilityTimeout=0
-                )
+        # The visibility timeout ran out: those messages may be received again.
+        expired = [(m, handle) for m, (visible_at, handle) in self._in_flight.items() if visible_at <= now]
+        for start in range(0, len(expired), 10):
+            chunk = expired[start : start + 10]
+            entries = [
+                {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, (_, h) in enumerate(chunk)
+            ]
+            self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
+            for message_id, _ in chunk:
                 del self._in_flight[message_id]
         if not self.enabled:
             return
@@ -143,14 +147,16 @@ class QueuePoller:
             self.receive_times.append(now)
         result = self.invoke({"Records": [self._record(m) for m in messages]})
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        done = [m for m in messages if m["MessageId"] not in failed]
         for message in messages:
             if message["MessageId"] in failed:
                 self._in_flight[message["MessageId"]] = (
                     now + self.visibility_timeout,
                     message["ReceiptHandle"],
                 )
-            else:
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        if done:
+            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)]
+            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:
         attributes = {

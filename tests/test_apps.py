@@ -20,6 +20,7 @@ from apps.catalog.stack import CatalogStack
 from apps.edge.stack import EdgeStack
 from apps.ingest.stack import OrderIngestStack
 from apps.storefront.app import build_app as build_storefront_app
+from apps.storefront.app import compose as compose_storefront
 from tests.harness import (
     FEATURE_FLAGS,
     NAG_PACKS,
@@ -92,7 +93,7 @@ def pinned_templates() -> dict[str, Any]:
     app = new_app()
     for name, (stack_class, env) in PINNED_STACKS.items():
         stack_class(app, name, env=env)
-    build_storefront_app(app, env=cdk.Environment(account=PINNED_ENV.account, region="us-east-1"))
+    compose_storefront(app, env=cdk.Environment(account=PINNED_ENV.account, region="us-east-1"))
     assembly = app.synth()
     names = [*PINNED_STACKS, *SAMPLE_APPS["storefront"]]
     return {name: assembly.get_stack_by_name(name).template for name in names}

@@ -19,8 +19,8 @@ import aws_cdk as cdk
 import pytest
 from moto import mock_aws
 
-from apps.storefront.stateful import StorefrontStateful
-from apps.storefront.stateless import CATALOG_SKUS, StorefrontStateless
+from apps.storefront.app import compose
+from apps.storefront.stateless import CATALOG_SKUS
 from tests.breaker_support import FakeClock
 from tests.harness import load_handler, new_app
 from tests.localcloud import FakeContext, LocalCloud, fast_sqs_clock
@@ -28,7 +28,7 @@ from tests.localcloud import FakeContext, LocalCloud, fast_sqs_clock
 ORDERS = 1000
 ARRIVALS_SECONDS = 5400.0  # orders arrive over 90 minutes
 OUTAGE = (1800.0, 3300.0)  # payments answers nothing for 25 minutes: 20% of the run
-TICK = 10.0  # the simulation's step; the stream is polled and the queue drained every tick
+TICK = 20.0  # the simulation's step; the stream is polled and the queue drained every tick
 RECONCILE_EVERY = 60.0  # the governor's scheduled tick
 GIVE_UP_AT = 4 * 3600.0
 
@@ -38,9 +38,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def templates() -> tuple[dict[str, Any], dict[str, Any]]:
     app = new_app()
-    env = cdk.Environment(account="123456789012", region="us-east-1")
-    stateful = StorefrontStateful(app, "StorefrontStateful", env=env)
-    StorefrontStateless(app, "Storefront", stateful=stateful, env=env)
+    compose(app, env=cdk.Environment(account="123456789012", region="us-east-1"))
     assembly = app.synth()
     return (
         assembly.get_stack_by_name("StorefrontStateful").template,
@@ -213,7 +211,7 @@ def run_storefront(
     return run
 
 
-def test_the_storefront_rides_out_a_payments_outage(templates, cloud_env, monkeypatch, capsys):
+def test_the_storefront_rides_out_a_payments_outage(templates, cloud_env, monkeypatch, record_property):
     orders = scenario()
     kinds = Counter(o.kind for o in orders if not o.duplicate)
     good = {o.order_id for o in orders if o.kind == "good"}
@@ -224,9 +222,9 @@ def test_the_storefront_rides_out_a_payments_outage(templates, cloud_env, monkey
 
     paused = run_storefront(templates, orders, pause=True, monkeypatch=monkeypatch)
     unpaused = run_storefront(templates, orders, pause=False, monkeypatch=monkeypatch)
-    with capsys.disabled():
-        print("\n" + paused.figures(orders, "with the pause   "))
-        print(unpaused.figures(orders, "without the pause"))
+    # Printed at the end of the run (tests/conftest.py), also when xdist runs the test in a worker.
+    record_property("figures", paused.figures(orders, "outage run, with the pause   "))
+    record_property("figures", unpaused.figures(orders, "outage run, without the pause"))
 
     # Bad bodies answer 400 and are never queued; everything else answers 202.
     assert paused.answered[400] == kinds["invalid"]

@@ -11,7 +11,16 @@ REGION = "us-east-1"
 
 
 def build_app(app: cdk.App | None = None, *, env: cdk.Environment | None = None) -> cdk.App:
+    """The storefront in ``app`` (or a new one), with cdk-nag's packs run at synth."""
     app = checked_app(app)
+    compose(app, env=env)
+    return app
+
+
+def compose(
+    app: cdk.App, *, env: cdk.Environment | None = None
+) -> tuple[StorefrontStateful, StorefrontStateless]:
+    """The two storefront stacks in ``app``, tagged, the stateless one depending on the stateful one."""
     env = env or cdk.Environment(region=REGION)
     stateful = StorefrontStateful(
         app,
@@ -35,7 +44,7 @@ def build_app(app: cdk.App | None = None, *, env: cdk.Environment | None = None)
         cdk.Tags.of(stack).add("app", "storefront")
         cdk.Tags.of(stack).add("stack-role", role)
         cdk.Tags.of(stack).add("managed-by", "constructs_lib")
-    return app
+    return stateful, stateless
 
 
 if __name__ == "__main__":
