@@ -487,13 +487,13 @@ class CircuitBreaker(Construct):
                 f"{needed} or more to keep good messages out of the DLQ",
             )
         return ConsumerPause(
-            mapping=mapping,
-            circuit_id=circuit_id,
             function=governor.function,
             stream_mapping=governor.stream_mapping,
             schedule=governor.schedule,
             failure_queue=governor.failure_queue,
             alarms=[*governor.alarms, self._read_error_alarm(circuit_id)],
+            mapping=mapping,
+            circuit_id=circuit_id,
         )
 
     def grant_runtime_access(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -566,15 +566,7 @@ class CircuitBreaker(Construct):
 
 
 @dataclass(frozen=True)
-class ConsumerPause:
-    """What ``CircuitBreaker.pause_while_open`` set up for one mapping.
-
-    The governor function, its stream mapping, schedule and failure queue are shared by every mapping
-    the breaker pauses; ``alarms`` are those that concern this mapping.
-    """
-
-    mapping: lambda_.EventSourceMapping
-    circuit_id: str
+class _GovernorParts:
     function: lambda_.Function
     stream_mapping: lambda_.EventSourceMapping
     schedule: events.Rule
@@ -583,12 +575,15 @@ class ConsumerPause:
 
 
 @dataclass(frozen=True)
-class _GovernorParts:
-    function: lambda_.Function
-    stream_mapping: lambda_.EventSourceMapping
-    schedule: events.Rule
-    failure_queue: sqs.Queue
-    alarms: list[cloudwatch.Alarm]
+class ConsumerPause(_GovernorParts):
+    """What ``CircuitBreaker.pause_while_open`` set up for one mapping.
+
+    The governor ``function``, its ``stream_mapping``, ``schedule`` and ``failure_queue`` are shared by
+    every mapping the breaker pauses; ``alarms`` are those that concern this mapping.
+    """
+
+    mapping: lambda_.EventSourceMapping
+    circuit_id: str
 
 
 @dataclass(frozen=True)

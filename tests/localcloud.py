@@ -59,8 +59,8 @@ def _join(value: Any, refs: Mapping[str, str]) -> str:
 class StreamPoller:
     """Reads a table's stream as Lambda's event source mapping does, in Lambda's event shape."""
 
-    def __init__(self, stream_arn: str) -> None:
-        self._client = boto3.client("dynamodbstreams", region_name=REGION)
+    def __init__(self, stream_arn: str, region: str = REGION) -> None:
+        self._client = boto3.client("dynamodbstreams", region_name=region)
         shard = self._client.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
         self._iterator = self._client.get_shard_iterator(
             StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"

@@ -24,27 +24,12 @@ from constructs_lib.runtime.governor import (
     transitions_in,
 )
 from tests.breaker_support import Events, FakeClock
+from tests.localcloud import StreamPoller
 
 REGION = "eu-west-1"
 TABLE = "circuits"
 #: Lambda polls each DynamoDB stream shard four times a second; the simulated poller does the same.
 STREAM_POLL_SECONDS = 0.25
-
-
-class StreamPoller:
-    """Reads the state table's stream as Lambda's event source mapping does, in Lambda's event shape."""
-
-    def __init__(self, stream_arn: str) -> None:
-        self._client = boto3.client("dynamodbstreams", region_name=REGION)
-        shard = self._client.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
-        self._iterator = self._client.get_shard_iterator(
-            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-
-    def poll(self) -> list[dict[str, Any]]:
-        response = self._client.get_records(ShardIterator=self._iterator)
-        self._iterator = response["NextShardIterator"]
-        return response["Records"]
 
 
 @pytest.fixture
@@ -94,7 +79,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         yield {
             "dynamodb": dynamodb,
             "lambda": lambda_client,
-            "stream": StreamPoller(table["LatestStreamArn"]),
+            "stream": StreamPoller(table["LatestStreamArn"], region=REGION),
             "mapping_id": mapping["UUID"],
         }
 

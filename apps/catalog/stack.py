@@ -22,15 +22,20 @@ class CatalogStack(Stack):
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
         alarm_topic = sns.Topic(self, "AlarmTopic", enforce_ssl=True, display_name="Catalog alarms")
-        catalog = SnapStartFunction(
-            self,
-            "Catalog",
-            code=java_code(CATALOG_PROJECT),
-            handler="catalog.CatalogHandler::handleRequest",
-            description="Product catalog (Java, SnapStart); primed in static initialisation",
-            deployment=codedeploy.LambdaDeploymentConfig.CANARY_10_PERCENT_5_MINUTES,
-            alarm_topic=alarm_topic,
-        )
+        catalog = catalog_function(self, "Catalog", alarm_topic=alarm_topic)
         url = catalog.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
         CfnOutput(self, "CatalogUrl", value=url.url, description="SigV4-signed GET <url>products/<id>")
         CfnOutput(self, "CatalogAlias", value=catalog.alias.function_arn)
+
+
+def catalog_function(scope: Construct, id: str, *, alarm_topic: sns.ITopic) -> SnapStartFunction:
+    """``catalog.CatalogHandler`` on Java 25 with SnapStart and a canary rollout on its alarms."""
+    return SnapStartFunction(
+        scope,
+        id,
+        code=java_code(CATALOG_PROJECT),
+        handler="catalog.CatalogHandler::handleRequest",
+        description="Product catalog (Java, SnapStart); primed in static initialisation",
+        deployment=codedeploy.LambdaDeploymentConfig.CANARY_10_PERCENT_5_MINUTES,
+        alarm_topic=alarm_topic,
+    )

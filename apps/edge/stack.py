@@ -31,20 +31,7 @@ class EdgeStack(Stack):
         super().__init__(scope, id, **kwargs)
         alarm_topic = sns.Topic(self, "AlarmTopic", enforce_ssl=True, display_name="Edge sample alarms")
 
-        site_bucket = s3.Bucket(
-            self,
-            "SiteBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-        )
-        acknowledge(
-            site_bucket,
-            "AwsSolutions::AwsSolutions-S1",
-            "Viewers only reach this bucket through CloudFront, whose access logs record every request; "
-            "S3 server access logs would duplicate them",
-        )
+        site_bucket = private_site_bucket(self, "SiteBucket")
 
         hello = python_function(
             self,
@@ -100,6 +87,26 @@ class EdgeStack(Stack):
         CfnOutput(self, "SiteUrl", value=cdn.url)
         CfnOutput(self, "HelloUrl", value=f"{cdn.url}/api/hello?name=edge")
         CfnOutput(self, "OrdersUrl", value=f"{cdn.url}/ingest/orders")
+
+
+def private_site_bucket(scope: Construct, id: str) -> s3.Bucket:
+    """A bucket for a static site that viewers reach only through CloudFront; kept when removed."""
+    bucket = s3.Bucket(
+        scope,
+        id,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        versioned=True,
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+    acknowledge(
+        bucket,
+        "AwsSolutions::AwsSolutions-S1",
+        "Viewers only reach this bucket through CloudFront, whose access logs record every request; "
+        "S3 server access logs would duplicate them",
+    )
+    return bucket
 
 
 def customer_user_pool(scope: Construct) -> cognito.UserPool:

@@ -6,19 +6,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_codedeploy as codedeploy
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from apps.catalog.stack import CATALOG_PROJECT
+from apps.catalog.stack import CATALOG_PROJECT, catalog_function
 from apps.common import python_function
-from apps.edge.stack import acknowledge_bucket_deployment
+from apps.edge.stack import acknowledge_bucket_deployment, private_site_bucket
 from apps.ingest.stack import ORDER_SCHEMA
 from apps.storefront.stateful import CONSUMER_TIMEOUT, StorefrontStateful
 from constructs_lib import (
@@ -27,9 +25,6 @@ from constructs_lib import (
     CdnOrigin,
     CircuitBreaker,
     QueueBufferedIngest,
-    SnapStartFunction,
-    acknowledge,
-    java_code,
 )
 
 SITE = Path(__file__).resolve().parent / "site"
@@ -91,15 +86,7 @@ class StorefrontStateless(Stack):
             max_open_duration=Duration.minutes(5),
         )
         self.pause = self.breaker.pause_while_open(self.ingest.event_source_mapping, circuit_id="payments")
-        self.catalog = SnapStartFunction(
-            self,
-            "Catalog",
-            code=java_code(CATALOG_PROJECT),
-            handler="catalog.CatalogHandler::handleRequest",
-            description="Product catalog (Java, SnapStart); primed in static initialisation",
-            deployment=codedeploy.LambdaDeploymentConfig.CANARY_10_PERCENT_5_MINUTES,
-            alarm_topic=self.alarm_topic,
-        )
+        self.catalog = catalog_function(self, "Catalog", alarm_topic=self.alarm_topic)
         self.cdn = self._distribution()
         self.dashboard = self._dashboard()
         CfnOutput(self, "StorefrontUrl", value=self.cdn.url, description="The storefront, through CloudFront")
@@ -112,21 +99,7 @@ class StorefrontStateless(Stack):
         # The site bucket lives here, not in the stateful stack: its objects are build output, redeployed
         # on every deploy, and CloudFront's OAC bucket policy names the distribution, which would make the
         # two stacks depend on each other. It is retained all the same.
-        site = s3.Bucket(
-            self,
-            "Site",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        acknowledge(
-            site,
-            "AwsSolutions::AwsSolutions-S1",
-            "Viewers only reach this bucket through CloudFront, whose access logs record every request; "
-            "S3 server access logs would duplicate them",
-        )
+        site = private_site_bucket(self, "Site")
         cdn = CdnFrontedOrigin(
             self,
             "Cdn",

@@ -6,7 +6,6 @@ import functools
 import json
 import logging
 import os
-import sys
 import threading
 import time
 import uuid
@@ -15,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from ._emf import emf_line, print_line
 from ._store import DynamoStore, Outcome, Snapshot, State, default_client
 from .settings import BreakerSettings
 
@@ -154,7 +154,7 @@ class CircuitBreaker:
         self._clock = clock
         self._client = client
         self._boto_config = boto_config
-        self._emit_line = emit or _print_line
+        self._emit_line = emit or print_line
         self._store: DynamoStore | None = None
         self._cache: tuple[Snapshot, float] | None = None
         self._lock = threading.Lock()
@@ -464,25 +464,19 @@ class CircuitBreaker:
         also_count: tuple[str, ...] = (),
         **fields: Any,
     ) -> None:
-        """One JSON line that is both a structured log and a CloudWatch Embedded Metric Format record."""
-        record = {
-            "_aws": {
-                "Timestamp": int(now * 1000),
-                "CloudWatchMetrics": [
-                    {
-                        "Namespace": self.metrics_namespace,
-                        "Dimensions": [["CircuitId"]],
-                        "Metrics": [{"Name": name, "Unit": "Count"} for name in (metric, *also_count)],
-                    }
-                ],
-            },
-            "CircuitId": self.circuit_id,
-            **dict.fromkeys((metric, *also_count), 1),
-            "level": level,
-            "event": event,
-            **fields,
-        }
-        self._emit_line(json.dumps(record, default=str))
+        """One structured log line that is also an EMF record of ``metric`` (and ``also_count``)."""
+        counted = dict.fromkeys((metric, *also_count), (1.0, "Count"))
+        self._emit_line(
+            emf_line(
+                namespace=self.metrics_namespace,
+                circuit_id=self.circuit_id,
+                event=event,
+                metrics=counted,
+                now=now,
+                level=level,
+                **fields,
+            )
+        )
 
 
 def _error_code(exc: Exception) -> str | None:
@@ -509,8 +503,3 @@ def _settings_from_env(circuit_id: str) -> dict[str, Any]:
         return {}
     entry = settings.get(circuit_id, {}) if isinstance(settings, dict) else {}
     return entry if isinstance(entry, dict) else {}
-
-
-def _print_line(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._emf import emf_line, print_line
 from ._store import DynamoStore, Snapshot, State, default_client
 from .breaker import DEFAULT_NAMESPACE, NAMESPACE_ENV, TABLE_ENV
 
@@ -157,7 +157,7 @@ class Governor:
         self._lambda = lambda_client
         self._dynamodb = dynamodb_client
         self._clock = clock
-        self._emit_line = emit or _print_line
+        self._emit_line = emit or print_line
         self.metrics_namespace = metrics_namespace or os.environ.get(NAMESPACE_ENV, DEFAULT_NAMESPACE)
 
     @staticmethod
@@ -274,29 +274,17 @@ class Governor:
         unit: str = "Count",
         **fields: Any,
     ) -> None:
-        record = {
-            "_aws": {
-                "Timestamp": int(now * 1000),
-                "CloudWatchMetrics": [
-                    {
-                        "Namespace": self.metrics_namespace,
-                        "Dimensions": [["CircuitId"]],
-                        "Metrics": [{"Name": metric, "Unit": unit}],
-                    }
-                ],
-            },
-            "CircuitId": circuit_id,
-            metric: value,
-            "level": level,
-            "event": event,
-            **fields,
-        }
-        self._emit_line(json.dumps(record, default=str))
-
-
-def _print_line(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+        self._emit_line(
+            emf_line(
+                namespace=self.metrics_namespace,
+                circuit_id=circuit_id,
+                event=event,
+                metrics={metric: (value, unit)},
+                now=now,
+                level=level,
+                **fields,
+            )
+        )
 
 
 _GOVERNOR: Governor | None = None

@@ -1,0 +1,45 @@
+"""One JSON line that is both a structured log and a CloudWatch Embedded Metric Format record."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+
+def emf_line(
+    *,
+    namespace: str,
+    circuit_id: str,
+    event: str,
+    metrics: Mapping[str, tuple[float, str]],
+    now: float,
+    level: str = "INFO",
+    **fields: Any,
+) -> str:
+    """The record for ``event``: each metric ``name -> (value, unit)`` by the ``CircuitId`` dimension."""
+    record = {
+        "_aws": {
+            "Timestamp": int(now * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": namespace,
+                    "Dimensions": [["CircuitId"]],
+                    "Metrics": [{"Name": name, "Unit": unit} for name, (_, unit) in metrics.items()],
+                }
+            ],
+        },
+        "CircuitId": circuit_id,
+        **{name: value for name, (value, _) in metrics.items()},
+        "level": level,
+        "event": event,
+        **fields,
+    }
+    return json.dumps(record, default=str)
+
+
+def print_line(line: str) -> None:
+    """Write one line to standard output, where Lambda sends it to CloudWatch Logs."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
