@@ -59,6 +59,14 @@ def _attach(stack: cdk.Stack, **props: Any) -> Any:
     return CircuitBreaker(stack, "Breaker").attach(**props)
 
 
+def _pause(stack: cdk.Stack, **props: Any) -> Any:
+    consumer = make_function(stack, "OrderConsumer")
+    ingest = QueueBufferedIngest(stack, "Ingest", consumer=consumer)
+    breaker = CircuitBreaker(stack, "Breaker")
+    breaker.attach(consumer, circuit_id="payments")
+    return breaker.pause_while_open(ingest.event_source_mapping, **props)
+
+
 SUBJECTS = [
     Subject(
         "QueueBufferedIngest",
@@ -93,6 +101,12 @@ SUBJECTS = [
         _attach,
         lambda stack: {"function": make_function(stack), "circuit_id": "payments"},
         CircuitBreaker.attach,
+    ),
+    Subject(
+        "CircuitBreaker.pause_while_open",
+        _pause,
+        lambda stack: {"circuit_id": "payments"},
+        CircuitBreaker.pause_while_open,
     ),
     Subject(
         "CdnOrigin.bucket",
