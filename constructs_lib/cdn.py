@@ -229,11 +229,18 @@ class RestApiCdnOrigin(CdnOrigin):
         iam_methods = self.iam_methods()
         if iam_methods:
             problems.add(prop, iam_methods, IAM_BEHIND_CLOUDFRONT_FIX)
+        if self.iam_signed_for_origin_host and self.api.methods and not self._signed_methods():
+            problems.warn(
+                "iamOptInUnused",
+                f"{prop}: iam_signed_for_origin_host=True, but no method of '{self.api.node.path}' is "
+                "IAM-authorized, so it has no effect; remove it unless IAM methods are added later",
+            )
 
     def iam_methods(self) -> list[str]:
         """The API's IAM-authorized methods (``"POST /ingest/orders"``), unless the user opted in."""
-        if self.iam_signed_for_origin_host:
-            return []
+        return [] if self.iam_signed_for_origin_host else self._signed_methods()
+
+    def _signed_methods(self) -> list[str]:
         found = []
         for method in self.api.methods:
             cfn = method.node.default_child

@@ -458,6 +458,14 @@ class CircuitBreaker(Construct):
             probe,
             "must be between 2 and 1000 (an SQS mapping's maximum concurrency range)",
         )
+        configured = facts.max_concurrency if facts is not None else None
+        if probe_concurrency is not None and configured is not None and probe_concurrency > configured:
+            problems.add(
+                "probe_concurrency",
+                probe_concurrency,
+                f"must not exceed the mapping's maximum concurrency ({configured}), which caps the probes "
+                "anyway; lower it or remove it",
+            )
         problems.raise_if_any()
         assert facts is not None
         governor = self._governor or self._build_governor()

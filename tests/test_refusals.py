@@ -418,3 +418,25 @@ def test_java_tool_options_on_a_python_runtime_are_refused(stack):
         "java_tool_options",
         "only Java runtimes read JAVA_TOOL_OPTIONS",
     )
+
+
+def test_a_probe_concurrency_above_the_mappings_is_refused(stack):
+    consumer = make_function(stack, "OrderConsumer")
+    ingest = QueueBufferedIngest(stack, "Ingest", consumer=consumer, max_concurrency=3)
+    breaker = CircuitBreaker(stack, "Breaker")
+    breaker.attach(consumer, circuit_id="payments")
+    assert_misconfigured(
+        lambda: breaker.pause_while_open(
+            ingest.event_source_mapping, circuit_id="payments", probe_concurrency=4
+        ),
+        "probe_concurrency",
+        "must not exceed the mapping's maximum concurrency (3)",
+    )
+
+
+def test_an_iam_opt_in_on_an_api_without_iam_methods_is_warned_about(stack):
+    api = QueueBufferedIngest(
+        stack, "Ingest", consumer=make_function(stack), authorization=user_pool_authorization(stack)
+    ).api
+    CdnFrontedOrigin(stack, "Cdn", default_origin=CdnOrigin.rest_api(api, iam_signed_for_origin_host=True))
+    Annotations.from_stack(stack).has_warning("/TestStack/Cdn", Match.string_like_regexp("has no effect"))

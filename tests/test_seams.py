@@ -245,9 +245,9 @@ def test_single_page_app_rewrites_routes_on_the_bucket_behaviors_only(stack):
 NODE = shutil.which("node", path=f"{REPO_ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}")
 
 
-@pytest.mark.skipif(NODE is None, reason="needs node, which make setup installs")
 def test_the_single_page_app_function_serves_routes_and_keeps_missing_files_404():
     """Run the function's own code on node, with CloudFront's viewer-request event shape."""
+    assert NODE is not None, "node comes with make setup (package.json)"
     uris = ["/", "/products/42", "/cart/", "/app.js", "/img/logo.svg", "/index.html"]
     script = SINGLE_PAGE_APP_FUNCTION + (
         "const uris = JSON.parse(process.argv[1]);\n"
