@@ -178,11 +178,12 @@ class CircuitBreaker(Construct):
     ) -> CircuitBreakerWiring:
         """Wire ``function`` (a Function, Version or Alias defined in this app) to the circuit ``circuit_id``.
 
-        Adds the runtime layer (Python functions), sets ``CIRCUIT_BREAKER_TABLE``,
-        ``CIRCUIT_BREAKER_NAMESPACE`` and this circuit's settings in ``CIRCUIT_BREAKER_SETTINGS`` (unset
-        settings keep the runtime's defaults), grants ``dynamodb:GetItem`` and ``dynamodb:UpdateItem`` on
-        this table only, and creates an alarm that fires when the circuit opens. Attach one function to
-        several circuits by calling this once per circuit.
+        Adds the runtime layer, sets ``CIRCUIT_BREAKER_TABLE``, ``CIRCUIT_BREAKER_NAMESPACE`` and this
+        circuit's settings in ``CIRCUIT_BREAKER_SETTINGS`` (unset settings keep the runtime's defaults,
+        ``BreakerSettings``), grants ``dynamodb:GetItem`` and ``dynamodb:UpdateItem`` on this table only,
+        and creates the circuit's two alarms: it opened, and its state store fails. Attach one function to
+        several circuits by calling this once per circuit, all on one breaker. The function must run on a
+        Python runtime the layer supports (3.10 to 3.14).
         """
         problems = Problems(f"CircuitBreaker '{self.node.path}'.attach")
         if not check_types(problems, CircuitBreaker.attach, {**given_props(locals()), "function": function}):
@@ -216,6 +217,7 @@ class CircuitBreaker(Construct):
         }
         for name, value in environment.items():
             target.add_environment(name, value)
+        opened, store_errors = self._circuit_alarms(circuit_id)
         return CircuitBreakerWiring(
             function=target,
             circuit_id=circuit_id,
@@ -223,8 +225,8 @@ class CircuitBreaker(Construct):
             settings=settings,
             layer_added=layer_added,
             grant=self.grant_runtime_access(target),
-            alarm=self._circuit_alarms(circuit_id)[0],
-            state_store_alarm=self._circuit_alarms(circuit_id)[1],
+            alarm=opened,
+            state_store_alarm=store_errors,
         )
 
     def _check_pausable(

@@ -624,6 +624,7 @@ def _plan(scope: Construct, where: str, given: Mapping[str, Any]) -> _Plan:
         _check_key_is_used(problems, given["encryption_key"], queue_kwargs, dlq_kwargs)
     else:
         queue_kwargs, dlq_kwargs = {}, {}
+        _check_message_age(problems, given["max_message_age"], _retention_of(given["existing_queue"]))
     plan = _Plan(
         problems=problems,
         consumer=consumer,
@@ -746,6 +747,13 @@ def _merge_queue_props(
     return queue_kwargs, dlq_kwargs
 
 
+def _retention_of(queue: sqs.Queue) -> Duration:
+    """An existing queue's retention period (SQS's default of 4 days when it sets none)."""
+    cfn = queue.node.default_child
+    value = cfn.message_retention_period if isinstance(cfn, sqs.CfnQueue) else None
+    return Duration.seconds(value) if value is not None and not is_unresolved(value) else Duration.days(4)
+
+
 def _check_message_age(problems: Problems, max_message_age: Duration | None, retention: Any) -> None:
     """An age alarm at or above the retention period can never fire: messages expire first."""
     age, kept = seconds(or_default(max_message_age, DEFAULT_MAX_MESSAGE_AGE)), seconds(retention)
@@ -754,7 +762,7 @@ def _check_message_age(problems: Problems, max_message_age: Duration | None, ret
             "max_message_age",
             max_message_age,
             f"must be below the queue's retention period ({int(kept)}s), or the message-age alarm can never "
-            "fire: messages expire first; lower it or raise queue_props['retention_period']",
+            "fire: messages expire first; lower it or raise the queue's retention period",
         )
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -391,10 +391,3 @@ class LocalCloud:
             for message in messages:
                 self.sqs.delete_message(QueueUrl=self.dlq_url, ReceiptHandle=message["ReceiptHandle"])
         return bodies
-
-
-def group_by(values: list[tuple[str, Any]]) -> dict[str, list[Any]]:
-    grouped: dict[str, list[Any]] = defaultdict(list)
-    for key, value in values:
-        grouped[key].append(value)
-    return dict(grouped)

@@ -440,3 +440,54 @@ def test_an_iam_opt_in_on_an_api_without_iam_methods_is_warned_about(stack):
     ).api
     CdnFrontedOrigin(stack, "Cdn", default_origin=CdnOrigin.rest_api(api, iam_signed_for_origin_host=True))
     Annotations.from_stack(stack).has_warning("/TestStack/Cdn", Match.string_like_regexp("has no effect"))
+
+
+def test_a_message_age_alarm_beyond_an_existing_queues_retention_is_refused(stack):
+    dead_letters = sqs.Queue(stack, "Dead")
+    queue = sqs.Queue(
+        stack,
+        "Orders",
+        visibility_timeout=Duration.seconds(180),
+        retention_period=Duration.hours(1),
+        dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=dead_letters),
+    )
+    assert_misconfigured(
+        lambda: QueueBufferedIngest(
+            stack,
+            "Ingest",
+            consumer=make_function(stack),
+            existing_queue=queue,
+            max_message_age=Duration.hours(2),
+        ),
+        "max_message_age",
+        "can never fire",
+    )
+
+
+@pytest.mark.parametrize(
+    ("prop", "value"),
+    [("queue_props", {"retention_period": Duration.days(2)}), ("max_receive_count", 3), ("fifo", True)],
+)
+def test_an_existing_queue_keeps_its_own_settings(stack, prop, value):
+    queue = sqs.Queue(
+        stack,
+        "Orders",
+        visibility_timeout=Duration.seconds(180),
+        dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=sqs.Queue(stack, "Dead")),
+    )
+    assert_misconfigured(
+        lambda: QueueBufferedIngest(
+            stack, "Ingest", consumer=make_function(stack), existing_queue=queue, **{prop: value}
+        ),
+        prop,
+        "existing_queue has its own",
+    )
+
+
+def test_an_existing_queue_without_a_dead_letter_queue_is_refused(stack):
+    queue = sqs.Queue(stack, "Orders", visibility_timeout=Duration.seconds(180))
+    assert_misconfigured(
+        lambda: QueueBufferedIngest(stack, "Ingest", consumer=make_function(stack), existing_queue=queue),
+        "existing_queue",
+        "needs a dead-letter queue",
+    )

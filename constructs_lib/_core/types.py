@@ -101,8 +101,9 @@ def _describe_type(annotation: Any) -> str:
         elif isinstance(alternative, type) and issubclass(alternative, enum.Enum):
             names.append(f"a {alternative.__name__} member")
         elif isinstance(alternative, type):
-            module = alternative.__module__.split(".")[-1]
-            prefix = "" if module in ("constructs_lib", "ingest", "cdn", "snapstart") else f"{module}."
+            # aws_cdk.aws_sqs.QueueProps reads as aws_sqs.QueueProps; this library's own classes bare.
+            module = alternative.__module__
+            prefix = "" if module.startswith("constructs_lib") else f"{module.split('.')[-1]}."
             article = "an" if (prefix or alternative.__name__)[0].lower() in "aeiou" else "a"
             names.append(f"{article} {prefix}{alternative.__name__}")
         else:

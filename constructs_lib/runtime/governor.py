@@ -175,12 +175,15 @@ class Governor:
         )
 
     def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
-        """A stream batch reconciles the circuits that changed state; anything else reconciles all."""
+        """A stream batch reconciles the circuits that changed state; anything else reconciles all.
+
+        A failure raises, so Lambda retries the batch (and, at last, sends it to the on-failure queue).
+        """
         records = event.get("Records")
         if records:
             changed = transitions_in(records)
             changes = self.reconcile(changed) if changed else []
-            return {"changed": [c.mapping_id for c in changes], "batchItemFailures": []}
+            return {"changed": [c.mapping_id for c in changes]}
         return {"changed": [c.mapping_id for c in self.reconcile(None)]}
 
     def reconcile(self, circuit_ids: Iterable[str] | None) -> list[Change]:
