@@ -26,3 +26,7 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
     )
     BreakerStack(app, "Breaker", description="constructs_lib sample: a shared circuit breaker in DynamoDB")
     return app
+
+
+if __name__ == "__main__":
+    build_app().synth()

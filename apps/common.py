@@ -14,6 +14,7 @@ from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from constructs import Construct
 
 from constructs_lib import acknowledge
+from constructs_lib.checks import ServerlessPatternsChecks
 
 HANDLERS = Path(__file__).resolve().parent / "handlers"
 #: The newest Python runtime that both aws-cdk-lib and Powertools for AWS Lambda support.
@@ -26,9 +27,12 @@ XRAY_WILDCARD_REASON = (
 
 
 def checked_app(app: cdk.App | None = None) -> cdk.App:
-    """An App (``app`` or a new one) on which cdk-nag's AwsSolutions and Serverless packs run at synth."""
+    """An App (``app`` or a new one) on which cdk-nag's AwsSolutions and Serverless packs, and this
+    library's ServerlessPatterns pack, run at synth."""
     app = app or cdk.App()
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
+    cdk.Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app), ServerlessChecks(app), ServerlessPatternsChecks()
+    )
     return app
 
 

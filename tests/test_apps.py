@@ -21,6 +21,9 @@ from apps.edge.stack import EdgeStack
 from apps.ingest.stack import OrderIngestStack
 from apps.storefront.app import build_app as build_storefront_app
 from apps.storefront.app import compose as compose_storefront
+from constructs_lib.checks import run_rules
+from constructs_lib.checks._lambda import sqs_mappings
+from constructs_lib.checks._model import Templates
 from tests.harness import (
     FEATURE_FLAGS,
     NAG_PACKS,
@@ -218,7 +221,7 @@ def test_the_storefront_dashboard_shows_the_system_at_a_glance(pinned_templates)
 def test_sample_app_passes_cdk_nag_and_cfn_lint(name, policy):
     report = policy[name].only(*SAMPLE_APPS[name])
     assert set(NAG_PACKS) <= set(report.plugins), "every nag pack must have run"
-    assert report.nag_findings == []
+    assert report.finding_lines == []
     assert report.cfn_lint_findings == []
     # Every acknowledgment is listed, with its reason, in tests/acknowledgments.json.
     assert report.inventory() == INVENTORY[name]
@@ -226,10 +229,23 @@ def test_sample_app_passes_cdk_nag_and_cfn_lint(name, policy):
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLE_APPS))
+def test_sample_app_passes_the_serverless_patterns_pack(name, policy):
+    """Synth ran the pack (a finding would have failed it above); here its rules read the same templates."""
+    outdir = policy[name].outdir
+    templates = Templates.load([str(outdir / f"{stack}.template.json") for stack in SAMPLE_APPS[name]])
+    assert [f"{rule.id} {finding.resource}" for rule, finding in run_rules(templates)] == []
+    # The rules saw what they check: each SQS consumer's queue and function are resolved, across the
+    # storefront's two stacks too, so a passing result is not a skipped one.
+    for mapping in sqs_mappings(templates):
+        assert mapping.queue is not None, mapping.mapping
+        assert mapping.function is not None, mapping.mapping
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLE_APPS))
 def test_every_acknowledgment_hides_a_real_finding(name, policy_without_acknowledgments):
     """Built with acknowledgments ignored, the app shows exactly the findings the inventory lists."""
     report = policy_without_acknowledgments.only(*SAMPLE_APPS[name])
-    found = sorted((f.path, f.rule) for f in report.nag)
+    found = sorted((f.path, f.rule) for f in report.findings)
     acknowledged = []
     for row in INVENTORY[name]:
         _pack, _, rule = row["rule"].partition("::")

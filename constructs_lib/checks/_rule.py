@@ -1,0 +1,38 @@
+"""What a rule is: an id, what it finds, how to fix it, and the function that finds it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from ._model import Resource, Templates
+
+PACK = "ServerlessPatterns"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One resource that breaks a rule; ``detail`` says how, with the values read from the template."""
+
+    resource: Resource
+    detail: str
+    location: str = "Properties"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule of the pack. ``name`` is the short name; ``id`` is what reports and acknowledgments use."""
+
+    name: str
+    summary: str
+    fix: str
+    find: Callable[[Templates], Iterable[Finding]]
+
+    @property
+    def id(self) -> str:
+        return f"{PACK}-{self.name}"
+
+    @property
+    def acknowledgment_id(self) -> str:
+        """The id to pass to ``acknowledge`` (or ``Validations.acknowledge``) for this rule."""
+        return f"{PACK}::{self.id}"

@@ -1,0 +1,88 @@
+"""``ServerlessPatternsChecks``: this library's rules as a policy validation plugin for a whole app."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import metadata
+
+import aws_cdk as cdk
+import jsii
+
+from .._core.validation import ConstructsLibValidationError, Problem
+from ._model import Templates
+from ._rule import PACK, Finding, Rule
+from .rules import ALL_RULES
+
+
+def run_rules(templates: Templates, rules: Sequence[Rule] = ALL_RULES) -> list[tuple[Rule, Finding]]:
+    """Every finding of ``rules`` over ``templates``, in rule order."""
+    return [(rule, finding) for rule in rules for finding in rule.find(templates)]
+
+
+@jsii.implements(cdk.IPolicyValidationPlugin)
+class ServerlessPatternsChecks:
+    """The mistakes this library's constructs refuse, checked on every resource of an app.
+
+    Add it next to cdk-nag's packs; it reads the synthesized templates, so it also checks resources
+    written by hand with aws-cdk-lib's L2/L1 constructs::
+
+        Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessPatternsChecks())
+
+    A finding fails synth and appears in ``validation-report.json`` with its construct path. Acknowledge
+    one next to its resource with ``acknowledge(construct, "ServerlessPatterns::<rule id>", reason)``.
+    Values only deploy time knows (parameters, imports from outside the app) are skipped, never guessed.
+
+    Args:
+        rules: the rule ids to run (``ServerlessPatterns-...``). Default: every rule.
+        severity: the severity of each finding. Default ``"error"``, which fails synth; ``"warning"``
+            reports without failing.
+    """
+
+    def __init__(self, *, rules: Sequence[str] | None = None, severity: str = "error") -> None:
+        known = {rule.id: rule for rule in ALL_RULES}
+        problems = []
+        unknown = [r for r in rules or () if r not in known]
+        if unknown:
+            problems.append(Problem("rules", unknown, f"use rule ids of this pack: {', '.join(known)}"))
+        if severity not in ("error", "warning"):
+            problems.append(Problem("severity", severity, "use 'error' (fails synth) or 'warning'"))
+        if problems:
+            raise ConstructsLibValidationError("ServerlessPatternsChecks", problems)
+        self._rules = tuple(known[r] for r in rules) if rules else ALL_RULES
+        self._severity = severity
+
+    @property
+    def name(self) -> str:
+        return PACK
+
+    @property
+    def version(self) -> str | None:
+        try:
+            return metadata.version("constructs_lib")
+        except metadata.PackageNotFoundError:
+            return None
+
+    @property
+    def rule_ids(self) -> list[str]:
+        return [rule.id for rule in self._rules]
+
+    def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
+        templates = Templates.load(list(context.template_paths))
+        violations = [
+            cdk.PolicyViolation(
+                rule_name=rule.id,
+                description=f"{rule.summary}. {finding.resource.logical_id}: {finding.detail}.",
+                fix=rule.fix,
+                severity=self._severity,
+                violating_resources=[
+                    cdk.PolicyViolatingResource(
+                        resource_logical_id=finding.resource.logical_id,
+                        template_path=finding.resource.stack.template_path,
+                        locations=[finding.location],
+                    )
+                ],
+            )
+            for rule, finding in run_rules(templates, self._rules)
+        ]
+        failed = self._severity == "error" and bool(violations)
+        return cdk.PolicyValidationPluginReport(success=not failed, violations=violations)

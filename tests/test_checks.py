@@ -1,0 +1,450 @@
+"""The ServerlessPatterns policy pack: each rule has an app that trips it and one that passes.
+
+Every test app is a stack built from plain aws-cdk-lib constructs, as a team writes them by hand. All of
+them synthesize once, in one App with the pack registered, and each stack's findings are read from the
+validation report that synth writes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sqs as sqs
+
+from constructs_lib import ConstructsLibValidationError, acknowledge, testing
+from constructs_lib.checks import ALL_RULES, ServerlessPatternsChecks, run_rules
+from constructs_lib.checks._model import Stack, Templates
+from tests.harness import FEATURE_FLAGS, new_app
+
+Build = Callable[[cdk.Stack], object]
+
+
+def function(
+    stack: cdk.Stack, id: str = "Fn", *, snap_start: bool = False, timeout: int = 30
+) -> lambda_.Function:
+    return lambda_.Function(
+        stack,
+        id,
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
+        timeout=Duration.seconds(timeout),
+        snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
+    )
+
+
+def sqs_consumer(
+    stack: cdk.Stack,
+    *,
+    visibility: int = 180,
+    report: bool = True,
+    max_concurrency: int | None = 2,
+    target: lambda_.IFunction | None = None,
+) -> sqs.Queue:
+    queue = sqs.Queue(stack, "Queue", visibility_timeout=Duration.seconds(visibility))
+    (target or function(stack)).add_event_source(
+        event_sources.SqsEventSource(
+            queue, report_batch_item_failures=report, max_concurrency=max_concurrency
+        )
+    )
+    return queue
+
+
+def rest_api(
+    stack: cdk.Stack, *, authorization: apigateway.AuthorizationType | None = None
+) -> apigateway.RestApi:
+    api = apigateway.RestApi(stack, "Api")
+    api.root.add_method(
+        "GET",
+        apigateway.MockIntegration(
+            integration_responses=[{"statusCode": "200"}], request_templates={"application/json": "{}"}
+        ),
+        method_responses=[{"statusCode": "200"}],
+        authorization_type=authorization,
+    )
+    return api
+
+
+def distribution(
+    stack: cdk.Stack,
+    origin: cloudfront.IOrigin,
+    *,
+    cache_policy: cloudfront.ICachePolicy = cloudfront.CachePolicy.CACHING_DISABLED,
+    origin_request_policy: cloudfront.IOriginRequestPolicy | None = (
+        cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER
+    ),
+) -> cloudfront.Distribution:
+    return cloudfront.Distribution(
+        stack,
+        "Cdn",
+        default_behavior=cloudfront.BehaviorOptions(
+            origin=origin,
+            cache_policy=cache_policy,
+            origin_request_policy=origin_request_policy,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+        ),
+    )
+
+
+def iam_url(stack: cdk.Stack, fn: lambda_.IFunction | None = None) -> lambda_.FunctionUrl:
+    return (fn or function(stack)).add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
+
+
+def fifo_ingest(stack: cdk.Stack, *, content_based_deduplication: bool) -> None:
+    queue = sqs.Queue(stack, "Orders", fifo=True, content_based_deduplication=content_based_deduplication)
+    role = iam.Role(stack, "ApiRole", assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"))
+    queue.grant_send_messages(role)
+    api = apigateway.RestApi(stack, "Api")
+    template = "Action=SendMessage&MessageGroupId=orders&MessageBody=$util.urlEncode($input.body)"
+    if not content_based_deduplication:
+        template += "&MessageDeduplicationId=$context.requestId"
+    api.root.add_method(
+        "POST",
+        apigateway.AwsIntegration(
+            service="sqs",
+            path=f"{cdk.Aws.ACCOUNT_ID}/{queue.queue_name}",
+            integration_http_method="POST",
+            options=apigateway.IntegrationOptions(
+                credentials_role=role,
+                request_parameters={
+                    "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"
+                },
+                request_templates={"application/json": template},
+                integration_responses=[{"statusCode": "200"}],
+            ),
+        ),
+        method_responses=[{"statusCode": "200"}],
+    )
+
+
+def snapstart_alias(stack: cdk.Stack) -> lambda_.Alias:
+    fn = function(stack, snap_start=True)
+    return lambda_.Alias(stack, "Live", alias_name="live", version=fn.current_version)
+
+
+#: Per rule: stacks that trip it (each only it) and stacks that pass (no finding of any rule).
+CASES: dict[str, dict[str, dict[str, Build]]] = {
+    "SnapStartInvokedQualified": {
+        "trips": {
+            "EventSourceMapping": lambda s: sqs_consumer(s, target=function(s, snap_start=True)),
+            "Permission": lambda s: function(s, snap_start=True).grant_invoke(
+                iam.ServicePrincipal("events.amazonaws.com")
+            ),
+            "ApiIntegration": lambda s: apigateway.LambdaRestApi(
+                s, "Api", handler=function(s, snap_start=True)
+            ),
+            "FunctionUrl": lambda s: iam_url(s, function(s, snap_start=True)),
+        },
+        "passes": {
+            "EventSourceMapping": lambda s: sqs_consumer(s, target=snapstart_alias(s)),
+            "Permission": lambda s: snapstart_alias(s).grant_invoke(
+                iam.ServicePrincipal("events.amazonaws.com")
+            ),
+            "ApiIntegration": lambda s: apigateway.LambdaRestApi(s, "Api", handler=snapstart_alias(s)),
+            "CloudFrontOrigin": lambda s: distribution(
+                s, origins.FunctionUrlOrigin.with_origin_access_control(iam_url(s, snapstart_alias(s)))
+            ),
+        },
+    },
+    "SqsReportsBatchItemFailures": {
+        "trips": {"": lambda s: sqs_consumer(s, report=False)},
+        "passes": {"": lambda s: sqs_consumer(s)},
+    },
+    "SqsVisibilityTimeout": {
+        "trips": {"": lambda s: sqs_consumer(s, visibility=179)},
+        "passes": {"": lambda s: sqs_consumer(s, visibility=180)},
+    },
+    "SqsConsumerConcurrency": {
+        "trips": {"": lambda s: sqs_consumer(s, max_concurrency=None)},
+        "passes": {
+            "MaxConcurrency": lambda s: sqs_consumer(s, max_concurrency=5),
+            "Reserved": lambda s: sqs_consumer(
+                s,
+                max_concurrency=None,
+                target=lambda_.Function(
+                    s,
+                    "Reserved",
+                    runtime=lambda_.Runtime.PYTHON_3_13,
+                    handler="index.handler",
+                    code=lambda_.Code.from_inline("def handler(e, c):\n    return {}\n"),
+                    timeout=Duration.seconds(30),
+                    reserved_concurrent_executions=5,
+                ),
+            ),
+        },
+    },
+    "CdnApiCacheKeyAuthorization": {
+        "trips": {
+            "RestApi": lambda s: distribution(
+                s, origins.RestApiOrigin(rest_api(s)), cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED
+            ),
+            "CustomPolicy": lambda s: distribution(
+                s,
+                origins.FunctionUrlOrigin.with_origin_access_control(iam_url(s)),
+                cache_policy=cloudfront.CachePolicy(
+                    s, "Policy", header_behavior=cloudfront.CacheHeaderBehavior.allow_list("Accept")
+                ),
+            ),
+        },
+        "passes": {
+            "Disabled": lambda s: distribution(s, origins.RestApiOrigin(rest_api(s))),
+            "AuthorizationInKey": lambda s: distribution(
+                s,
+                origins.RestApiOrigin(rest_api(s)),
+                cache_policy=cloudfront.CachePolicy(
+                    s, "Policy", header_behavior=cloudfront.CacheHeaderBehavior.allow_list("Authorization")
+                ),
+            ),
+        },
+    },
+    "CdnApiHostHeader": {
+        "trips": {
+            "AllViewer": lambda s: distribution(
+                s,
+                origins.RestApiOrigin(rest_api(s)),
+                origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER,
+            ),
+            "CustomPolicy": lambda s: distribution(
+                s,
+                origins.FunctionUrlOrigin.with_origin_access_control(iam_url(s)),
+                origin_request_policy=cloudfront.OriginRequestPolicy(
+                    s, "Policy", header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list("Host")
+                ),
+            ),
+        },
+        "passes": {
+            "ExceptHost": lambda s: distribution(s, origins.RestApiOrigin(rest_api(s))),
+            "OtherOriginWithAllViewer": lambda s: distribution(
+                s,
+                origins.HttpOrigin("example.com"),
+                origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER,
+            ),
+        },
+    },
+    "CdnFunctionUrlAuth": {
+        "trips": {
+            "": lambda s: distribution(
+                s,
+                origins.FunctionUrlOrigin(
+                    function(s).add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
+                ),
+            )
+        },
+        "passes": {
+            "": lambda s: distribution(s, origins.FunctionUrlOrigin.with_origin_access_control(iam_url(s))),
+            "NoneNotFronted": lambda s: function(s).add_function_url(
+                auth_type=lambda_.FunctionUrlAuthType.NONE
+            ),
+        },
+    },
+    "CdnNoIamAuthorizedApi": {
+        "trips": {
+            "": lambda s: distribution(
+                s, origins.RestApiOrigin(rest_api(s, authorization=apigateway.AuthorizationType.IAM))
+            )
+        },
+        "passes": {
+            "": lambda s: distribution(s, origins.RestApiOrigin(rest_api(s))),
+            "IamNotFronted": lambda s: rest_api(s, authorization=apigateway.AuthorizationType.IAM),
+        },
+    },
+    "FifoApiDeduplication": {
+        "trips": {"": lambda s: fifo_ingest(s, content_based_deduplication=True)},
+        "passes": {"": lambda s: fifo_ingest(s, content_based_deduplication=False)},
+    },
+}
+
+
+def stack_name(rule: str, outcome: str, variant: str) -> str:
+    return f"{rule}-{outcome}{'-' + variant if variant else ''}"
+
+
+def cross_stack_consumer(app: cdk.App) -> None:
+    """The queue in one stack, its consumer in another, as a stateful/stateless split has it."""
+    stateful = cdk.Stack(app, "CrossStack-Queue")
+    queue = sqs.Queue(stateful, "Queue", visibility_timeout=Duration.seconds(60))
+    stateless = cdk.Stack(app, "CrossStack-Consumer")
+    function(stateless).add_event_source(
+        event_sources.SqsEventSource(queue, report_batch_item_failures=True, max_concurrency=2)
+    )
+
+
+def deploy_time_values(app: cdk.App) -> None:
+    """A visibility timeout from a parameter and a queue imported by ARN: only deploy time knows them."""
+    stack = cdk.Stack(app, "DeployTime")
+    visibility = cdk.CfnParameter(stack, "Visibility", type="Number", default=10)
+    queue = sqs.Queue(stack, "Queue", visibility_timeout=Duration.seconds(visibility.value_as_number))
+    imported = sqs.Queue.from_queue_arn(stack, "Imported", cdk.Fn.import_value("SomeoneElsesQueueArn"))
+    for id, source in (("A", queue), ("B", imported)):
+        function(stack, id).add_event_source(
+            event_sources.SqsEventSource(source, report_batch_item_failures=True, max_concurrency=2)
+        )
+
+
+def acknowledged(app: cdk.App) -> None:
+    stack = cdk.Stack(app, "Acknowledged")
+    queue = sqs_consumer(stack, visibility=60)
+    acknowledge(
+        queue,
+        "ServerlessPatterns::ServerlessPatterns-SqsVisibilityTimeout",
+        "The consumer finishes in under 5 s in practice; a duplicate delivery is harmless here",
+    )
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every test stack in one App with the pack, synthesized once: the validation report's pack entry."""
+    outdir: Path = tmp_path_factory.mktemp("checks")
+    app = new_app(outdir)
+    cdk.Validations.of(app).add_plugins(ServerlessPatternsChecks())
+    for rule, outcomes in CASES.items():
+        for outcome, variants in outcomes.items():
+            for variant, build in variants.items():
+                build(cdk.Stack(app, stack_name(rule, outcome, variant)))
+    cross_stack_consumer(app)
+    deploy_time_values(app)
+    acknowledged(app)
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    reports = json.loads((outdir / "validation-report.json").read_text())["pluginReports"]
+    [pack] = [r for r in reports if r["pluginName"] == "ServerlessPatterns"]
+    return {"pack": pack, "outdir": outdir}
+
+
+def findings_by_stack(pack: dict[str, Any]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for violation in pack["violations"]:
+        for construct in violation["violatingConstructs"]:
+            stack = construct["constructPath"].split("/")[0]
+            found.setdefault(stack, []).append(violation["ruleName"].removeprefix("ServerlessPatterns-"))
+    return found
+
+
+def test_every_rule_has_cases_and_a_fix():
+    assert sorted(CASES) == sorted(rule.name for rule in ALL_RULES)
+    for rule in ALL_RULES:
+        assert rule.id == f"ServerlessPatterns-{rule.name}"
+        assert len(rule.fix) > 40, rule.name
+        assert CASES[rule.name]["trips"], rule.name
+        assert CASES[rule.name]["passes"], rule.name
+
+
+@pytest.mark.parametrize(
+    ("rule", "variant"),
+    [(rule, variant) for rule, cases in CASES.items() for variant in cases["trips"]],
+)
+def test_trip_app_fails_synth_with_its_rule_only(report, rule, variant):
+    found = findings_by_stack(report["pack"])
+    assert set(found.get(stack_name(rule, "trips", variant), [])) == {rule}
+
+
+@pytest.mark.parametrize(
+    ("rule", "variant"),
+    [(rule, variant) for rule, cases in CASES.items() for variant in cases["passes"]],
+)
+def test_pass_app_has_no_finding(report, rule, variant):
+    assert stack_name(rule, "passes", variant) not in findings_by_stack(report["pack"])
+
+
+def test_findings_name_the_construct_path_the_location_and_the_fix(report):
+    [violation] = [
+        v
+        for v in report["pack"]["violations"]
+        if v["violatingConstructs"][0]["constructPath"].startswith("SqsVisibilityTimeout-trips/")
+    ]
+    [construct] = violation["violatingConstructs"]
+    assert construct["constructPath"] == "SqsVisibilityTimeout-trips/Queue/Resource"
+    assert construct["cloudFormationResource"]["propertyPaths"] == ["Properties.VisibilityTimeout"]
+    assert "179 s, under 6 x 30 s" in violation["description"]
+    assert "= 180 s" in violation["description"]
+    assert "visibility_timeout" in violation["suggestedFix"]
+    assert violation["severity"] == "error"
+    assert report["pack"]["conclusion"] == "failure"
+
+
+def test_the_snapstart_cloudfront_origin_is_flagged_on_the_distribution_too():
+    app = new_app()
+    stack = cdk.Stack(app, "Origin")
+    distribution(
+        stack,
+        origins.FunctionUrlOrigin.with_origin_access_control(
+            iam_url(stack, function(stack, snap_start=True))
+        ),
+    )
+    templates = Templates([_stack_of(app, "Origin")])
+    flagged = {(rule.name, finding.resource.type) for rule, finding in run_rules(templates)}
+    assert ("SnapStartInvokedQualified", "AWS::CloudFront::Distribution") in flagged
+    assert ("SnapStartInvokedQualified", "AWS::Lambda::Url") in flagged
+
+
+def _stack_of(app: cdk.App, name: str) -> Stack:
+    return Stack(name, f"{name}.template.json", app.synth().get_stack_by_name(name).template)
+
+
+def test_references_are_followed_across_stacks(report):
+    assert findings_by_stack(report["pack"]).get("CrossStack-Queue") == ["SqsVisibilityTimeout"]
+
+
+def test_values_only_deploy_time_knows_are_skipped_not_guessed(report):
+    assert "DeployTime" not in findings_by_stack(report["pack"])
+
+
+def test_an_acknowledgment_moves_the_finding_aside_with_its_reason(report):
+    assert "Acknowledged" not in findings_by_stack(report["pack"])
+    [suppressed] = [
+        v
+        for v in report["pack"]["suppressedViolations"]
+        if v["violatingConstructs"][0]["constructPath"].startswith("Acknowledged/")
+    ]
+    assert suppressed["ruleName"] == "ServerlessPatterns-SqsVisibilityTimeout"
+    assert suppressed["acknowledgedAt"] == "Acknowledged/Queue"
+    assert suppressed["reason"].startswith("The consumer finishes")
+
+
+def test_a_warning_severity_reports_without_failing_synth(tmp_path):
+    app = new_app(tmp_path)
+    cdk.Validations.of(app).add_plugins(ServerlessPatternsChecks(severity="warning"))
+    sqs_consumer(cdk.Stack(app, "Warned"), report=False)
+    app.synth()
+    [pack] = json.loads((tmp_path / "validation-report.json").read_text())["pluginReports"]
+    assert pack["conclusion"] == "success"
+    assert [v["severity"] for v in pack["violations"]] == ["warning"]
+
+
+def test_the_pack_runs_a_subset_of_rules_and_refuses_unknown_ones():
+    pack = ServerlessPatternsChecks(rules=["ServerlessPatterns-SqsVisibilityTimeout"])
+    assert pack.rule_ids == ["ServerlessPatterns-SqsVisibilityTimeout"]
+    assert pack.name == "ServerlessPatterns"
+    with pytest.raises(ConstructsLibValidationError, match="rules: got \\['SqsVisibility'\\]"):
+        ServerlessPatternsChecks(rules=["SqsVisibility"])
+    with pytest.raises(ConstructsLibValidationError, match="severity"):
+        ServerlessPatternsChecks(severity="fatal")
+
+
+def test_the_testing_helpers_run_every_pack_and_report_findings_and_acknowledgments(tmp_path):
+    def build(app: cdk.App) -> cdk.App:
+        testing.checked_app(app)
+        stack = cdk.Stack(app, "Team")
+        queue = sqs_consumer(stack, report=False)
+        acknowledge(queue, "AwsSolutions::AwsSolutions-SQS3", "A team's own queue: the DLQ is elsewhere")
+        return app
+
+    report = testing.check_policy(build, tmp_path, context=FEATURE_FLAGS)
+    assert {"AwsSolutions", "Serverless", "ServerlessPatterns"} <= set(report.plugins)
+    assert "ServerlessPatterns-SqsReportsBatchItemFailures" in {f.rule for f in report.findings}
+    assert {"path": "/Team/Queue", "rule": "AwsSolutions::AwsSolutions-SQS3"} in [
+        {k: row[k] for k in ("path", "rule")} for row in report.inventory()
+    ]
+    assert report.cfn_lint_findings == []
