@@ -13,7 +13,7 @@ STACK ?=
 CDK_APP = $(if $(APP),--app "python3 -m apps.$(APP)")
 CDK_STACKS = $(or $(STACK),--all)
 
-.PHONY: setup synth test lint bench diff deploy clean
+.PHONY: setup synth test lint bench dist diff deploy clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -41,6 +41,10 @@ lint: setup
 bench: setup
 	$(PY) benchmarks/breaker_overhead.py
 
+# The sdist and wheel a team installs (offline: the venv's setuptools builds them).
+dist: setup
+	$(PY) -m build --no-isolation --outdir dist .
+
 # Need AWS credentials; never run by the tests.
 diff: setup
 	$(CDK) diff $(CDK_APP) $(CDK_STACKS)
@@ -49,4 +53,4 @@ deploy: setup
 	$(CDK) deploy $(CDK_APP) $(CDK_STACKS)
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache build dist
