@@ -412,6 +412,12 @@ class _Plan:
     distribution_kwargs: dict[str, Any]
 
 
+DEFAULT_CERTIFICATE_REASON = (
+    "No custom domain: the default *.cloudfront.net certificate makes CloudFront use the TLSv1 security "
+    "policy regardless of settings; pass domain_names and certificate for TLSv1.2_2021"
+)
+
+
 @visible_signature
 class CdnFrontedOrigin(Construct):
     """A CloudFront distribution in front of one default origin and optional path-pattern behaviors.
@@ -639,6 +645,12 @@ class CdnFrontedOrigin(Construct):
             "An API Gateway API key that CloudFront sends as an origin header; both read it at deploy "
             "time, so it rotates by raising origin_secret_generation (see the README), not by a rotator",
         )
+        acknowledge(
+            secret,
+            "checkov::CKV_AWS_149",
+            "Holds only the origin-verify API key, read at deploy time by this stack's API key and "
+            "distribution; Secrets Manager's AWS managed key encrypts it, and no other principal reads it",
+        )
         self.origin_verify_secrets.append(secret)
         # A dynamic reference: the template holds {{resolve:secretsmanager:...}}, never the value.
         value = secret.secret_value.unsafe_unwrap()
@@ -690,11 +702,18 @@ class CdnFrontedOrigin(Construct):
             object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(int(retention.to_days())))],
         )
+        for rule in ("AwsSolutions::AwsSolutions-S1", "checkov::CKV_AWS_18"):
+            acknowledge(
+                bucket,
+                rule,
+                "This bucket only receives CloudFront access logs; logging the log deliveries into another "
+                "bucket would add cost without recording any viewer activity",
+            )
         acknowledge(
             bucket,
-            "AwsSolutions::AwsSolutions-S1",
-            "This bucket only receives CloudFront access logs; logging the log deliveries into another "
-            "bucket would add cost without recording any viewer activity",
+            "checkov::CKV_AWS_21",
+            "CloudFront's log delivery writes each log object once and the lifecycle rule expires it; "
+            "versions would only keep expired logs longer",
         )
         return bucket
 
@@ -759,12 +778,8 @@ class CdnFrontedOrigin(Construct):
         has_waf = plan.web_acl_id is not None or plan.create_web_acl
         has_geo = plan.geo_restriction is not None
         if not has_domain:
-            acknowledge(
-                self.distribution,
-                "AwsSolutions::AwsSolutions-CFR4",
-                "No custom domain: the default *.cloudfront.net certificate makes CloudFront use the TLSv1 "
-                "security policy regardless of settings; pass domain_names and certificate for TLSv1.2_2021",
-            )
+            for rule in ("AwsSolutions::AwsSolutions-CFR4", "checkov::CKV_AWS_174"):
+                acknowledge(self.distribution, rule, DEFAULT_CERTIFICATE_REASON)
         if not has_waf:
             acknowledge(
                 self.distribution,

@@ -31,6 +31,7 @@ from constructs import Construct
 from ._core import (
     Problems,
     acknowledge,
+    acknowledge_checkov_function_defaults,
     acknowledge_xray_wildcard,
     cdk_warning,
     check_types,
@@ -142,6 +143,14 @@ class CircuitBreaker(Construct):
         self.table: dynamodb.ITable = plan.existing_table or dynamodb.Table(
             self, "Table", removal_policy=plan.removal_policy, **plan.table_kwargs
         )
+        if plan.existing_table is None and _encryption_is_aws_owned_or_managed(plan.table_kwargs):
+            acknowledge(
+                self.table,
+                "checkov::CKV_AWS_119",
+                "DynamoDB encrypts the table at rest with an AWS key; it holds circuit state (counters, "
+                "timestamps), no customer data. Pass table_props with TableEncryption.CUSTOMER_MANAGED for a "
+                "key of your own",
+            )
         self.layer = lambda_.LayerVersion(
             self,
             "RuntimeLayer",
@@ -319,6 +328,14 @@ class CircuitBreaker(Construct):
             dead_letter_queue=failure_queue,
             environment={TABLE_ENV: self.table.table_name, NAMESPACE_ENV: self.metrics_namespace},
             description="constructs_lib: pauses SQS consumers while their circuit is open",
+        )
+        acknowledge_checkov_function_defaults(function, log_group)
+        acknowledge(
+            function,
+            "checkov::CKV_AWS_115",
+            "Invoked by one stream mapping (Lambda runs one batch per table shard at a time) and a "
+            "one-minute schedule, so its concurrency is already bounded; a reserved limit would only take "
+            "from the account's pool",
         )
         self.table.grant(role, "dynamodb:GetItem")
         self.table.grant_stream_read(role)
@@ -797,6 +814,14 @@ def _circuit_settings(problems: Problems, **given: Any) -> dict[str, Any]:
     for name, value, fix in BreakerSettings.problems_of(settings):
         problems.add(name, given.get(name, value), fix)
     return settings
+
+
+def _encryption_is_aws_owned_or_managed(table_kwargs: Mapping[str, Any]) -> bool:
+    return "encryption_key" not in table_kwargs and table_kwargs.get("encryption") in (
+        None,
+        dynamodb.TableEncryption.DEFAULT,
+        dynamodb.TableEncryption.AWS_MANAGED,
+    )
 
 
 def _runtime_layer_code() -> lambda_.Code:

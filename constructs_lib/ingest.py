@@ -25,6 +25,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from ._core import (
+    LOG_GROUP_KMS_REASON,
     Problems,
     acknowledge,
     cdk_warning,
@@ -415,6 +416,13 @@ class QueueBufferedIngest(Construct):
                 "API Gateway's account-level logging role must be able to write to any log group the "
                 "account's APIs log to; AWS maintains this service-role policy for exactly that",
             )
+        acknowledge(self.access_log_group, "checkov::CKV_AWS_158", LOG_GROUP_KMS_REASON)
+        acknowledge(
+            self.api.deployment_stage,
+            "checkov::CKV_AWS_120",
+            "The API only takes POSTs that enqueue a message, and API Gateway never caches POST responses; "
+            "a cache cluster would cost money and serve nothing",
+        )
         self._protect_stage(plan.web_acl_arn)
         self._add_gateway_responses()
 

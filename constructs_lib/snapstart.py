@@ -34,6 +34,7 @@ from constructs import Construct
 from ._core import (
     Problems,
     acknowledge,
+    acknowledge_checkov_function_defaults,
     acknowledge_xray_wildcard,
     check_types,
     child_path,
@@ -212,6 +213,21 @@ class SnapStartFunction(Construct):
                 "No dead-letter target was requested: callers invoke the alias synchronously and receive any "
                 "error; pass function_props={'dead_letter_queue': ...} for asynchronous callers",
             )
+            acknowledge(
+                self.function,
+                "checkov::CKV_AWS_116",
+                "No dead-letter target was requested: callers invoke the alias synchronously and receive any "
+                "error; pass function_props={'dead_letter_queue': ...} for asynchronous callers",
+            )
+        if "reserved_concurrent_executions" not in function_kwargs:
+            acknowledge(
+                self.function,
+                "checkov::CKV_AWS_115",
+                "Callers invoke the alias synchronously; a reserved limit would take capacity from the "
+                "account's unreserved pool and turn bursts into throttles. Pass function_props="
+                "{'reserved_concurrent_executions': n} to cap it",
+            )
+        acknowledge_checkov_function_defaults(self.function, self.log_group)
 
     def _build_default_role(self) -> iam.Role:
         role = iam.Role(

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -96,3 +98,63 @@ def check_policy(
 ) -> PolicyReport:
     """``constructs_lib.testing.check_policy`` with the repository's feature flags."""
     return testing.check_policy(build_app, outdir, context=FEATURE_FLAGS, acknowledgments=acknowledgments)
+
+
+#: checkov's own venv (``make setup`` creates it from requirements-checkov.txt).
+CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
+
+
+@dataclass(frozen=True)
+class CheckovFinding:
+    check: str
+    path: str  # the construct path of the resource, "/Stack/..."
+    resource: str
+
+    def __str__(self) -> str:
+        return f"checkov::{self.check} at {self.path} ({self.resource})"
+
+
+def without_checkov_skips(template: dict[str, Any]) -> dict[str, Any]:
+    """The template with every ``Metadata.checkov`` removed: what checkov finds with no skip at all."""
+    stripped = json.loads(json.dumps(template))
+    for resource in stripped.get("Resources", {}).values():
+        resource.get("Metadata", {}).pop("checkov", None)
+    return stripped
+
+
+def construct_paths(template: Path) -> dict[str, str]:
+    """Logical id -> construct path ("/Stack/..."), from the ``.metadata.json`` next to a template."""
+    metadata = json.loads(
+        template.with_name(template.name.replace(".template.json", ".metadata.json")).read_text()
+    )
+    return {
+        entry["data"]: path.removesuffix("/Resource").removesuffix("/Default")
+        for path, entries in metadata.items()
+        for entry in entries
+        if entry.get("type") == "aws:cdk:logicalId"
+    }
+
+
+def run_checkov(root: Path) -> dict[str, list[CheckovFinding]]:
+    """checkov's failed checks (offline) for every template under ``root``, by template path.
+
+    Each template needs its ``.metadata.json`` beside it, which names the construct of each resource.
+    """
+    assert CHECKOV.exists(), f"{CHECKOV} is missing: run `make setup`"
+    result = subprocess.run(
+        [str(CHECKOV), "-d", str(root), "--framework", "cloudformation", "--skip-download", "--quiet",
+         "--compact", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    reports = json.loads(result.stdout)
+    found: dict[str, list[CheckovFinding]] = {str(p): [] for p in root.rglob("*.template.json")}
+    for report in reports if isinstance(reports, list) else [reports]:
+        for check in report.get("results", {}).get("failed_checks", []):
+            path = Path(check["file_abs_path"])
+            logical_id = check["resource"].split(".", 1)[1]
+            construct = construct_paths(path)[logical_id]
+            found[str(path)].append(CheckovFinding(check["check_id"], construct, logical_id))
+    return found

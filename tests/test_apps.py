@@ -29,25 +29,22 @@ from tests.harness import (
     NAG_PACKS,
     PINNED_ENV,
     REPO_ROOT,
+    CheckovFinding,
     PolicyReport,
     check_policy,
     new_app,
     read_policy,
+    run_checkov,
     scrubbed,
+    without_checkov_skips,
 )
+from tests.inventory import SAMPLE_APPS
 from tests.velocity import IngestMethod
 
 INVENTORY = json.loads((REPO_ROOT / "tests" / "acknowledgments.json").read_text())
 
 #: Each app and its stacks. The storefront is the default app in cdk.json; apps.all builds the four
 #: one-pattern samples. The policy tests check each assembly stack by stack.
-SAMPLE_APPS: dict[str, tuple[str, ...]] = {
-    "breaker": ("Breaker",),
-    "catalog": ("Catalog",),
-    "edge": ("Edge",),
-    "ingest": ("OrderIngest",),
-    "storefront": ("StorefrontStateful", "Storefront"),
-}
 PINNED_STACKS: dict[str, tuple[type[cdk.Stack], cdk.Environment]] = {
     "OrderIngest": (OrderIngestStack, PINNED_ENV),
     "Breaker": (BreakerStack, PINNED_ENV),
@@ -88,6 +85,36 @@ def build_everything(app: cdk.App) -> cdk.App:
 @pytest.fixture(scope="module")
 def policy_without_acknowledgments(tmp_path_factory: pytest.TempPathFactory) -> PolicyReport:
     return check_policy(build_everything, tmp_path_factory.mktemp("unacknowledged"), acknowledgments=False)
+
+
+@pytest.fixture(scope="module")
+def checkov(
+    cli_assembly: Path, samples_assembly: PolicyReport, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, list[CheckovFinding]]]:
+    """One checkov run over every sample template, as synthesized and with its checkov skips removed.
+
+    Returns ``{"synthesized" | "unskipped": {stack: findings}}``.
+    """
+    # Directory names with dashes: checkov 3.3 reads a function's template path as one of its environment
+    # variables, and a run of 40 path characters without "-" or "." looks like an AWS secret key to it.
+    root = tmp_path_factory.mktemp("checkov-templates")
+    sources = {"storefront-app": cli_assembly, "samples-app": samples_assembly.outdir}
+    for variant in ("synthesized", "unskipped"):
+        for assembly, outdir in sources.items():
+            folder = root / f"{variant}-templates" / assembly
+            folder.mkdir(parents=True)
+            for template in outdir.glob("*.template.json"):
+                text = template.read_text()
+                if variant == "unskipped":
+                    text = json.dumps(without_checkov_skips(json.loads(text)), indent=1)
+                (folder / template.name).write_text(text)
+                metadata = template.with_name(template.name.replace(".template.json", ".metadata.json"))
+                (folder / metadata.name).write_bytes(metadata.read_bytes())
+    by_stack: dict[str, dict[str, list[CheckovFinding]]] = {"synthesized": {}, "unskipped": {}}
+    for path, findings in run_checkov(root).items():
+        variant = Path(path).relative_to(root).parts[0].removesuffix("-templates")
+        by_stack[variant][Path(path).name.removesuffix(".template.json")] = findings
+    return by_stack
 
 
 @pytest.fixture(scope="module")
@@ -248,13 +275,36 @@ def test_every_acknowledgment_hides_a_real_finding(name, policy_without_acknowle
     found = sorted((f.path, f.rule) for f in report.findings)
     acknowledged = []
     for row in INVENTORY[name]:
-        _pack, _, rule = row["rule"].partition("::")
+        pack, _, rule = row["rule"].partition("::")
+        if pack == "checkov":
+            continue  # test_checkov_finds_nothing_that_is_neither_fixed_nor_listed checks these
         matching = [
             (path, r) for path, r in found if r == rule and ("/" + path).startswith(row["path"] + "/")
         ]
         assert matching, f"{row['rule']} on {row['path']} acknowledges nothing"
         acknowledged.extend(matching)
     assert sorted(acknowledged) == found
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLE_APPS))
+def test_checkov_finds_nothing_that_is_neither_fixed_nor_listed(name, checkov):
+    """checkov honours the skips in the templates, and each listed skip hides a real finding."""
+    stacks = SAMPLE_APPS[name]
+    assert sorted(checkov["synthesized"]) == sorted(checkov["unskipped"])
+    assert set(stacks) <= set(checkov["synthesized"]), "every stack of the app was scanned"
+    assert [str(f) for s in stacks for f in checkov["synthesized"][s]] == []
+    found = sorted((f.path, f.check) for s in stacks for f in checkov["unskipped"][s])
+    skips = [row for row in INVENTORY[name] if row["rule"].startswith("checkov::")]
+    assert skips, "the inventory lists this app's checkov skips"
+    hidden = []
+    for row in skips:
+        check = row["rule"].removeprefix("checkov::")
+        matching = [
+            (path, c) for path, c in found if c == check and (path + "/").startswith(row["path"] + "/")
+        ]
+        assert matching, f"{row['rule']} on {row['path']} skips nothing"
+        hidden.extend(matching)
+    assert sorted(set(hidden)) == found, "every finding is fixed or listed with a reason"
 
 
 @pytest.mark.parametrize("name", sorted(INVENTORY))

@@ -101,6 +101,12 @@ def deployable(template: dict[str, Any], outputs: dict[str, str]) -> dict[str, A
         # given as the value it resolves to.
         if str(parameter.get("Default", "")).startswith("/aws/service/"):
             parameter.update(Type="String", Default=POWERTOOLS_LAYER_ARN)
+    for resource in result["Resources"].values():
+        if resource["Type"] == "AWS::KMS::Key" and "Tags" in resource.get("Properties", {}):
+            # moto's KMS model reads tags in the KMS API's shape (TagKey/TagValue), not CloudFormation's.
+            resource["Properties"]["Tags"] = [
+                {"TagKey": t["Key"], "TagValue": t["Value"]} for t in resource["Properties"]["Tags"]
+            ]
     result["Resources"] = {
         k: r for k, r in result["Resources"].items() if k not in left_out(result["Resources"])
     }

@@ -6,10 +6,9 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from apps.common import python_function
+from apps.common import URL_CONCURRENCY_REASON, encrypted_alarm_topic, python_function
 from constructs_lib import CircuitBreaker
 
 
@@ -18,7 +17,7 @@ class BreakerStack(Stack):
 
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
-        alarm_topic = sns.Topic(self, "AlarmTopic", enforce_ssl=True, display_name="Circuit breaker alarms")
+        alarm_topic = encrypted_alarm_topic(self, "Circuit breaker alarms")
         breaker = CircuitBreaker(
             self, "Breaker", removal_policy=RemovalPolicy.DESTROY, alarm_topic=alarm_topic
         )
@@ -30,6 +29,7 @@ class BreakerStack(Stack):
             environment={"DOWNSTREAM_FAILURE_RATE": "0.2"},
             dlq_reason="Invoked synchronously through its function URL; the caller receives any error, so "
             "there is no asynchronous event to keep in a dead-letter queue",
+            concurrency_reason=URL_CONCURRENCY_REASON,
         )
         breaker.attach(
             client,

@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from apps.common import encrypted_alarm_topic
 from constructs_lib import SnapStartFunction, java_code
 
 CATALOG_PROJECT = Path(__file__).resolve().parent.parent / "java" / "catalog"
@@ -21,7 +22,7 @@ class CatalogStack(Stack):
 
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
-        alarm_topic = sns.Topic(self, "AlarmTopic", enforce_ssl=True, display_name="Catalog alarms")
+        alarm_topic = encrypted_alarm_topic(self, "Catalog alarms")
         catalog = catalog_function(self, "Catalog", alarm_topic=alarm_topic)
         url = catalog.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
         CfnOutput(self, "CatalogUrl", value=url.url, description="SigV4-signed GET <url>products/<id>")

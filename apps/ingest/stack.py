@@ -6,10 +6,9 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from apps.common import python_function
+from apps.common import SQS_CONSUMER_CONCURRENCY_REASON, encrypted_alarm_topic, python_function
 from constructs_lib import QueueBufferedIngest
 
 ORDER_SCHEMA: dict[str, Any] = {
@@ -44,7 +43,7 @@ class OrderIngestStack(Stack):
 
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
-        alarm_topic = sns.Topic(self, "AlarmTopic", enforce_ssl=True, display_name="Order ingest alarms")
+        alarm_topic = encrypted_alarm_topic(self, "Order ingest alarms")
         consumer = order_consumer_function(self, "OrderConsumer")
         ingest = QueueBufferedIngest(
             self,
@@ -73,4 +72,5 @@ def order_consumer_function(scope: Construct, id: str) -> lambda_.Function:
         timeout=Duration.seconds(30),
         dlq_reason="Invoked synchronously by the SQS event source mapping only; failed messages go to the "
         "source queue's redrive dead-letter queue, so a function DLQ would never receive anything",
+        concurrency_reason=SQS_CONSUMER_CONCURRENCY_REASON,
     )

@@ -67,6 +67,16 @@ class StorefrontStateful(Stack):
             time_to_live_attribute="expiration",
             **_table_defaults(),
         )
+        for table, holds in (
+            (self.circuit_state, "circuit state"),
+            (self.idempotency, "idempotency records"),
+        ):
+            acknowledge(
+                table,
+                "checkov::CKV_AWS_119",
+                f"Encrypted at rest with DynamoDB's AWS managed key; it holds {holds} (ids, hashes, "
+                "timestamps), no payment data, and only this app's roles are granted access",
+            )
 
 
 def _table_defaults() -> dict[str, Any]:

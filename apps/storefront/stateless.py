@@ -11,11 +11,10 @@ from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_s3_deployment as s3_deployment
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from apps.catalog.stack import CATALOG_PROJECT, catalog_function
-from apps.common import python_function
+from apps.common import SQS_CONSUMER_CONCURRENCY_REASON, encrypted_alarm_topic, python_function
 from apps.edge.stack import acknowledge_bucket_deployment, private_site_bucket
 from apps.ingest.stack import ORDER_SCHEMA
 from apps.storefront.stateful import CONSUMER_TIMEOUT, StorefrontStateful
@@ -41,7 +40,7 @@ class StorefrontStateless(Stack):
 
     def __init__(self, scope: Construct, id: str, *, stateful: StorefrontStateful, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
-        self.alarm_topic = sns.Topic(self, "AlarmTopic", enforce_ssl=True, display_name="Storefront alarms")
+        self.alarm_topic = encrypted_alarm_topic(self, "Storefront alarms")
         self.consumer = python_function(
             self,
             "OrderConsumer",
@@ -56,6 +55,7 @@ class StorefrontStateless(Stack):
             timeout=CONSUMER_TIMEOUT,
             dlq_reason="Invoked synchronously by the SQS event source mapping only; failed orders go to the "
             "order queue's dead-letter queue, so a function DLQ would never receive anything",
+            concurrency_reason=SQS_CONSUMER_CONCURRENCY_REASON,
         )
         stateful.idempotency.grant_read_write_data(self.consumer)
         self.ingest = QueueBufferedIngest(

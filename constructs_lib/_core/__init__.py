@@ -9,7 +9,12 @@ from .lambdas import (
     underlying_function,
     unqualified_snapstart_fix,
 )
-from .nag import acknowledge, acknowledge_xray_wildcard
+from .nag import (
+    LOG_GROUP_KMS_REASON,
+    acknowledge,
+    acknowledge_checkov_function_defaults,
+    acknowledge_xray_wildcard,
+)
 from .props import accepted_kwargs, merge_props
 from .types import check_types, visible_signature
 from .validation import (
@@ -27,11 +32,13 @@ from .validation import (
 __all__ = [
     "ABOVE",
     "AT_LEAST",
+    "LOG_GROUP_KMS_REASON",
     "ConstructsLibValidationError",
     "Problem",
     "Problems",
     "accepted_kwargs",
     "acknowledge",
+    "acknowledge_checkov_function_defaults",
     "acknowledge_xray_wildcard",
     "cdk_warning",
     "check_types",

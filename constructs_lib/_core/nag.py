@@ -1,8 +1,8 @@
-"""Acknowledging cdk-nag (v3) findings next to the resource that causes them."""
+"""Acknowledging policy findings (cdk-nag v3 packs, this library's pack, checkov) next to their resource."""
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, CfnResource, Validations
 from constructs import IConstruct
 
 MIN_REASON_LENGTH = 20
@@ -17,6 +17,10 @@ def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
     children. ``reason`` must say why the finding is acceptable for this resource (20 characters at
     least); it is recorded in the cloud assembly next to the acknowledgment.
 
+    A checkov check (``"checkov::CKV_AWS_117"``) is also written into the template, as checkov's own
+    skip (``Metadata.checkov.skip`` with the reason as its comment) on every CloudFormation resource
+    under ``construct``, so checkov run on the synthesized templates honours it.
+
     Raises:
         ValueError: the reason is missing or too short to be specific.
     """
@@ -25,7 +29,27 @@ def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
             f"acknowledgment of {rule} needs a specific reason ({MIN_REASON_LENGTH}+ characters saying why "
             f"the finding is acceptable here), got {reason!r}"
         )
+    _record(construct, rule, reason)
+
+
+def _record(construct: IConstruct, rule: str, reason: str) -> None:
+    """Write the acknowledgment into the assembly (and, for checkov, into the template)."""
     Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))
+    pack, _, check = rule.partition("::")
+    if pack == CHECKOV:
+        for child in construct.node.find_all():
+            if isinstance(child, CfnResource):
+                _skip_checkov_check(child, check, reason)
+
+
+#: The namespace of checkov checks in acknowledgment ids: ``checkov::CKV_AWS_117``.
+CHECKOV = "checkov"
+
+
+def _skip_checkov_check(resource: CfnResource, check: str, reason: str) -> None:
+    metadata = resource.get_metadata(CHECKOV) or {}
+    skips = [s for s in metadata.get("skip", []) if s.get("id") != check]
+    resource.add_metadata(CHECKOV, {**metadata, "skip": [*skips, {"id": check, "comment": reason}]})
 
 
 XRAY_WILDCARD_REASON = (
@@ -37,3 +61,32 @@ XRAY_WILDCARD_REASON = (
 def acknowledge_xray_wildcard(role: IConstruct) -> None:
     """Acknowledge the ``Resource::*`` that active tracing adds to a function's role."""
     acknowledge(role, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", XRAY_WILDCARD_REASON)
+
+
+LOG_GROUP_KMS_REASON = (
+    "CloudWatch Logs encrypts every log group at rest with its own keys; a customer managed key adds a "
+    "KMS call per write and restricts no reader here. Pass a log group encrypted with one if you must"
+)
+
+
+def acknowledge_checkov_function_defaults(function: IConstruct, log_group: IConstruct | None) -> None:
+    """The generic checkov checks that every function this library creates answers the same way.
+
+    CKV_AWS_117 (VPC; unless the function is in one) and CKV_AWS_173 (environment encryption) on the
+    function, and CKV_AWS_158 (KMS) on its log group.
+    """
+    if not getattr(function, "is_bound_to_vpc", False):
+        acknowledge(
+            function,
+            "checkov::CKV_AWS_117",
+            "Reaches only AWS APIs and public HTTPS endpoints; a VPC would add ENIs and a NAT path without "
+            "protecting any private resource. Attach one through the function's props when the code needs it",
+        )
+    acknowledge(
+        function,
+        "checkov::CKV_AWS_173",
+        "The environment holds names, ARNs and settings, never secrets; Lambda encrypts it at rest with "
+        "an AWS managed key, and secrets belong in Secrets Manager or SSM",
+    )
+    if log_group is not None:
+        acknowledge(log_group, "checkov::CKV_AWS_158", LOG_GROUP_KMS_REASON)
