@@ -46,7 +46,7 @@ lint: setup
 	$(PY) -m mypy
 
 bench: setup
-	$(PY) benchmarks/breaker_overhead.py
+	$(PY) benchmarks/run.py
 
 # The sdist and wheel a team installs (offline: the venv's setuptools builds them).
 dist: setup

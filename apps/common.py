@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import Duration
@@ -50,13 +51,15 @@ LOG_GROUP_REASON = (
 )
 
 
+def policy_packs(app: cdk.App) -> list[Any]:
+    """cdk-nag's AwsSolutions and Serverless packs, and this library's ServerlessPatterns pack."""
+    return [AwsSolutionsChecks(app), ServerlessChecks(app), ServerlessPatternsChecks()]
+
+
 def checked_app(app: cdk.App | None = None) -> cdk.App:
-    """An App (``app`` or a new one) on which cdk-nag's AwsSolutions and Serverless packs, and this
-    library's ServerlessPatterns pack, run at synth."""
+    """An App (``app`` or a new one) on which :func:`policy_packs` run at synth."""
     app = app or cdk.App()
-    cdk.Validations.of(app).add_plugins(
-        AwsSolutionsChecks(app), ServerlessChecks(app), ServerlessPatternsChecks()
-    )
+    cdk.Validations.of(app).add_plugins(*policy_packs(app))
     return app
 
 

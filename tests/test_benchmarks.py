@@ -3,6 +3,7 @@ against a target, only checked for being measurements at all."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -33,3 +34,51 @@ def test_breaker_overhead_benchmark_runs_without_dynamodb_requests():
     ratio = float(lines["overhead ratio, shared / pybreaker"])
     assert ratio == pytest.approx((ours - bare) / (theirs - bare), rel=0.05, abs=0.02)
     assert 0.05 < ratio < 20
+
+
+@pytest.mark.slow
+def test_the_synth_worker_measures_modes_in_turns_and_restores_each():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/synth_worker.py", "floor", "full,no-packs-no-validation", "1"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    assert measured["resources"] == 2, "the floor is one queue and its policy"
+    assert set(measured["modes"]) == {"full", "no-packs-no-validation"}
+    for mode in measured["modes"].values():
+        assert len(mode["wall_s"]) == 1
+        assert mode["median_wall_s"] > 0
+        assert mode["median_cpu_s"] > 0
+    assert measured["peak_rss_mb"] > 0
+
+
+def test_switching_validation_off_touches_only_checks_and_is_undone():
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    import synth_worker
+
+    from constructs_lib import ingest
+
+    switches = synth_worker.validation_switches()
+    names = {attr for _owner, attr, _replacement in switches}
+    assert "check_types" in names
+    assert all(name == "check_types" or name.startswith("_check") for name in names)
+    original = ingest.check_types
+    with synth_worker.mode_applied("no-packs-no-validation"):
+        assert ingest.check_types is not original
+    assert ingest.check_types is original
+
+
+@pytest.mark.slow
+def test_the_java_benchmark_times_init_first_and_steady_requests_with_and_without_options():
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    import java_catalog
+
+    measured = java_catalog.measure(runs=1, steady_requests=20)
+    assert set(measured) == {"with", "without"}
+    for values in measured.values():
+        assert set(values) == {"jvm_start_ms", "static_init_ms", "first_request_ms", "steady_request_us"}
+        assert all(v > 0 for v in values.values())
