@@ -23,6 +23,7 @@ from constructs_lib._core import (
     unqualified_snapstart_fix,
     wire_alarms,
 )
+from constructs_lib.testing import acknowledgments_disabled
 from tests.conftest import make_function
 from tests.harness import template_of
 
@@ -181,6 +182,35 @@ class TestAlarmsAndNag:
         acknowledge(queue, "AwsSolutions::AwsSolutions-SQS3", "this queue is a test fixture only")
         entries = [m for m in queue.node.metadata if m.type == "aws:cdk:acknowledged-rules"]
         assert entries[0].data == {"AwsSolutions::AwsSolutions-SQS3": "this queue is a test fixture only"}
+
+    def test_a_checkov_acknowledgment_is_also_checkovs_own_skip_on_every_resource_below(self, stack):
+        function = make_function(stack)
+        acknowledge(function, "checkov::CKV_AWS_117", "reaches only public AWS endpoints here")
+        acknowledge(function, "checkov::CKV_AWS_115", "bounded by its event source mapping here")
+        acknowledge(function, "checkov::CKV_AWS_117", "reaches only public AWS endpoints, said twice")
+        resources = template_of(stack).to_json()["Resources"]
+        [fn] = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
+        [role] = [r for r in resources.values() if r["Type"] == "AWS::IAM::Role"]
+        expected = [
+            {"id": "CKV_AWS_115", "comment": "bounded by its event source mapping here"},
+            {"id": "CKV_AWS_117", "comment": "reaches only public AWS endpoints, said twice"},
+        ]
+        for resource in (fn, role):  # the function's children (its role) are covered too
+            assert resource["Metadata"]["checkov"]["skip"] == expected
+        entries = [m for m in function.node.metadata if m.type == "aws:cdk:acknowledged-rules"]
+        assert {rule for entry in entries for rule in entry.data} == {
+            "checkov::CKV_AWS_117",
+            "checkov::CKV_AWS_115",
+        }
+
+    def test_acknowledgments_disabled_records_neither_kind(self, stack):
+        queue = sqs.Queue(stack, "Q")
+        with acknowledgments_disabled():
+            acknowledge(queue, "checkov::CKV_AWS_27", "the queue's messages are not sensitive here")
+            acknowledge(queue, "AwsSolutions::AwsSolutions-SQS3", "this queue is a test fixture only")
+        assert not [m for m in queue.node.metadata if m.type == "aws:cdk:acknowledged-rules"]
+        [resource] = template_of(stack).to_json()["Resources"].values()
+        assert "checkov" not in resource.get("Metadata", {})
 
 
 class TestLambdaFacts:
