@@ -54,8 +54,8 @@ MODES = ("full", "no-nag", "no-packs", "no-packs-no-validation")
 CONSTRUCT_MODULES = ("constructs_lib.ingest", "constructs_lib.cdn", "constructs_lib.snapstart",
                      "constructs_lib.circuit_breaker")  # fmt: skip
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-#: Unmeasured synths between the cold one and the measured ones.
-WARM_UPS = 3
+#: Unmeasured synths between the cold one and the measured ones (BENCH_WARM_UPS overrides it).
+WARM_UPS = int(os.environ.get("BENCH_WARM_UPS", "3"))
 
 
 def one_queue(app: cdk.App) -> cdk.App:

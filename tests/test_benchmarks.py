@@ -4,6 +4,7 @@ against a target, only checked for being measurements at all."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -41,6 +42,7 @@ def test_the_synth_worker_measures_modes_in_turns_and_restores_each():
     result = subprocess.run(
         [sys.executable, "benchmarks/synth_worker.py", "floor", "full,no-packs-no-validation", "1"],
         cwd=REPO_ROOT,
+        env={**os.environ, "BENCH_WARM_UPS": "0"},
         capture_output=True,
         text=True,
         timeout=300,

@@ -26,7 +26,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs_lib import ConstructsLibValidationError, acknowledge, testing
 from constructs_lib.checks import ALL_RULES, ServerlessPatternsChecks, run_rules
 from constructs_lib.checks._model import Stack, Templates
-from tests.harness import FEATURE_FLAGS, new_app
+from tests.harness import FEATURE_FLAGS, REPO_ROOT, new_app
 
 Build = Callable[[cdk.Stack], object]
 
@@ -448,3 +448,13 @@ def test_the_testing_helpers_run_every_pack_and_report_findings_and_acknowledgme
         {k: row[k] for k in ("path", "rule")} for row in report.inventory()
     ]
     assert report.cfn_lint_findings == []
+
+
+def test_the_readme_lists_every_rule_and_every_checkov_check_the_samples_skip():
+    readme = (REPO_ROOT / "README.md").read_text()
+    for rule in ALL_RULES:
+        assert f"| `{rule.id}` |" in readme, rule.id
+    inventory = json.loads((REPO_ROOT / "tests" / "acknowledgments.json").read_text())
+    checks = {row["rule"].removeprefix("checkov::") for rows in inventory.values() for row in rows}
+    for check in sorted(c for c in checks if c.startswith("CKV_")):
+        assert f"`{check}`" in readme, check
