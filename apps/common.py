@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import Duration
@@ -13,11 +12,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
-from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from constructs import Construct
 
 from constructs_lib import acknowledge
-from constructs_lib.checks import ServerlessPatternsChecks
+from constructs_lib.checks import policy_packs
 
 HANDLERS = Path(__file__).resolve().parent / "handlers"
 #: The newest Python runtime that both aws-cdk-lib and Powertools for AWS Lambda support.
@@ -51,13 +49,9 @@ LOG_GROUP_REASON = (
 )
 
 
-def policy_packs(app: cdk.App) -> list[Any]:
-    """cdk-nag's AwsSolutions and Serverless packs, and this library's ServerlessPatterns pack."""
-    return [AwsSolutionsChecks(app), ServerlessChecks(app), ServerlessPatternsChecks()]
-
-
 def checked_app(app: cdk.App | None = None) -> cdk.App:
-    """An App (``app`` or a new one) on which :func:`policy_packs` run at synth."""
+    """An App (``app`` or a new one) on which cdk-nag's AwsSolutions and Serverless packs and the
+    ServerlessPatterns pack (``constructs_lib.checks.policy_packs``) run at synth."""
     app = app or cdk.App()
     cdk.Validations.of(app).add_plugins(*policy_packs(app))
     return app

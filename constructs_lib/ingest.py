@@ -416,6 +416,7 @@ class QueueBufferedIngest(Construct):
                 "API Gateway's account-level logging role must be able to write to any log group the "
                 "account's APIs log to; AWS maintains this service-role policy for exactly that",
             )
+        # The construct creates this log group without a customer managed key, always.
         acknowledge(self.access_log_group, "checkov::CKV_AWS_158", LOG_GROUP_KMS_REASON)
         acknowledge(
             self.api.deployment_stage,

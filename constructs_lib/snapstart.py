@@ -207,18 +207,13 @@ class SnapStartFunction(Construct):
             "SnapStartFunction publishes a version on every change and routes callers through its alias",
         )
         if not any(key.startswith("dead_letter") for key in function_kwargs):
-            acknowledge(
-                self.function,
-                "Serverless::Serverless-LambdaDLQ",
-                "No dead-letter target was requested: callers invoke the alias synchronously and receive any "
-                "error; pass function_props={'dead_letter_queue': ...} for asynchronous callers",
-            )
-            acknowledge(
-                self.function,
-                "checkov::CKV_AWS_116",
-                "No dead-letter target was requested: callers invoke the alias synchronously and receive any "
-                "error; pass function_props={'dead_letter_queue': ...} for asynchronous callers",
-            )
+            for rule in ("Serverless::Serverless-LambdaDLQ", "checkov::CKV_AWS_116"):
+                acknowledge(
+                    self.function,
+                    rule,
+                    "No dead-letter target was requested: callers invoke the alias synchronously and receive "
+                    "any error; pass function_props={'dead_letter_queue': ...} for asynchronous callers",
+                )
         if "reserved_concurrent_executions" not in function_kwargs:
             acknowledge(
                 self.function,

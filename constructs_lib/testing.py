@@ -22,7 +22,7 @@ from unittest import mock
 
 import aws_cdk as cdk
 
-from .checks import ServerlessPatternsChecks
+from .checks import policy_packs
 
 __all__ = [
     "DEFAULT_CFN_LINT_EXCLUSIONS",
@@ -48,13 +48,6 @@ def context_of(cdk_json: Path | str = "cdk.json") -> dict[str, Any]:
     """The ``context`` (feature flags) of a ``cdk.json``, for apps built in tests."""
     context: dict[str, Any] = json.loads(Path(cdk_json).read_text()).get("context", {})
     return context
-
-
-def policy_packs(app: cdk.App) -> list[Any]:
-    """cdk-nag's AwsSolutions and Serverless packs and this library's ServerlessPatterns pack."""
-    from cdk_nag import AwsSolutionsChecks, ServerlessChecks
-
-    return [AwsSolutionsChecks(app), ServerlessChecks(app), ServerlessPatternsChecks()]
 
 
 def checked_app(app: cdk.App | None = None, **app_props: Any) -> cdk.App:

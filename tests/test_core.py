@@ -6,7 +6,9 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Annotations, Match
@@ -16,6 +18,7 @@ from constructs_lib._core import (
     ConstructsLibValidationError,
     Problems,
     acknowledge,
+    acknowledge_checkov_function_defaults,
     has_snapstart,
     is_unresolved,
     merge_props,
@@ -202,6 +205,32 @@ class TestAlarmsAndNag:
             "checkov::CKV_AWS_117",
             "checkov::CKV_AWS_115",
         }
+
+    def test_generic_checkov_checks_are_acknowledged_only_where_they_apply(self, stack):
+        key = kms.Key(stack, "Key")
+        plain, encrypted = (
+            make_function(stack, "Plain"),
+            lambda_.Function(
+                stack,
+                "Encrypted",
+                runtime=lambda_.Runtime.PYTHON_3_13,
+                handler="index.handler",
+                code=lambda_.Code.from_inline("def handler(e, c):\n    return {}\n"),
+                environment_encryption=key,
+            ),
+        )
+        plain_logs = logs.LogGroup(stack, "PlainLogs")
+        encrypted_logs = logs.LogGroup(stack, "EncryptedLogs", encryption_key=key)
+        acknowledge_checkov_function_defaults(plain, plain_logs)
+        acknowledge_checkov_function_defaults(encrypted, encrypted_logs)
+
+        def skipped(construct):
+            return [entry["id"] for entry in construct.node.default_child.get_metadata("checkov")["skip"]]
+
+        assert skipped(plain) == ["CKV_AWS_117", "CKV_AWS_173"]
+        assert skipped(plain_logs) == ["CKV_AWS_158"]
+        assert skipped(encrypted) == ["CKV_AWS_117"], "a function with a KMS key needs no CKV_AWS_173 skip"
+        assert encrypted_logs.node.default_child.get_metadata("checkov") is None
 
     def test_acknowledgments_disabled_records_neither_kind(self, stack):
         queue = sqs.Queue(stack, "Q")

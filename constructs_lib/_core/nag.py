@@ -72,8 +72,9 @@ LOG_GROUP_KMS_REASON = (
 def acknowledge_checkov_function_defaults(function: IConstruct, log_group: IConstruct | None) -> None:
     """The generic checkov checks that every function this library creates answers the same way.
 
-    CKV_AWS_117 (VPC; unless the function is in one) and CKV_AWS_173 (environment encryption) on the
-    function, and CKV_AWS_158 (KMS) on its log group.
+    Each only where it applies: CKV_AWS_117 (VPC) unless the function is in one, CKV_AWS_173
+    (environment encryption) unless it has a KMS key, and CKV_AWS_158 (KMS) on its log group unless the
+    group has one.
     """
     if not getattr(function, "is_bound_to_vpc", False):
         acknowledge(
@@ -82,11 +83,18 @@ def acknowledge_checkov_function_defaults(function: IConstruct, log_group: ICons
             "Reaches only AWS APIs and public HTTPS endpoints; a VPC would add ENIs and a NAT path without "
             "protecting any private resource. Attach one through the function's props when the code needs it",
         )
-    acknowledge(
-        function,
-        "checkov::CKV_AWS_173",
-        "The environment holds names, ARNs and settings, never secrets; Lambda encrypts it at rest with "
-        "an AWS managed key, and secrets belong in Secrets Manager or SSM",
-    )
-    if log_group is not None:
+    if not _has_property(function, "kms_key_arn"):
+        acknowledge(
+            function,
+            "checkov::CKV_AWS_173",
+            "The environment holds names, ARNs and settings, never secrets; Lambda encrypts it at rest with "
+            "an AWS managed key, and secrets belong in Secrets Manager or SSM",
+        )
+    if log_group is not None and not _has_property(log_group, "kms_key_id"):
         acknowledge(log_group, "checkov::CKV_AWS_158", LOG_GROUP_KMS_REASON)
+
+
+def _has_property(construct: IConstruct, name: str) -> bool:
+    """Whether the CloudFormation resource behind ``construct`` sets ``name`` (a CfnResource attribute)."""
+    resource = construct.node.default_child if not isinstance(construct, CfnResource) else construct
+    return getattr(resource, name, None) is not None
