@@ -3,7 +3,7 @@
 Built from the synthesized templates, not from a second description of the system:
 
 - the ingest API: the POST method's request model (validated with jsonschema, draft 4, as API Gateway's
-  request validator does), its Velocity request and response templates (``tests/velocity.py``);
+  request validator does), its Velocity request and response templates (``constructs_lib.testing.velocity``);
 - moto's SQS (the order queue with its redrive policy), DynamoDB (the circuit state with its stream,
   the idempotency records) and Lambda (the consumer's event source mapping, which the governor pauses);
 - :class:`QueuePoller`, standing in for Lambda's SQS event source mapping: batches of up to the
@@ -36,8 +36,8 @@ import jsonschema
 
 from constructs_lib.runtime import CircuitBreaker
 from constructs_lib.runtime.governor import GovernedMapping, Governor
+from constructs_lib.testing.velocity import IngestMethod, Response
 from tests.breaker_support import Events, FakeClock
-from tests.velocity import IngestMethod, Response
 
 REGION = "us-east-1"
 #: moto's receive visibility: long enough never to expire by the wall clock; the poller keeps fake time.

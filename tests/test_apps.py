@@ -24,6 +24,7 @@ from apps.storefront.app import compose as compose_storefront
 from constructs_lib.checks import run_rules
 from constructs_lib.checks._lambda import sqs_mappings
 from constructs_lib.checks._model import Templates
+from constructs_lib.testing.velocity import IngestMethod
 from tests.harness import (
     FEATURE_FLAGS,
     NAG_PACKS,
@@ -39,7 +40,6 @@ from tests.harness import (
     without_checkov_skips,
 )
 from tests.inventory import SAMPLE_APPS
-from tests.velocity import IngestMethod
 
 INVENTORY = json.loads((REPO_ROOT / "tests" / "acknowledgments.json").read_text())
 

@@ -1,5 +1,5 @@
 """QueueBufferedIngest, request by request: the synthesized templates rendered as API Gateway renders
-them (tests/velocity.py), and their SendMessage requests run against moto's SQS."""
+them (constructs_lib.testing.velocity), and their SendMessage requests run against moto's SQS."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from constructs_lib import QueueBufferedIngest
+from constructs_lib.testing.velocity import IngestMethod, Response, java_url_encode, render
 from tests.conftest import make_function
 from tests.harness import new_stack
-from tests.velocity import IngestMethod, Response, java_url_encode, render
 
 REGION = "eu-west-1"
 

@@ -98,7 +98,8 @@ def test_the_wheel_holds_the_library_its_runtime_and_license_and_nothing_else(wh
         "constructs_lib/runtime/breaker.py",
         "constructs_lib/runtime/governor.py",
         "constructs_lib/checks/rules/sqs_visibility_timeout.py",
-        "constructs_lib/testing.py",
+        "constructs_lib/testing/__init__.py",
+        "constructs_lib/testing/velocity.py",
         f"constructs_lib-{version}.dist-info/licenses/LICENSE",
     ):
         assert expected in names

@@ -7,6 +7,8 @@
 - :func:`scrubbed` replaces asset hashes in a template, so a snapshot changes only when infrastructure does.
 - :func:`acknowledgments_disabled` builds apps whose ``constructs_lib.acknowledge`` calls record nothing,
   which shows what each acknowledgment hides.
+- :mod:`constructs_lib.testing.velocity` renders API Gateway's Velocity templates offline (airspeed), and
+  runs a ``QueueBufferedIngest`` method's request and response templates.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from unittest import mock
 
 import aws_cdk as cdk
 
-from .checks import policy_packs
+from ..checks import policy_packs
 
 __all__ = [
     "DEFAULT_CFN_LINT_EXCLUSIONS",
