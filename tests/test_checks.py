@@ -458,3 +458,51 @@ def test_the_readme_lists_every_rule_and_every_checkov_check_the_samples_skip():
     checks = {row["rule"].removeprefix("checkov::") for rows in inventory.values() for row in rows}
     for check in sorted(c for c in checks if c.startswith("CKV_")):
         assert f"`{check}`" in readme, check
+
+
+def legacy_distribution(headers: list[str], default_ttl: int | None = None) -> Templates:
+    """A hand-written template: a REST API behind a behavior with legacy ForwardedValues."""
+    behavior: dict[str, Any] = {
+        "TargetOriginId": "api",
+        "ViewerProtocolPolicy": "https-only",
+        "ForwardedValues": {"QueryString": True, "Headers": headers},
+    }
+    if default_ttl is not None:
+        behavior.update(DefaultTTL=default_ttl, MaxTTL=default_ttl, MinTTL=0)
+    template = {
+        "Resources": {
+            "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "api"}},
+            "Cdn": {
+                "Type": "AWS::CloudFront::Distribution",
+                "Properties": {
+                    "DistributionConfig": {
+                        "Origins": [
+                            {
+                                "Id": "api",
+                                "DomainName": {
+                                    "Fn::Join": ["", [{"Ref": "Api"}, ".execute-api.eu-west-1.amazonaws.com"]]
+                                },
+                            }
+                        ],
+                        "DefaultCacheBehavior": behavior,
+                    }
+                },
+            },
+        }
+    }
+    return Templates([Stack("Legacy", "Legacy.template.json", template)])
+
+
+@pytest.mark.parametrize(
+    ("headers", "default_ttl", "expected"),
+    [
+        ([], None, {"CdnApiCacheKeyAuthorization"}),  # CloudFront's legacy default TTL is a day
+        (["Authorization"], None, set()),
+        (["Host"], 0, {"CdnApiHostHeader"}),
+        (["*"], None, {"CdnApiHostHeader"}),  # every header, Host too; nothing is cached
+        (["Accept"], 0, set()),
+    ],
+)
+def test_legacy_forwarded_values_are_read_too(headers, default_ttl, expected):
+    found = {rule.name for rule, _finding in run_rules(legacy_distribution(headers, default_ttl))}
+    assert found == expected

@@ -24,7 +24,7 @@ _FORWARDS_ALL = ("allViewer", "allViewerAndWhitelistCloudFront")
 def host_forwarded_by(templates: Templates, behavior: Behavior) -> str | None:
     """The policy that forwards Host to the origin, "" when none does, None when synth cannot know."""
     key = cache_key(templates, behavior)
-    if key is not None and "host" in key[2]:
+    if key is not None and key[2] & {"host", "*"}:
         return f"cache policy {key[0]}"
     policy_id = behavior.config.get("OriginRequestPolicyId")
     if policy_id is None:
