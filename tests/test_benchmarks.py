@@ -23,6 +23,10 @@ def test_breaker_overhead_benchmark_runs_without_dynamodb_requests():
     lines = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in result.stdout.splitlines())}
     assert lines["calls per run"] == "500"
     assert lines["DynamoDB requests during the runs"] == "0"
+    # One state read per cache_ttl (1 s) per container, whatever the call rate.
+    assert lines["DynamoDB requests per 1,000 calls at 10 calls/s"] == "100"
+    assert lines["DynamoDB requests per 1,000 calls at 100 calls/s"] == "10"
+    assert lines["DynamoDB requests per 1,000 calls at 1000 calls/s"] == "1"
     bare = float(lines["bare function call"].split()[0])
     theirs = float(lines["pybreaker (in memory)"].split()[0])
     ours = float(lines["constructs_lib.runtime (shared)"].split()[0])
