@@ -153,11 +153,12 @@ def run_checkov(root: Path) -> dict[str, list[CheckovFinding]]:
     )  # fmt: skip
     assert result.returncode in (0, 1), result.stderr[-2000:]
     reports = json.loads(result.stdout)
-    found: dict[str, list[CheckovFinding]] = {str(p): [] for p in root.rglob("*.template.json")}
+    templates = sorted(root.rglob("*.template.json"))
+    paths = {str(p): construct_paths(p) for p in templates}  # each metadata file read once
+    found: dict[str, list[CheckovFinding]] = {str(p): [] for p in templates}
     for report in reports if isinstance(reports, list) else [reports]:
         for check in report.get("results", {}).get("failed_checks", []):
-            path = Path(check["file_abs_path"])
+            path = str(Path(check["file_abs_path"]))
             logical_id = check["resource"].split(".", 1)[1]
-            construct = construct_paths(path)[logical_id]
-            found[str(path)].append(CheckovFinding(check["check_id"], construct, logical_id))
+            found[path].append(CheckovFinding(check["check_id"], paths[path][logical_id], logical_id))
     return found

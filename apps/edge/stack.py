@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack, Token
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -73,16 +74,7 @@ class EdgeStack(Stack):
             alarm_topic=alarm_topic,
         )
 
-        s3_deployment.BucketDeployment(
-            self,
-            "SiteContent",
-            sources=[s3_deployment.Source.asset(str(SITE))],
-            destination_bucket=site_bucket,
-            distribution=cdn.distribution,
-            distribution_paths=["/index.html"],
-            memory_limit=256,
-        )
-        acknowledge_bucket_deployment(self, site_bucket)
+        deploy_site(self, SITE, site_bucket, cdn.distribution)
 
         CfnOutput(self, "SiteUrl", value=cdn.url)
         CfnOutput(self, "HelloUrl", value=f"{cdn.url}/api/hello?name=edge")
@@ -133,6 +125,22 @@ def customer_user_pool(scope: Construct) -> cognito.UserPool:
         deletion_protection=True,
         removal_policy=RemovalPolicy.RETAIN,
     )
+
+
+def deploy_site(
+    stack: Stack, source: Path, bucket: s3.Bucket, distribution: cloudfront.IDistribution
+) -> None:
+    """Upload the site from ``source`` to ``bucket`` at deploy time, then invalidate ``/index.html``."""
+    s3_deployment.BucketDeployment(
+        stack,
+        "SiteContent",
+        sources=[s3_deployment.Source.asset(str(source))],
+        destination_bucket=bucket,
+        distribution=distribution,
+        distribution_paths=["/index.html"],
+        memory_limit=256,
+    )
+    acknowledge_bucket_deployment(stack, bucket)
 
 
 def acknowledge_bucket_deployment(stack: Stack, site_bucket: s3.Bucket) -> None:

@@ -10,12 +10,11 @@ from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
 from apps.catalog.stack import CATALOG_PROJECT, catalog_function
 from apps.common import SQS_CONSUMER_CONCURRENCY_REASON, encrypted_alarm_topic, python_function
-from apps.edge.stack import acknowledge_bucket_deployment, private_site_bucket
+from apps.edge.stack import deploy_site, private_site_bucket
 from apps.ingest.stack import ORDER_SCHEMA
 from apps.storefront.stateful import CONSUMER_TIMEOUT, StorefrontStateful
 from constructs_lib import (
@@ -115,16 +114,7 @@ class StorefrontStateless(Stack):
             enable_additional_metrics=True,
             alarm_topic=self.alarm_topic,
         )
-        s3_deployment.BucketDeployment(
-            self,
-            "SiteContent",
-            sources=[s3_deployment.Source.asset(str(SITE))],
-            destination_bucket=site,
-            distribution=cdn.distribution,
-            distribution_paths=["/index.html"],
-            memory_limit=256,
-        )
-        acknowledge_bucket_deployment(self, site)
+        deploy_site(self, SITE, site, cdn.distribution)
         return cdn
 
     def _dashboard(self) -> cloudwatch.Dashboard:

@@ -98,11 +98,11 @@ class Templates:
                     self._exports[export] = (stack, output.get("Value"))
 
     @classmethod
-    def load(cls, template_paths: Sequence[str], names: Sequence[str] | None = None) -> Templates:
-        """Read the templates; a stack is named by ``names`` or else by its file name."""
+    def load(cls, template_paths: Sequence[str]) -> Templates:
+        """Read the templates; each stack is named by its file name, as ``Fn::GetStackOutput`` names it."""
         stacks = []
-        for index, path in enumerate(template_paths):
-            name = names[index] if names else Path(path).name.removesuffix(".template.json")
+        for path in template_paths:
+            name = Path(path).name.removesuffix(".template.json")
             stacks.append(Stack(name, path, json.loads(Path(path).read_text())))
         return cls(stacks)
 
