@@ -320,3 +320,79 @@ def test_records_rejected_by_an_open_circuit_are_batch_item_failures(cloud, cloc
     assert result == {"batchItemFailures": [{"itemIdentifier": f"m-{i}"} for i in range(3)]}
     assert charged == []
     assert [type(info[1]) for info in processor.exceptions] == [CircuitOpenError] * 3
+
+
+# ------------------------------------------------------------------------------------ mappings in transition
+
+
+class _InTransition:
+    """moto's Lambda, except that the mapping reads as ``state`` or its update loses a race."""
+
+    def __init__(self, client: Any, *, state: str | None = None, update_in_use: bool = False) -> None:
+        self._client, self._state, self._update_in_use = client, state, update_in_use
+        self.updates = 0
+
+    def get_event_source_mapping(self, **kwargs: Any) -> dict[str, Any]:
+        current = self._client.get_event_source_mapping(**kwargs)
+        return {**current, "State": self._state} if self._state else current
+
+    def update_event_source_mapping(self, **kwargs: Any) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        self.updates += 1
+        if self._update_in_use:
+            error = {"Error": {"Code": "ResourceInUseException", "Message": "in use"}}
+            raise ClientError(error, "UpdateEventSourceMapping")
+        return dict(self._client.update_event_source_mapping(**kwargs))
+
+
+@pytest.mark.parametrize("state", ["Creating", "Enabling", "Disabling", "Updating", "Deleting"])
+def test_a_mapping_in_transition_is_left_for_the_next_tick(cloud, clock, state):
+    events = Events()
+    breaker = make_breaker(cloud, clock, events)
+    fail(breaker, 2)
+    busy = _InTransition(cloud["lambda"], state=state)
+    governor = Governor(
+        table_name=TABLE, governed=[governed(cloud)], lambda_client=busy,
+        dynamodb_client=cloud["dynamodb"], clock=clock, emit=events,
+    )  # fmt: skip
+    assert governor.handle({"source": "aws.events"}) == {"changed": []}
+    assert busy.updates == 0, "an update during a transition raises ResourceInUseException"
+    [note] = events.named("MappingBusy")
+    assert note["mappingState"] == state
+    assert mapping(cloud)[0] == "Enabled"
+    make_governor(cloud, clock, events).handle({"source": "aws.events"})  # settled: the next tick acts
+    assert mapping(cloud)[0] == "Disabled"
+
+
+def test_an_update_that_loses_the_race_to_a_transition_is_not_an_error(cloud, clock):
+    events = Events()
+    breaker = make_breaker(cloud, clock, events)
+    fail(breaker, 2)
+    racing = _InTransition(cloud["lambda"], update_in_use=True)
+    governor = Governor(
+        table_name=TABLE, governed=[governed(cloud)], lambda_client=racing,
+        dynamodb_client=cloud["dynamodb"], clock=clock, emit=events,
+    )  # fmt: skip
+    assert governor.handle({"source": "aws.events"}) == {"changed": []}
+    assert racing.updates == 1
+    assert [e["mappingState"] for e in events.named("MappingBusy")] == ["ResourceInUse"]
+
+
+def test_other_update_errors_still_raise_so_the_batch_is_retried(cloud, clock):
+    events = Events()
+    breaker = make_breaker(cloud, clock, events)
+    fail(breaker, 2)
+
+    class _Denied(_InTransition):
+        def update_event_source_mapping(self, **kwargs: Any) -> dict[str, Any]:
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "AccessDeniedException"}}, "UpdateEventSourceMapping")
+
+    governor = Governor(
+        table_name=TABLE, governed=[governed(cloud)], lambda_client=_Denied(cloud["lambda"]),
+        dynamodb_client=cloud["dynamodb"], clock=clock, emit=events,
+    )  # fmt: skip
+    with pytest.raises(Exception, match="AccessDenied"):
+        governor.handle({"source": "aws.events"})

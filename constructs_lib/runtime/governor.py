@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._emf import emf_line, print_line
 from ._store import DynamoStore, Snapshot, State, default_client
-from .breaker import DEFAULT_NAMESPACE, NAMESPACE_ENV, TABLE_ENV
+from .breaker import DEFAULT_NAMESPACE, NAMESPACE_ENV, TABLE_ENV, _error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -41,6 +41,9 @@ PROBE_CONCURRENCY = 2
 DEFAULT_BATCH_SIZE = 10
 #: The Lambda actions the governor performs on each governed mapping; the construct grants exactly these.
 LAMBDA_ACTIONS = ("lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping")
+#: Settled states of an event source mapping; the others are transitions, during which an update raises
+#: ``ResourceInUseException``: the governor leaves such a mapping for the next tick.
+SETTLED_STATES = frozenset({"Enabled", "Disabled"})
 
 
 @dataclass(frozen=True)
@@ -224,7 +227,10 @@ class Governor:
     def _apply(self, governed: GovernedMapping, circuit: Snapshot | None, now: float) -> Change | None:
         want = desired_setting(governed, circuit, now)
         current = self._lambda.get_event_source_mapping(UUID=governed.mapping_id)
-        enabled = current.get("State") in ("Enabled", "Enabling", "Updating")
+        if current.get("State") not in SETTLED_STATES:
+            self._busy(governed, current.get("State"), now)
+            return None
+        enabled = current.get("State") == "Enabled"
         concurrency = (current.get("ScalingConfig") or {}).get("MaximumConcurrency")
         batch_size = current.get("BatchSize")
         paused = 0 if want.enabled else 1
@@ -252,7 +258,13 @@ class Governor:
             update["ScalingConfig"] = {"MaximumConcurrency": want.max_concurrency}
         elif concurrency is not None:
             update["ScalingConfig"] = {}  # remove the probe cap: no maximum was configured
-        self._lambda.update_event_source_mapping(**update)
+        try:
+            self._lambda.update_event_source_mapping(**update)
+        except Exception as exc:
+            if _error_code(exc) != "ResourceInUseException":
+                raise
+            self._busy(governed, "ResourceInUse", now)  # it started a transition since we read it
+            return None
         event = "MappingPaused" if not want.enabled else "MappingResumed"
         self._emit(
             event,
@@ -264,6 +276,17 @@ class Governor:
             maxConcurrency=want.max_concurrency,
         )
         return Change(governed.mapping_id, governed.circuit_id, want, state)
+
+    def _busy(self, governed: GovernedMapping, state: Any, now: float) -> None:
+        """A mapping in transition (another update, a deploy) is left alone: the next tick settles it."""
+        self._emit(
+            "MappingBusy",
+            "MappingsBusy",
+            now,
+            governed.circuit_id,
+            mappingId=governed.mapping_id,
+            mappingState=state,
+        )
 
     def _emit(
         self,
