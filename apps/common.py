@@ -58,7 +58,8 @@ def checked_app(app: cdk.App | None = None) -> cdk.App:
 
 
 def encrypted_alarm_topic(scope: Construct, display_name: str) -> sns.Topic:
-    """The topic every alarm of a sample goes to: TLS-only, encrypted with a key CloudWatch may use.
+    """The topic every alarm of a sample goes to: TLS-only, encrypted with a key CloudWatch may use, and a
+    topic policy that lets this account's alarms publish.
 
     An AWS-managed SNS key would not do: its policy cannot let CloudWatch alarms publish.
     """
@@ -68,8 +69,27 @@ def encrypted_alarm_topic(scope: Construct, display_name: str) -> sns.Topic:
         enable_key_rotation=True,
         description=f"Encrypts the '{display_name}' topic; CloudWatch alarms may publish to it",
     )
-    key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
-    return sns.Topic(scope, "AlarmTopic", enforce_ssl=True, display_name=display_name, master_key=key)
+    cloudwatch_service = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+    key.grant(cloudwatch_service, "kms:Decrypt", "kms:GenerateDataKey*")
+    topic = sns.Topic(scope, "AlarmTopic", enforce_ssl=True, display_name=display_name, master_key=key)
+    # enforce_ssl writes a topic policy, and a topic policy replaces SNS's default one (which let the
+    # account's own alarms publish): without this Allow, every alarm action fails.
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowAlarmsOfThisAccountToPublish",
+            principals=[cloudwatch_service],
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            conditions={
+                "StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID},
+                "ArnLike": {
+                    "aws:SourceArn": f"arn:{cdk.Aws.PARTITION}:cloudwatch:{cdk.Aws.REGION}:"
+                    f"{cdk.Aws.ACCOUNT_ID}:alarm:*"
+                },
+            },
+        )
+    )
+    return topic
 
 
 def python_function(

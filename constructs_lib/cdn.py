@@ -8,6 +8,7 @@ whose value CloudFront sends from a Secrets Manager secret.
 from __future__ import annotations
 
 import abc
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -69,9 +70,23 @@ IAM_BEHIND_CLOUDFRONT_FIX = (
     "(CloudFront forwards Authorization), or pass CdnOrigin.rest_api(api, iam_signed_for_origin_host=True) "
     "if clients really sign for the API's own host and stage path"
 )
-#: A viewer-request function for single-page apps: extension-less paths (client-side routes) get the app.
-SINGLE_PAGE_APP_FUNCTION = """function handler(event) {
+#: Path prefixes the single-page-app rewrite never touches, besides those of the API behaviors: a request
+#: under them that no API behavior matched is an API client's mistake, which must answer 403/404, not 200.
+SINGLE_PAGE_APP_EXCLUDED_PREFIXES = ("/api/",)
+#: A viewer-request function for single-page apps: a GET or HEAD of an extension-less path outside the
+#: API prefixes (a client-side route, as a browser asks for it) gets the app. ``__EXCLUDED__`` is replaced
+#: by the JSON list of those prefixes.
+SINGLE_PAGE_APP_FUNCTION = """var EXCLUDED = __EXCLUDED__;
+function handler(event) {
   var request = event.request;
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    return request;
+  }
+  for (var i = 0; i < EXCLUDED.length; i++) {
+    if (request.uri.indexOf(EXCLUDED[i]) === 0 || request.uri + '/' === EXCLUDED[i]) {
+      return request;
+    }
+  }
   var last = request.uri.split('/').pop();
   if (last.indexOf('.') === -1) {
     request.uri = '/index.html';
@@ -79,6 +94,18 @@ SINGLE_PAGE_APP_FUNCTION = """function handler(event) {
   return request;
 }
 """
+
+
+def single_page_app_function_code(api_patterns: list[str]) -> str:
+    """The rewrite's code, excluding ``/api/`` and the literal prefix of each API behavior pattern."""
+    prefixes = list(SINGLE_PAGE_APP_EXCLUDED_PREFIXES)
+    for pattern in api_patterns:
+        literal = re.split(r"[*?]", "/" + pattern.lstrip("/"))[0]
+        if literal not in ("", "/") and literal not in prefixes:
+            prefixes.append(literal)
+    return SINGLE_PAGE_APP_FUNCTION.replace("__EXCLUDED__", json.dumps(prefixes))
+
+
 #: The common rule set's body-size rule blocks bodies over 8 KB; the origin enforces its own limit.
 BODY_SIZE_RULE = ("AWSManagedRulesCommonRuleSet", "SizeRestrictions_BODY")
 WAF_RULE_ACTIONS = ("allow", "block", "count", "captcha", "challenge")
@@ -503,6 +530,7 @@ class CdnFrontedOrigin(Construct):
         self.origin_verify_secrets: list[secretsmanager.Secret] = []
         self.function_urls: list[lambda_.FunctionUrl] = []
         self._single_page_app_rewrite: cloudfront.Function | None = None
+        self._api_patterns = [p for p, o in plan.behaviors.items() if not isinstance(o, BucketCdnOrigin)]
         self._build_distribution(plan)
         self.node.add_validation(_NoIamMethodsBehindCloudFront(plan))
         if plan.hosted_zone is not None:
@@ -620,9 +648,10 @@ class CdnFrontedOrigin(Construct):
             self._single_page_app_rewrite = cloudfront.Function(
                 self,
                 "SinglePageAppRewrite",
-                code=cloudfront.FunctionCode.from_inline(SINGLE_PAGE_APP_FUNCTION),
+                code=cloudfront.FunctionCode.from_inline(single_page_app_function_code(self._api_patterns)),
                 runtime=cloudfront.FunctionRuntime.JS_2_0,
-                comment="Serves /index.html for client-side routes (paths without a file extension)",
+                comment="Serves /index.html for client-side routes (GET/HEAD of paths without a file "
+                "extension, outside the API prefixes)",
             )
         return self._single_page_app_rewrite
 

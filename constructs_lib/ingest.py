@@ -504,7 +504,12 @@ class QueueBufferedIngest(Construct):
                 {f"method.request.header.{plan.message_group_id_header}": True} if plan.fifo else None
             ),
             method_responses=[
-                apigateway.MethodResponse(status_code=code)
+                apigateway.MethodResponse(
+                    status_code=code,
+                    response_parameters={"method.response.header.Retry-After": False}
+                    if code == "503"
+                    else None,
+                )
                 for code in ("202", "400", "413", "500", "502", "503")
             ],
         )
@@ -876,13 +881,19 @@ def _send_message_template(
 CLIENT_ERROR_CODES = ("InvalidParameterValue", "InvalidMessageContents", "MissingParameter")
 #: How SQS says a message is over its size limit (InvalidParameterValue: "Message must be shorter than").
 TOO_LARGE_MARKERS = ("shorter than", "MessageTooLong")
+#: SQS throttling, a client fault (HTTP 400) in SQS's model that a retry cures: answered 503 + Retry-After.
+THROTTLING_CODES = ("KmsThrottled", "RequestThrottled", "ThrottlingException")
+#: Seconds a throttled client is asked to wait before it retries.
+THROTTLED_RETRY_AFTER_SECONDS = 1
 
 
 def _client_error_template() -> str:
-    """VTL for an SQS 4xx: 413 or 400 when the request was at fault, else 502 (the selected status).
+    """VTL for an SQS 4xx: whose fault it is decides the status.
 
-    SQS answers the query API in JSON (``Accept: application/json``) as ``{"Error": {"Code",
-    "Message"}}``; the AWS JSON protocol's ``__type``/``message`` are read too.
+    413 or 400 when the request was at fault; 503 with ``Retry-After`` when SQS (or KMS behind it)
+    throttled; else 502, the API's own fault (access denied, a disabled or missing key, a missing queue),
+    said without blaming the request. SQS answers the query API in JSON (``Accept: application/json``) as
+    ``{"Error": {"Code", "Message"}}``; the AWS JSON protocol's ``__type``/``message`` are read too.
     """
     code = "".join(f"$!input.path('{p}')" for p in ("$.Error.Code", "$.ErrorResponse.Error.Code", "$.__type"))
     text = "".join(
@@ -893,25 +904,30 @@ def _client_error_template() -> str:
         + [f'$code.contains("{m}")' for m in TOO_LARGE_MARKERS]
     )
     invalid = " || ".join(f'$code.contains("{c}")' for c in CLIENT_ERROR_CODES)
+    throttled = " || ".join(f'$code.contains("{c}")' for c in THROTTLING_CODES)
     body = '{"message": "%s", "requestId": "$context.requestId"}'
     return (
         f'#set($code = "{code}")#set($text = "{text}")'
-        f"#if({too_large})#set($context.responseOverride.status = 413)"
+        f"#if({throttled})#set($context.responseOverride.status = 503)"
+        f'#set($context.responseOverride.header.Retry-After = "{THROTTLED_RETRY_AFTER_SECONDS}")'
+        + body % "The queue is busy; the message was not queued, retry after Retry-After seconds"
+        + f"#elseif({too_large})#set($context.responseOverride.status = 413)"
         + body % "The message is larger than the queue accepts; it was not queued"
         + f"#elseif({invalid})#set($context.responseOverride.status = 400)"
         + body % "The queue refused the message as invalid; it was not queued"
         + "#else"
-        + body % "The queue rejected the message; it was not queued"
-        + "#end"
+        + body
+        % "The service could not queue the message (its queue or key refused the API: a fault on the "
+        "service side, not in the request); it was not queued" + "#end"
     )
 
 
 def _integration_responses() -> list[apigateway.IntegrationResponse]:
     """Map SQS answers to HTTP: only an SQS 2xx answers 2xx (202).
 
-    An SQS 4xx answers 400 or 413 when the request was at fault (see ``CLIENT_ERROR_CODES``), else 502;
-    an SQS 5xx answers 503; anything else 500. Throttling, access and KMS errors stay 5xx, so clients
-    retry them and the API 5xx alarm sees them.
+    An SQS 4xx answers 400 or 413 when the request was at fault (see ``CLIENT_ERROR_CODES``), 503 with
+    ``Retry-After`` when throttled (``THROTTLING_CODES``), else 502; an SQS 5xx answers 503; anything else
+    500. Access and KMS errors stay 5xx, so the API 5xx alarm sees them.
     """
     json_ct = "application/json"
     return [

@@ -123,9 +123,12 @@ SQS_ANSWERS = [
     ),
     pytest.param(403, sqs_error("AccessDenied", "not authorized"), 502, id="access denied"),
     pytest.param(400, sqs_error("KMS.AccessDeniedException", "key refused"), 502, id="kms"),
-    pytest.param(400, sqs_error("KmsThrottled", "slow down"), 502, id="kms throttled"),
+    pytest.param(400, sqs_error("KmsThrottled", "slow down"), 503, id="kms throttled"),
+    pytest.param(400, sqs_error("KmsAccessDenied", "key refused"), 502, id="kms access denied"),
+    pytest.param(400, sqs_error("KmsDisabled", "key disabled"), 502, id="kms disabled"),
+    pytest.param(400, sqs_error("KmsNotFound", "no key"), 502, id="kms not found"),
     pytest.param(403, sqs_error("OverLimit", "too many"), 502, id="over limit"),
-    pytest.param(400, sqs_error("RequestThrottled", "slow down"), 502, id="throttled"),
+    pytest.param(400, sqs_error("RequestThrottled", "slow down"), 503, id="throttled"),
     pytest.param(400, sqs_error("AWS.SimpleQueueService.NonExistentQueue", "gone"), 502, id="no queue"),
     pytest.param(500, sqs_error("InternalError", "oops", "Receiver"), 503, id="sqs 5xx"),
     pytest.param(302, "<html>moved</html>", 500, id="anything else"),
@@ -139,6 +142,21 @@ def test_sqs_errors_answer_the_client_by_whose_fault_they_are(standard, sqs_stat
     assert isinstance(response.body["message"], str)
     if 400 <= status < 500:
         assert response.body == {"message": response.body["message"], "requestId": "req-9"}
+    if status == 502:
+        assert "not in the request" in response.body["message"], "a service fault never blames the client"
+    throttled = (
+        sqs_body.get("Error", {}).get("Code", "").endswith("Throttled") if sqs_status == 400 else False
+    )
+    assert ("Retry-After" in response.headers) == throttled
+
+
+@pytest.mark.parametrize("code", ["KmsThrottled", "RequestThrottled"])
+def test_throttling_answers_503_with_retry_after_so_clients_retry(standard, code):
+    response = standard.respond(400, sqs_error(code, "Rate exceeded"), request_id="req-7")
+    assert response.status == 503
+    assert response.headers == {"Retry-After": "1"}
+    assert response.body["requestId"] == "req-7"
+    assert "retry" in response.body["message"]
 
 
 def test_validation_failures_answer_400_with_valid_json(standard):

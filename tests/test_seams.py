@@ -15,7 +15,6 @@ from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_s3 as s3
 
 from constructs_lib import ApiAuthorization, CdnFrontedOrigin, CdnOrigin, QueueBufferedIngest
-from constructs_lib.cdn import SINGLE_PAGE_APP_FUNCTION
 from tests.conftest import make_function, user_pool_authorization
 from tests.harness import REPO_ROOT, assert_misconfigured, new_app, new_stack, only_resource, template_of
 
@@ -245,24 +244,48 @@ def test_single_page_app_rewrites_routes_on_the_bucket_behaviors_only(stack):
 NODE = shutil.which("node", path=f"{REPO_ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}")
 
 
-def test_the_single_page_app_function_serves_routes_and_keeps_missing_files_404():
-    """Run the function's own code on node, with CloudFront's viewer-request event shape."""
+def run_viewer_request(code: str, requests: list[dict[str, str]]) -> list[str]:
+    """Run a CloudFront Function's own code on node, with CloudFront's viewer-request event shape."""
     assert NODE is not None, "node comes with make setup (package.json)"
-    uris = ["/", "/products/42", "/cart/", "/app.js", "/img/logo.svg", "/index.html"]
-    script = SINGLE_PAGE_APP_FUNCTION + (
-        "const uris = JSON.parse(process.argv[1]);\n"
-        "console.log(JSON.stringify(uris.map(u => handler({request: {uri: u, headers: {}}}).uri)));\n"
+    script = code + (
+        "const requests = JSON.parse(process.argv[1]);\n"
+        "console.log(JSON.stringify(requests.map(r => handler({request: {uri: r.uri, method: r.method,"
+        " headers: {}}}).uri)));\n"
     )
     result = subprocess.run(
-        [NODE, "-e", script, json.dumps(uris)], capture_output=True, text=True, check=True
+        [NODE, "-e", script, json.dumps(requests)], capture_output=True, text=True, check=True
     )
-    assert json.loads(result.stdout) == [
+    return list(json.loads(result.stdout))
+
+
+def test_the_single_page_app_function_serves_routes_and_keeps_missing_files_and_api_paths():
+    stack = new_stack()
+    api = ingest(stack, authorization=user_pool_authorization(stack)).api
+    CdnFrontedOrigin(
+        stack,
+        "Cdn",
+        default_origin=CdnOrigin.bucket(s3.Bucket(stack, "Site"), single_page_app=True),
+        additional_behaviors={"/ingest/orders*": CdnOrigin.rest_api(api)},
+    )
+    code = only_resource(template_of(stack), "AWS::CloudFront::Function")["Properties"]["FunctionCode"]
+    get = ["/", "/products/42", "/cart/", "/app.js", "/img/logo.svg", "/index.html"]
+    not_routes = ["/api/unknown", "/api", "/ingest/orders/x", "/ingest/ordersx"]
+    requests = [{"uri": u, "method": "GET"} for u in get + not_routes]
+    requests += [{"uri": "/products/42", "method": "HEAD"}, {"uri": "/products/42", "method": "POST"}]
+    assert run_viewer_request(code, requests) == [
         "/index.html",
         "/index.html",
         "/index.html",
         "/app.js",
         "/img/logo.svg",
         "/index.html",
+        # an API path no API behavior matched answers the bucket's 404, never the app with 200
+        "/api/unknown",
+        "/api",
+        "/ingest/orders/x",
+        "/ingest/ordersx",
+        "/index.html",
+        "/products/42",
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack, Token
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cognito as cognito
@@ -79,6 +79,7 @@ class EdgeStack(Stack):
         CfnOutput(self, "SiteUrl", value=cdn.url)
         CfnOutput(self, "HelloUrl", value=f"{cdn.url}/api/hello?name=edge")
         CfnOutput(self, "OrdersUrl", value=f"{cdn.url}/ingest/orders")
+        sign_in_outputs(self, customers)
 
 
 def private_site_bucket(scope: Construct, id: str) -> s3.Bucket:
@@ -103,14 +104,20 @@ def private_site_bucket(scope: Construct, id: str) -> s3.Bucket:
 
 
 def customer_user_pool(scope: Construct) -> cognito.UserPool:
-    """Customers who may order: self sign-up, email sign-in, MFA, strong passwords, threat protection."""
-    return cognito.UserPool(
+    """Customers who may order: self sign-up, email sign-in, strong passwords, adaptive threat protection,
+    and a public app client (``web_client``) that a browser signs in with.
+
+    MFA is offered (TOTP), not required: a shopper is not made to set up an authenticator app before a
+    first order, and the PLUS plan's adaptive authentication asks for a second factor when a sign-in
+    looks risky.
+    """
+    pool = cognito.UserPool(
         scope,
         "Customers",
         self_sign_up_enabled=True,
         sign_in_aliases=cognito.SignInAliases(email=True),
         auto_verify=cognito.AutoVerifiedAttrs(email=True),
-        mfa=cognito.Mfa.REQUIRED,
+        mfa=cognito.Mfa.OPTIONAL,
         mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
         password_policy=cognito.PasswordPolicy(
             min_length=12,
@@ -125,6 +132,45 @@ def customer_user_pool(scope: Construct) -> cognito.UserPool:
         deletion_protection=True,
         removal_policy=RemovalPolicy.RETAIN,
     )
+    acknowledge(
+        pool,
+        "AwsSolutions::AwsSolutions-COG2",
+        "Shoppers are offered TOTP MFA rather than made to enrol before a first order; adaptive "
+        "authentication (PLUS plan, full-function threat protection) demands a second factor on risky "
+        "sign-ins",
+    )
+    # A user pool issues no token without an app client. A browser cannot keep a secret, so the client
+    # is public; SRP is what Cognito's own libraries use, password auth what a plain page can do over TLS.
+    pool.add_client(
+        "WebClient",
+        generate_secret=False,
+        auth_flows=cognito.AuthFlow(user_srp=True, user_password=True),
+        prevent_user_existence_errors=True,
+        enable_token_revocation=True,
+        id_token_validity=Duration.hours(1),
+        access_token_validity=Duration.hours(1),
+        refresh_token_validity=Duration.days(30),
+    )
+    return pool
+
+
+def web_client(pool: cognito.UserPool) -> cognito.UserPoolClient:
+    """The public app client that ``customer_user_pool`` added to ``pool``."""
+    client = pool.node.find_child("WebClient")
+    assert isinstance(client, cognito.UserPoolClient)
+    return client
+
+
+def sign_in_outputs(stack: Stack, pool: cognito.UserPool) -> None:
+    """What a front end needs to sign customers in: the pool id, its web client id and the region."""
+    CfnOutput(stack, "UserPoolId", value=pool.user_pool_id, description="Cognito user pool of customers")
+    CfnOutput(
+        stack,
+        "UserPoolClientId",
+        value=web_client(pool).user_pool_client_id,
+        description="Public app client (no secret) for the browser's sign-in",
+    )
+    CfnOutput(stack, "Region", value=stack.region, description="Region of the user pool")
 
 
 def deploy_site(

@@ -10,7 +10,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from apps.edge.stack import customer_user_pool
+from apps.edge.stack import customer_user_pool, sign_in_outputs
 from constructs_lib import acknowledge
 from constructs_lib.runtime._store import TTL_ATTRIBUTE
 
@@ -27,6 +27,7 @@ class StorefrontStateful(Stack):
     def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
         self.user_pool: cognito.UserPool = customer_user_pool(self)
+        sign_in_outputs(self, self.user_pool)
         self.orders_dead_letter_queue = sqs.Queue(
             self,
             "OrdersDeadLetterQueue",

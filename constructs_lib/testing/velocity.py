@@ -9,7 +9,8 @@ API Gateway gives them (AWS's "API Gateway mapping template and access logging v
 - ``$util.urlEncode`` with Java ``URLEncoder`` semantics (space as ``+``, ``*`` kept, ``~`` encoded),
   ``urlDecode``, ``escapeJavaScript``, ``parseJson``, ``base64Encode`` and ``base64Decode``.
 - ``$context.requestId`` and the rest of ``$context``; ``#set($context.responseOverride.status = N)``
-  overrides the integration response's status code.
+  overrides the integration response's status code, and ``$context.responseOverride.header.<Name>`` sets
+  a response header (hyphenated names too, as Velocity 1.7 allows).
 
 Gateway-response templates are not Velocity: API Gateway only substitutes ``$context`` variables in them,
 without escaping; :func:`substitute` does the same.
@@ -131,6 +132,13 @@ class _Util:
 class Rendered:
     text: str
     status_override: int | None
+    header_overrides: dict[str, str] = field(default_factory=dict)
+
+
+#: ``$context.responseOverride.header.Retry-After``: Velocity 1.7 (API Gateway's) allows hyphens in
+#: identifiers, airspeed does not; the names are spelled without them while rendering.
+_HEADER_OVERRIDE = re.compile(r"(\$context\.responseOverride\.header\.)([A-Za-z0-9_-]+)")
+_HYPHEN = "__hyphen__"
 
 
 def render(
@@ -149,10 +157,22 @@ def render(
         "querystring": dict(querystring or {}),
         "header": dict(headers or {}),
     }
-    ctx: dict[str, Any] = {"requestId": request_id, "responseOverride": {}, **dict(context or {})}
-    text = airspeed.Template(template).merge({"input": _Input(body, params), "util": _Util(), "context": ctx})
+    ctx: dict[str, Any] = {
+        "requestId": request_id,
+        "responseOverride": {"header": {}},
+        **dict(context or {}),
+    }
+    source = _HEADER_OVERRIDE.sub(lambda m: m.group(1) + m.group(2).replace("-", _HYPHEN), template)
+    text = airspeed.Template(source).merge({"input": _Input(body, params), "util": _Util(), "context": ctx})
     status = ctx["responseOverride"].get("status")
-    return Rendered(text=text, status_override=int(status) if status is not None else None)
+    headers_set = {
+        name.replace(_HYPHEN, "-"): str(value) for name, value in ctx["responseOverride"]["header"].items()
+    }
+    return Rendered(
+        text=text,
+        status_override=int(status) if status is not None else None,
+        header_overrides=headers_set,
+    )
 
 
 def substitute(template: str, context: Mapping[str, Any]) -> str:
@@ -171,6 +191,7 @@ def substitute(template: str, context: Mapping[str, Any]) -> str:
 class Response:
     status: int
     body: Any
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -236,7 +257,7 @@ class IngestMethod:
         status = rendered.status_override or int(chosen["StatusCode"])
         declared = {r["StatusCode"] for r in self.method["MethodResponses"]}
         assert str(status) in declared, f"{status} is not a declared method response ({sorted(declared)})"
-        return Response(status=status, body=json.loads(rendered.text))
+        return Response(status=status, body=json.loads(rendered.text), headers=rendered.header_overrides)
 
     def gateway_response(self, kind: str, *, message: str, request_id: str = "req-1") -> Response:
         """A gateway response (for example BAD_REQUEST_BODY), filled in as API Gateway does."""
