@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from apps.storefront.app import compose as compose_storefront
 from constructs_lib.checks import run_rules
 from constructs_lib.checks._lambda import sqs_mappings
 from constructs_lib.checks._model import Templates
+from constructs_lib.checks.rules.delivery_undecided import delivery_edges
 from constructs_lib.testing.velocity import IngestMethod
 from tests.harness import (
     FEATURE_FLAGS,
@@ -266,6 +268,40 @@ def test_sample_app_passes_the_serverless_patterns_pack(name, policy):
     for mapping in sqs_mappings(templates):
         assert mapping.queue is not None, mapping.mapping
         assert mapping.function is not None, mapping.mapping
+
+
+#: Edges each sample must have decided deliverable: a floor, so that zero findings never means "no edge".
+EDGE_FLOOR = {
+    "storefront": {
+        "DeliveryAlarmActions": 26,
+        "DeliveryEventTargets": 2,
+        "DeliveryEventSourceMappings": 3,
+        "DeliveryFunctionDestinations": 1,
+        "DeliveryApiIntegrations": 1,
+        "DeliveryCloudFrontOrigins": 2,
+        "DeliveryCognitoAuthorizers": 1,
+    },
+    "ingest": {"DeliveryAlarmActions": 8, "DeliveryEventSourceMappings": 1, "DeliveryApiIntegrations": 1},
+    "edge": {"DeliveryCloudFrontOrigins": 2, "DeliveryCognitoAuthorizers": 1, "DeliveryApiIntegrations": 1},
+    "breaker": {"DeliveryAlarmActions": 2},
+    "catalog": {"DeliveryAlarmActions": 2},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLE_APPS))
+def test_every_service_to_service_edge_of_each_sample_delivers(name, policy, record_property):
+    """Each alarm reaches its topic, each rule and mapping its target, CloudFront its origins... decided
+    from the templates' policies, with none left undecided."""
+    outdir = policy[name].outdir
+    templates = Templates.load([str(outdir / f"{stack}.template.json") for stack in SAMPLE_APPS[name]])
+    edges = delivery_edges(templates)
+    assert [f"{e.description}: {e.decision.why}" for e in edges if e.decision.allowed is not True] == []
+    by_family = Counter(e.family for e in edges)
+    record_property(
+        "figures", f"delivery edges decided in {name}: {len(edges)} {dict(sorted(by_family.items()))}"
+    )
+    for family, floor in EDGE_FLOOR[name].items():
+        assert by_family[family] >= floor, (family, by_family)
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLE_APPS))

@@ -167,6 +167,7 @@ def test_an_app_of_every_construct_synthesizes_from_the_installed_package(fresh_
             code=lambda_.Code.from_inline("def handler(event, context):\\n    return {{}}\\n"),
         )
         users = cognito.UserPool(stack, "Users")
+        users.add_client("Web")  # without a client no caller gets a token (DeliveryCognitoAuthorizers)
         authorizer = apigateway.CognitoUserPoolsAuthorizer(stack, "Auth", cognito_user_pools=[users])
         ingest = QueueBufferedIngest(
             stack, "Orders", consumer=consumer,

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ._model import Resource, Templates
+
+if TYPE_CHECKING:
+    from ._edges import Edge
 
 PACK = "ServerlessPatterns"
 
@@ -27,6 +31,8 @@ class Rule:
     summary: str
     fix: str
     find: Callable[[Templates], Iterable[Finding]]
+    #: Overrides the pack's severity (``"warning"`` for what cannot be decided at synth).
+    severity: str | None = None
 
     @property
     def id(self) -> str:
@@ -36,3 +42,14 @@ class Rule:
     def acknowledgment_id(self) -> str:
         """The id to pass to ``acknowledge`` (or ``Validations.acknowledge``) for this rule."""
         return f"{PACK}::{self.id}"
+
+
+def edge_findings(edges: Callable[[Templates], Iterable[Edge]]) -> Callable[[Templates], Iterable[Finding]]:
+    """A rule's ``find`` from an edge family: one finding per edge that cannot deliver."""
+
+    def find(templates: Templates) -> Iterable[Finding]:
+        for found in edges(templates):
+            if found.decision.allowed is False:
+                yield Finding(found.source, f"{found.description}: {found.decision.why}", found.location)
+
+    return find

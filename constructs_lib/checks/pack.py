@@ -73,7 +73,7 @@ class ServerlessPatternsChecks:
                 rule_name=rule.id,
                 description=f"{rule.summary}. {finding.resource.logical_id}: {finding.detail}.",
                 fix=rule.fix,
-                severity=self._severity,
+                severity=rule.severity or self._severity,
                 violating_resources=[
                     cdk.PolicyViolatingResource(
                         resource_logical_id=finding.resource.logical_id,
@@ -84,5 +84,5 @@ class ServerlessPatternsChecks:
             )
             for rule, finding in run_rules(templates, self._rules)
         ]
-        failed = self._severity == "error" and bool(violations)
+        failed = any(violation.severity == "error" for violation in violations)
         return cdk.PolicyValidationPluginReport(success=not failed, violations=violations)
