@@ -391,3 +391,176 @@ class LocalCloud:
             for message in messages:
                 self.sqs.delete_message(QueueUrl=self.dlq_url, ReceiptHandle=message["ReceiptHandle"])
         return bodies
+
+
+# ------------------------------------------------------------------------------------ identities
+
+
+class LocalUserPool:
+    """The stateful template's user pool and its app clients, created in moto's Cognito.
+
+    The pool's password policy and MFA setting come from the template; each ``AWS::Cognito::UserPoolClient``
+    becomes a moto client with the same auth flows and secret setting (``clients``: logical id -> client id).
+    """
+
+    def __init__(self, stateful: Mapping[str, Any], region: str = REGION) -> None:
+        self.idp = boto3.client("cognito-idp", region_name=region)
+        [(logical_id, pool)] = resources_of(stateful, "AWS::Cognito::UserPool").items()
+        properties = pool["Properties"]
+        created = self.idp.create_user_pool(
+            PoolName=logical_id,
+            UsernameAttributes=properties.get("UsernameAttributes", []),
+            MfaConfiguration=properties.get("MfaConfiguration", "OFF"),
+            Policies=properties.get("Policies", {}),
+        )
+        self.pool_id: str = created["UserPool"]["Id"]
+        self.issuer = f"https://cognito-idp.{region}.amazonaws.com/{self.pool_id}"
+        self.mfa = properties.get("MfaConfiguration", "OFF")
+        self.clients: dict[str, str] = {}
+        for client_id, client in resources_of(stateful, "AWS::Cognito::UserPoolClient").items():
+            props = client["Properties"]
+            self.clients[client_id] = self.idp.create_user_pool_client(
+                UserPoolId=self.pool_id,
+                ClientName=client_id,
+                GenerateSecret=bool(props.get("GenerateSecret", False)),
+                ExplicitAuthFlows=props.get("ExplicitAuthFlows", []),
+            )["UserPoolClient"]["ClientId"]
+
+    def sign_up_and_in(self, email: str, password: str, client_id: str | None = None) -> dict[str, Any]:
+        """A customer signs up through the public client, is confirmed, and signs in: their tokens."""
+        client = client_id or next(iter(self.clients.values()))
+        self.idp.sign_up(ClientId=client, Username=email, Password=password)
+        self.idp.admin_confirm_sign_up(UserPoolId=self.pool_id, Username=email)
+        return self.sign_in(email, password, client)
+
+    def sign_in(self, email: str, password: str, client_id: str) -> dict[str, Any]:
+        answer = self.idp.initiate_auth(
+            ClientId=client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": password},
+        )
+        return dict(answer["AuthenticationResult"])
+
+
+class CognitoAuthorizer:
+    """API Gateway's Cognito user-pool authorizer, as the template configures it, checked with joserfc.
+
+    The token in the identity-source header must carry a signature made with the pool's keys (its JWKS),
+    the pool's issuer, ``token_use`` ``id`` (the method asks for no OAuth scopes, so API Gateway takes ID
+    tokens), an audience that is a client of the pool, and an expiry after ``clock()``.
+    """
+
+    def __init__(self, stateless: Mapping[str, Any], pool: LocalUserPool, clock: Callable[[], float]) -> None:
+        import requests
+        from joserfc.jwk import KeySet
+
+        [authorizer] = resources_of(stateless, "AWS::ApiGateway::Authorizer").values()
+        properties = authorizer["Properties"]
+        assert properties["Type"] == "COGNITO_USER_POOLS"
+        self.header = properties["IdentitySource"].removeprefix("method.request.header.").lower()
+        self.pool, self.clock = pool, clock
+        self.keys = KeySet.import_key_set(requests.get(f"{pool.issuer}/.well-known/jwks.json").json())
+
+    def claims(self, headers: Mapping[str, str]) -> dict[str, Any] | None:
+        """The token's claims when API Gateway would let the request through, else None (401)."""
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+
+        token = next((v for k, v in headers.items() if k.lower() == self.header), None)
+        if not token:
+            return None
+        try:
+            claims = dict(jwt.decode(token, self.keys).claims)
+        except (JoseError, ValueError):
+            return None
+        valid = (
+            claims.get("iss") == self.pool.issuer
+            and claims.get("token_use") == "id"
+            and claims.get("aud") in self.pool.clients.values()
+            and float(claims.get("exp", 0)) > self.clock()
+        )
+        return claims if valid else None
+
+
+# ------------------------------------------------------------------------------------ the edge
+
+#: CloudFront's managed origin request policy AllViewerExceptHostHeader.
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+
+
+@dataclass
+class Behavior:
+    """One cache behavior of the distribution, as CloudFront applies it to a request."""
+
+    path_pattern: str
+    origin: dict[str, Any]
+    origin_request_policy_id: str | None
+
+    def origin_headers(self, viewer: Mapping[str, str]) -> dict[str, str]:
+        """The headers the origin receives: the viewer's (Host replaced) and the origin's custom headers."""
+        assert self.origin_request_policy_id == ALL_VIEWER_EXCEPT_HOST_HEADER, self.origin_request_policy_id
+        headers = {k: v for k, v in viewer.items() if k.lower() != "host"}
+        headers["Host"] = json.dumps(
+            self.origin["DomainName"]
+        )  # the origin's own host, as the template has it
+        for custom in self.origin.get("OriginCustomHeaders", []):
+            headers = {k: v for k, v in headers.items() if k.lower() != custom["HeaderName"].lower()}
+            headers[custom["HeaderName"]] = json.dumps(custom["HeaderValue"])
+        return headers
+
+
+def behaviors(stateless: Mapping[str, Any]) -> list[Behavior]:
+    """The distribution's cache behaviors in CloudFront's order (additional ones, then the default)."""
+    [distribution] = resources_of(stateless, "AWS::CloudFront::Distribution").values()
+    config = distribution["Properties"]["DistributionConfig"]
+    origins = {origin["Id"]: origin for origin in config["Origins"]}
+    ordered = [*config.get("CacheBehaviors", []), {**config["DefaultCacheBehavior"], "PathPattern": "*"}]
+    return [
+        Behavior(b["PathPattern"], origins[b["TargetOriginId"]], b.get("OriginRequestPolicyId"))
+        for b in ordered
+    ]
+
+
+def behavior_for(stateless: Mapping[str, Any], path: str) -> Behavior:
+    """The first behavior whose path pattern matches ``path`` (CloudFront's ``*`` and ``?``)."""
+    import fnmatch
+
+    for behavior in behaviors(stateless):
+        pattern = "/" + behavior.path_pattern.lstrip("/")
+        if behavior.path_pattern == "*" or fnmatch.fnmatchcase(path, pattern):
+            return behavior
+    raise AssertionError("the default behavior matches every path")
+
+
+class OrdersApiThroughCdn:
+    """``POST /api/orders`` as a browser sends it to the distribution, down to the queue.
+
+    CloudFront: the behavior matching the path, its origin request policy and the origin's custom
+    header (the API key). API Gateway: the method's API key requirement, its Cognito authorizer, then the
+    request validator and templates of :class:`LocalCloud`.
+    """
+
+    def __init__(
+        self, cloud: LocalCloud, stateless: Mapping[str, Any], authorizer: CognitoAuthorizer
+    ) -> None:
+        self.cloud, self.stateless, self.authorizer = cloud, stateless, authorizer
+        method = cloud.api.method
+        self.api_key_required = bool(method.get("ApiKeyRequired"))
+        self.authorization_type = method.get("AuthorizationType")
+        self.api_key_values = {
+            json.dumps(key["Properties"]["Value"])
+            for key in resources_of(stateless, "AWS::ApiGateway::ApiKey").values()
+        }
+
+    def post(self, path: str, body: str, viewer_headers: Mapping[str, str]) -> Response:
+        """Through the distribution: the behavior for ``path`` shapes the headers the API receives."""
+        headers = behavior_for(self.stateless, path).origin_headers(viewer_headers)
+        return self.post_to_api(body, headers)
+
+    def post_to_api(self, body: str, headers: Mapping[str, str]) -> Response:
+        """Straight to the API (``execute-api``), as a caller that goes around the distribution would."""
+        if self.api_key_required and headers.get("x-api-key") not in self.api_key_values:
+            return Response(403, {"message": "Forbidden"})
+        if self.authorization_type == "COGNITO_USER_POOLS" and self.authorizer.claims(headers) is None:
+            return Response(401, {"message": "Unauthorized"})
+        return self.cloud.post(body, headers)
