@@ -401,6 +401,15 @@ class TestPauseWhileOpen:
         assert function["Handler"] == "constructs_lib.runtime.governor.handler"
         assert function["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": [queue_id, "Arn"]}}
 
+    def test_the_failure_queue_keeps_what_eventbridge_delivers_to_it(self, stack):
+        """SSE-SQS, not alias/aws/sqs (whose policy never admits events.amazonaws.com), and retained."""
+        _, _, pause = paused_ingest(stack)
+        queue_id = stack.get_logical_id(pause.failure_queue.node.default_child)
+        queue = template_of(stack).to_json()["Resources"][queue_id]
+        assert queue["Properties"].get("SqsManagedSseEnabled") is True
+        assert "KmsMasterKeyId" not in queue["Properties"]
+        assert queue["DeletionPolicy"] == queue["UpdateReplacePolicy"] == "Retain"
+
     def test_a_tick_every_minute(self, stack):
         _, _, pause = paused_ingest(stack)
         rule = only_resource(template_of(stack), "AWS::Events::Rule")["Properties"]
