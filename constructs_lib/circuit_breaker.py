@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsii
 from aws_cdk import AssetHashType, CfnElement, CfnResource, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
@@ -26,7 +27,7 @@ from aws_cdk import aws_lambda_event_sources as lambda_event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct
+from constructs import Construct, IValidation
 
 from ._core import (
     Problems,
@@ -43,13 +44,14 @@ from ._core import (
     or_default,
     seconds,
     threshold_alarm,
+    timeout_seconds,
     underlying_function,
     visible_signature,
     wire_alarms,
 )
 from .runtime._store import IAM_ACTIONS, TTL_ATTRIBUTE
-from .runtime.breaker import DEFAULT_NAMESPACE, NAMESPACE_ENV, SETTINGS_ENV, TABLE_ENV
-from .runtime.governor import GOVERNED_ENV, LAMBDA_ACTIONS, PROBE_CONCURRENCY
+from .runtime.breaker import DEFAULT_NAMESPACE, NAMESPACE_ENV, PAUSED_ENV, SETTINGS_ENV, TABLE_ENV
+from .runtime.governor import GOVERNED_ENV, LAMBDA_ACTIONS, PAUSE_MARKER_PREFIX, PROBE_CONCURRENCY
 from .runtime.settings import BreakerSettings
 
 __all__ = ["CircuitBreaker", "CircuitBreakerWiring", "ConsumerPause"]
@@ -167,6 +169,9 @@ class CircuitBreaker(Construct):
         self._governor: _GovernorParts | None = None
         self._governed: dict[str, dict[str, Any]] = {}
         self._pause_alarms: dict[str, cloudwatch.Alarm] = {}
+        self._metric_circuits: set[str] = set()
+        self._paused_by_function: dict[str, set[str]] = {}
+        self.node.add_validation(_MetricCircuitsAttached(self))
 
     # ----------------------------------------------------------------------------------- public API
 
@@ -212,6 +217,8 @@ class CircuitBreaker(Construct):
         )
         if target is not None:
             self._check_function_is_free(problems, target)
+            self._check_settings_agree(problems, target, circuit_id, settings)
+            _check_slow_call_below_timeout(problems, target, slow_call_duration)
         problems.raise_if_any()
         assert target is not None
         per_circuit = self._settings_by_function.setdefault(target.node.path, {})
@@ -260,12 +267,15 @@ class CircuitBreaker(Construct):
                 f"is not a circuit of this breaker (known: {sorted(known) or 'none'}); attach the consumer "
                 "first: breaker.attach(consumer, circuit_id=...)",
             )
-        if self.table.table_stream_arn is None:
+        view = _stream_view_type(self.table)
+        if self.table.table_stream_arn is None or view not in (None, "NEW_AND_OLD_IMAGES"):
             problems.add(
-                "mapping",
-                mapping.node.path,
-                "the breaker's existing_table has no stream; enable one (NEW_AND_OLD_IMAGES) on the table, "
-                "or let the construct create its table",
+                "existing_table",
+                f"{self.table.node.path} (stream: {view or 'none'})",
+                "the governor reads each state change from the table's stream, comparing the old and new "
+                "images; a missing or KEYS_ONLY/NEW_IMAGE/OLD_IMAGE stream skips every record, so a pause "
+                "would wait up to a minute for the scheduled tick; enable a NEW_AND_OLD_IMAGES stream on "
+                "the table, or let the construct create its table",
             )
         facts = _mapping_facts(mapping)
         if facts.source_type is not None and facts.source_type != "AWS::SQS::Queue":
@@ -347,6 +357,16 @@ class CircuitBreaker(Construct):
             "from the account's pool",
         )
         self.table.grant(role, "dynamodb:GetItem")
+        # It writes and deletes only its own pause markers, never a circuit's item.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:PutItem", "dynamodb:DeleteItem"],
+                resources=[self.table.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{PAUSE_MARKER_PREFIX}*"]}},
+            )
+        )
+        if self.table.encryption_key is not None:
+            self.table.encryption_key.grant_encrypt_decrypt(role)
         self.table.grant_stream_read(role)
         acknowledge(
             role,
@@ -418,7 +438,7 @@ class CircuitBreaker(Construct):
         return cloudwatch.Metric(
             namespace=self.metrics_namespace,
             metric_name="ConsumerPaused",
-            dimensions_map={"CircuitId": circuit_id},
+            dimensions_map=self._dimensions(circuit_id),
             statistic="Maximum",
             period=period or Duration.minutes(1),
         )
@@ -429,6 +449,27 @@ class CircuitBreaker(Construct):
             if circuit_id in per_circuit:
                 return BreakerSettings(**per_circuit[circuit_id])
         return BreakerSettings()
+
+    def _check_settings_agree(
+        self, problems: Problems, target: lambda_.Function, circuit_id: str, settings: Mapping[str, Any]
+    ) -> None:
+        """Every function on one circuit shares one state item, so they must count and open alike."""
+        wanted = BreakerSettings(**settings)
+        for path, per_circuit in self._settings_by_function.items():
+            if path == target.node.path or circuit_id not in per_circuit:
+                continue
+            other = BreakerSettings(**per_circuit[circuit_id])
+            differ = [n for n in BreakerSettings.names() if getattr(other, n) != getattr(wanted, n)]
+            if differ:
+                problems.add(
+                    "settings",
+                    {n: getattr(wanted, n) for n in differ},
+                    f"function '{path}' is attached to circuit '{circuit_id}' with "
+                    f"{ {n: getattr(other, n) for n in differ} }; both read and write one state item, so the "
+                    "circuit would open and close by whichever function counts first; give both the same "
+                    "settings, or use two circuit ids",
+                )
+                return
 
     def _check_function_is_free(self, problems: Problems, target: lambda_.Function) -> None:
         """A function reads one table and one settings variable: it can be wired to one breaker only."""
@@ -511,6 +552,7 @@ class CircuitBreaker(Construct):
         governor.function.add_to_role_policy(
             iam.PolicyStatement(actions=list(LAMBDA_ACTIONS), resources=[mapping.event_source_mapping_arn])
         )
+        self._tell_consumer_it_is_paused(facts.function_path, circuit_id)
         needed = receives_for_outage(self._circuit_settings(circuit_id))
         if facts.max_receive_count is not None and facts.max_receive_count < needed:
             cdk_warning(
@@ -531,6 +573,17 @@ class CircuitBreaker(Construct):
             mapping=mapping,
             circuit_id=circuit_id,
         )
+
+    def _tell_consumer_it_is_paused(self, function_path: str | None, circuit_id: str) -> None:
+        """The runtime refuses a fallback on a paused circuit: the record must be retried, not deleted."""
+        if function_path is None:
+            return
+        paused = self._paused_by_function.setdefault(function_path, set())
+        paused.add(circuit_id)
+        for node in self.node.root.node.find_all():
+            if isinstance(node, lambda_.Function) and node.node.path == function_path:
+                node.add_environment(PAUSED_ENV, json.dumps(sorted(paused), separators=(",", ":")))
+                return
 
     def grant_runtime_access(self, grantee: iam.IGrantable) -> iam.Grant:
         """The item-level actions the runtime uses (GetItem, UpdateItem), on this table only."""
@@ -566,11 +619,20 @@ class CircuitBreaker(Construct):
 
     # ----------------------------------------------------------------------------------- internals
 
+    def _dimensions(self, circuit_id: str) -> dict[str, str]:
+        """The runtime's dimensions: the circuit and the state table (which tells two breakers apart).
+
+        A circuit asked for here must be attached by the time the app synthesizes, or its graphs and
+        alarms would stay empty forever: synth fails otherwise.
+        """
+        self._metric_circuits.add(circuit_id)
+        return {"CircuitId": circuit_id, "StateTable": self.table.table_name}
+
     def _metric(self, name: str, circuit_id: str, period: Duration | None) -> cloudwatch.Metric:
         return cloudwatch.Metric(
             namespace=self.metrics_namespace,
             metric_name=name,
-            dimensions_map={"CircuitId": circuit_id},
+            dimensions_map=self._dimensions(circuit_id),
             statistic="Sum",
             period=period or Duration.minutes(1),
         )
@@ -599,6 +661,24 @@ class CircuitBreaker(Construct):
             self._alarms_by_circuit[circuit_id] = (opened, store)
             self.alarms.extend([opened, store])
         return self._alarms_by_circuit[circuit_id]
+
+
+@jsii.implements(IValidation)
+class _MetricCircuitsAttached:
+    """At synth: every circuit a metric or alarm was asked for is attached to some function."""
+
+    def __init__(self, breaker: CircuitBreaker) -> None:
+        self._breaker = breaker
+
+    def validate(self) -> list[str]:
+        attached = {c for per_circuit in self._breaker._settings_by_function.values() for c in per_circuit}
+        return [
+            f"circuit_id: got {circuit!r} in a metric_* call, but no function is attached to that circuit of "
+            f"this breaker (attached: {sorted(attached) or 'none'}), so its graph and alarms would stay "
+            "empty; "
+            "attach the function that calls it (breaker.attach(fn, circuit_id=...)) or fix the id"
+            for circuit in sorted(self._breaker._metric_circuits - attached)
+        ]
 
 
 @dataclass(frozen=True)
@@ -752,6 +832,21 @@ def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
     )
 
 
+def _check_slow_call_below_timeout(
+    problems: Problems, target: lambda_.Function, slow_call_duration: Duration | None
+) -> None:
+    """A call can only be slow if it ends before the function's timeout."""
+    slow = seconds(slow_call_duration) if isinstance(slow_call_duration, Duration) else None
+    limit = timeout_seconds(target)
+    if slow is not None and limit is not None and slow >= limit:
+        problems.add(
+            "slow_call_duration",
+            slow_call_duration,
+            f"must be below the timeout of '{target.node.path}' ({limit:g}s): a call that slow is cut off by "
+            "Lambda first, so it would never count as slow; lower it, or raise the function's timeout",
+        )
+
+
 def _check_attach_target(
     problems: Problems, function: lambda_.IFunction, circuit_id: str
 ) -> lambda_.Function | None:
@@ -785,6 +880,23 @@ def _check_attach_target(
 _DURATION_SETTINGS = ("window", "open_duration", "max_open_duration", "cache_ttl", "slow_call_duration")
 
 
+def _stream_view_type(table: dynamodb.ITable) -> str | None:
+    """The stream view type of a table defined in this app (None when unknown or absent)."""
+    cfn = table.node.default_child if isinstance(table, dynamodb.Table) else None
+    spec = getattr(cfn, "stream_specification", None)
+    view = getattr(spec, "stream_view_type", None) if spec is not None else None
+    return view if isinstance(view, str) and not Token.is_unresolved(view) else None
+
+
+def _ttl_attribute(table: dynamodb.ITable) -> str | None:
+    cfn = table.node.default_child if isinstance(table, dynamodb.Table) else None
+    spec = getattr(cfn, "time_to_live_specification", None)
+    if spec is None or not getattr(spec, "enabled", False):
+        return None
+    name = getattr(spec, "attribute_name", None)
+    return name if isinstance(name, str) else None
+
+
 def _check_existing_table(problems: Problems, table: dynamodb.ITable) -> None:
     """The runtime addresses items by a string ``id``; a table keyed otherwise turns the breaker off."""
     schema = table.schema_v2() if isinstance(table, dynamodb.Table) else None
@@ -797,6 +909,14 @@ def _check_existing_table(problems: Problems, table: dynamodb.ITable) -> None:
             "StateStoreErrors alarm fires)",
         )
         return
+    if _ttl_attribute(table) != TTL_ATTRIBUTE:
+        problems.warn(
+            "breakerTableTtl",
+            f"existing_table '{table.node.path}' has no TTL on '{TTL_ATTRIBUTE}' (TTL: "
+            f"{_ttl_attribute(table) or 'none'}), so idle circuits' items are never cleaned up; set "
+            f"time_to_live_attribute='{TTL_ATTRIBUTE}' on the table (the breaker never relies on TTL for "
+            "state changes)",
+        )
     keys = [*schema.partition_keys, *(schema.sort_keys or [])]
     if [(k.name, k.type) for k in keys] != [("id", dynamodb.AttributeType.STRING)]:
         described = " + ".join(f"{k.name} ({k.type.name})" for k in keys)

@@ -133,7 +133,11 @@ class TestAttach:
         ]
         assert alarm["Namespace"] == "Shop/Breakers"
         assert alarm["MetricName"] == "CircuitOpened"
-        assert alarm["Dimensions"] == [{"Name": "CircuitId", "Value": "payments"}]
+        table = stack.get_logical_id(breaker.table.node.default_child)
+        assert alarm["Dimensions"] == [
+            {"Name": "CircuitId", "Value": "payments"},
+            {"Name": "StateTable", "Value": {"Ref": table}},
+        ]
         assert alarm["Statistic"] == "Sum"
         assert alarm["Threshold"] == 1
         assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
@@ -145,7 +149,7 @@ class TestAttach:
         fn, other = make_function(stack), make_function(stack, "Other")
         breaker.attach(fn, circuit_id="payments", failure_threshold=2)
         breaker.attach(fn, circuit_id="tenant:42", open_duration=Duration.minutes(1))
-        breaker.attach(other, circuit_id="payments")
+        breaker.attach(other, circuit_id="payments", failure_threshold=2)  # one state item: same settings
         assert json.loads(env_of(stack, fn)["CIRCUIT_BREAKER_SETTINGS"]) == {
             "payments": {"failure_threshold": 2},
             "tenant:42": {"open_duration": 60.0},
@@ -193,8 +197,14 @@ class TestAttach:
 
     def test_metrics(self, stack):
         breaker = CircuitBreaker(stack, "Breaker")
+        breaker.attach(make_function(stack), circuit_id="payments")
         assert breaker.metric_calls_rejected("payments").metric_name == "CallsRejected"
-        assert breaker.metric_state_store_errors("payments").dimensions == {"CircuitId": "payments"}
+        dimensions = breaker.metric_state_store_errors("payments").dimensions
+        assert dimensions is not None
+        assert dimensions["CircuitId"] == "payments"
+        assert stack.resolve(dimensions["StateTable"]) == {
+            "Ref": stack.get_logical_id(breaker.table.node.default_child)
+        }
 
 
 ERRORS = [
@@ -452,7 +462,12 @@ class TestPauseWhileOpen:
         wildcards = sorted(a for a, r in by_action.items() if r == '"*"')
         assert wildcards == ["dynamodb:ListStreams", "xray:PutTelemetryRecords", "xray:PutTraceSegments"]
         assert "dynamodb:UpdateItem" not in by_action
-        assert "dynamodb:PutItem" not in by_action
+        # It writes and deletes its own pause markers only, never a circuit's item.
+        [markers] = [s for s in statements if "dynamodb:PutItem" in s["Action"]]
+        assert sorted(markers["Action"]) == ["dynamodb:DeleteItem", "dynamodb:PutItem"]
+        assert markers["Condition"] == {
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["governor-pause#*"]}
+        }
 
     def test_alarms_on_failed_batches_errors_and_unreadable_circuits(self, stack):
         _, _, pause = paused_ingest(stack)

@@ -396,3 +396,39 @@ def test_other_update_errors_still_raise_so_the_batch_is_retried(cloud, clock):
     )  # fmt: skip
     with pytest.raises(Exception, match="AccessDenied"):
         governor.handle({"source": "aws.events"})
+
+
+# ------------------------------------------------------------------------------------ operators hold mappings
+
+
+@pytest.mark.parametrize("how", ["created disabled", "disabled by an operator"])
+def test_the_governor_never_enables_a_mapping_it_did_not_pause(cloud, clock, how):
+    events = Events()
+    cloud["lambda"].update_event_source_mapping(UUID=cloud["mapping_id"], Enabled=False)
+    governor = make_governor(cloud, clock, events)
+    governor.handle({"source": "aws.events"})  # the circuit is closed: it would want the mapping enabled
+    assert mapping(cloud)[0] == "Disabled", how
+    assert [e["event"] for e in events.named("MappingHeld")] == ["MappingHeld"]
+    cloud["lambda"].update_event_source_mapping(UUID=cloud["mapping_id"], Enabled=True)  # the hold ends
+    governor.handle({"source": "aws.events"})
+    assert mapping(cloud)[0] == "Enabled"
+
+
+def test_the_governor_resumes_what_it_paused_and_an_operator_can_hold_it(cloud, clock):
+    events = Events()
+    breaker, governor = make_breaker(cloud, clock, events), make_governor(cloud, clock, events)
+    fail(breaker, 2)
+    governor.handle({"source": "aws.events"})
+    assert mapping(cloud)[0] == "Disabled"
+    marker = {"id": {"S": f"governor-pause#{cloud['mapping_id']}"}}
+    assert "Item" in cloud["dynamodb"].get_item(TableName=TABLE, Key=marker)
+    clock.advance(30)
+    governor.handle({"source": "aws.events"})
+    assert mapping(cloud)[0] == "Enabled", "its own pause is resumed at openUntil"
+    assert "Item" not in cloud["dynamodb"].get_item(TableName=TABLE, Key=marker)
+    fail(breaker, 1)  # the probe fails: paused again; the operator holds it by deleting the marker
+    governor.handle({"source": "aws.events"})
+    cloud["dynamodb"].delete_item(TableName=TABLE, Key=marker)
+    clock.advance(3600)
+    governor.handle({"source": "aws.events"})
+    assert mapping(cloud)[0] == "Disabled"

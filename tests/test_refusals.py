@@ -94,7 +94,8 @@ class TestBreakerTable:
         [store] = [
             a["Properties"] for a in alarms.values() if a["Properties"]["MetricName"] == "StateStoreErrors"
         ]
-        assert store["Dimensions"] == [{"Name": "CircuitId", "Value": "payments"}]
+        assert store["Dimensions"][0] == {"Name": "CircuitId", "Value": "payments"}
+        assert store["Dimensions"][1]["Name"] == "StateTable"
         assert store["Threshold"] == 1
         assert wiring.state_store_alarm in breaker.alarms
 

@@ -416,9 +416,10 @@ def test_transitions_and_rejections_are_emf_records(clock, events):
     opened = events.named("StateTransition")[0]
     metric_block = opened["_aws"]["CloudWatchMetrics"][0]
     assert metric_block["Namespace"] == "Payments/Breakers"
-    assert metric_block["Dimensions"] == [["CircuitId"]]
+    assert metric_block["Dimensions"] == [["CircuitId", "StateTable"]]
     assert metric_block["Metrics"] == [{"Name": "CircuitOpened", "Unit": "Count"}]
     assert opened["CircuitId"] == "payments"
+    assert opened["StateTable"] == breaker.table_name
     assert opened["CircuitOpened"] == 1
     assert opened["_aws"]["Timestamp"] == int(clock() * 1000)
     assert (

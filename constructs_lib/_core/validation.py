@@ -76,8 +76,13 @@ class Problems:
 
 
 def cdk_warning(scope: IConstruct, code: str, message: str) -> None:
-    """A CDK warning ``constructs_lib:<code>`` on ``scope``, for what only deploy time can judge."""
-    Annotations.of(scope).add_warning_v2(f"constructs_lib:{code}", message)
+    """A CDK warning ``constructs_lib:<code>`` on ``scope``, for what works but is risky, or what only deploy
+    time can judge; it says how to acknowledge it once the risk is accepted."""
+    Annotations.of(scope).add_warning_v2(
+        f"constructs_lib:{code}",
+        f"{message}. Once accepted, acknowledge it next to the construct: "
+        f"Annotations.of(construct).acknowledge_warning('constructs_lib:{code}', '<why it is fine here>')",
+    )
 
 
 def child_path(scope: IConstruct, id: str) -> str:

@@ -12,25 +12,31 @@ def emf_line(
     *,
     namespace: str,
     circuit_id: str,
+    table: str,
     event: str,
     metrics: Mapping[str, tuple[float, str]],
     now: float,
     level: str = "INFO",
     **fields: Any,
 ) -> str:
-    """The record for ``event``: each metric ``name -> (value, unit)`` by the ``CircuitId`` dimension."""
+    """The record for ``event``: each metric ``name -> (value, unit)`` by ``CircuitId`` and ``StateTable``.
+
+    The state table tells apart two breakers (a dev and a prod one) that use the same circuit id and
+    namespace in one account and region: they hold different state, so their metrics must not add up.
+    """
     record = {
         "_aws": {
             "Timestamp": int(now * 1000),
             "CloudWatchMetrics": [
                 {
                     "Namespace": namespace,
-                    "Dimensions": [["CircuitId"]],
+                    "Dimensions": [["CircuitId", "StateTable"]],
                     "Metrics": [{"Name": name, "Unit": unit} for name, (_, unit) in metrics.items()],
                 }
             ],
         },
         "CircuitId": circuit_id,
+        "StateTable": table,
         **{name: value for name, (value, _) in metrics.items()},
         "level": level,
         "event": event,

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ._emf import emf_line, print_line
 from ._store import DynamoStore, Outcome, Snapshot, State, default_client
-from .settings import BreakerSettings
+from .settings import BreakerSettings, InvalidSettingsError
 
 if TYPE_CHECKING:
     from botocore.config import Config
@@ -27,6 +28,8 @@ __all__ = ["CircuitBreaker", "CircuitOpenError"]
 TABLE_ENV = "CIRCUIT_BREAKER_TABLE"
 SETTINGS_ENV = "CIRCUIT_BREAKER_SETTINGS"
 NAMESPACE_ENV = "CIRCUIT_BREAKER_NAMESPACE"
+#: JSON list of the circuits whose consumer ``pause_while_open`` pauses (set on the consumer by attach).
+PAUSED_ENV = "CIRCUIT_BREAKER_PAUSED_CIRCUITS"
 DEFAULT_NAMESPACE = "ConstructsLib/CircuitBreaker"
 #: DynamoDB errors that no retry can cure: the table, its key schema or the role is wrong.
 MISCONFIGURATION_CODES = frozenset(
@@ -89,8 +92,9 @@ class CircuitBreaker:
         failure_threshold, window, open_duration, max_open_duration, half_open_max_calls,
         success_threshold, cache_ttl, fail_open, slow_call_duration, probe_timeout, idle_expiry:
             See ``BreakerSettings``. Default: the environment's entry, else ``BreakerSettings``' default.
-        failure_exceptions: Exceptions that count as failures. Default: ``(Exception,)``.
-        ignored_exceptions: Exceptions that never count, even if they match. Default: none.
+        failure_exceptions: Exception classes that count as failures (a class, or a tuple or list of them).
+            Default: ``(Exception,)``.
+        ignored_exceptions: Exception classes that never count, even if they match. Default: none.
         metrics_namespace: EMF namespace. Default: ``CIRCUIT_BREAKER_NAMESPACE`` or
             ``ConstructsLib/CircuitBreaker``.
         clock: Epoch seconds. Default: ``time.time``.
@@ -114,8 +118,8 @@ class CircuitBreaker:
         success_threshold: int | None = None,
         cache_ttl: float | None = None,
         fail_open: bool | None = None,
-        failure_exceptions: tuple[type[BaseException], ...] = (Exception,),
-        ignored_exceptions: tuple[type[BaseException], ...] = (),
+        failure_exceptions: type[BaseException] | Iterable[type[BaseException]] = (Exception,),
+        ignored_exceptions: type[BaseException] | Iterable[type[BaseException]] = (),
         slow_call_duration: float | None = None,
         probe_timeout: float | None = None,
         idle_expiry: float | None = None,
@@ -142,10 +146,10 @@ class CircuitBreaker:
         }
         self.settings = BreakerSettings.resolve(circuit_id, explicit, _settings_from_env(circuit_id))
         self.circuit_id = circuit_id
+        self.failure_exceptions = _exception_types(circuit_id, "failure_exceptions", failure_exceptions)
+        self.ignored_exceptions = _exception_types(circuit_id, "ignored_exceptions", ignored_exceptions)
         self.table_name: str = table_name or os.environ.get(TABLE_ENV, "")
         self.metrics_namespace = metrics_namespace or os.environ.get(NAMESPACE_ENV, DEFAULT_NAMESPACE)
-        self.failure_exceptions = failure_exceptions
-        self.ignored_exceptions = ignored_exceptions
         if not self.table_name:
             raise ValueError(
                 f"circuit '{circuit_id}': no state table; pass table_name or set {TABLE_ENV} "
@@ -174,15 +178,39 @@ class CircuitBreaker:
         self._remember(snapshot, self._clock())
         return snapshot.state
 
-    def guard(self, fallback: Callable[..., Any] | None = None) -> Callable[[F], F]:
-        """Decorate a function so that each call goes through the breaker.
+    def guard(self, function: F | None = None, *, fallback: Callable[..., Any] | None = None) -> Any:
+        """Decorate a function (or a coroutine function) so that each call goes through the breaker.
 
-        When the circuit rejects the call, ``fallback`` (called with the same arguments) answers instead;
-        without a fallback, :class:`CircuitOpenError` is raised.
+        Both forms work: ``@breaker.guard`` and ``@breaker.guard(fallback=...)``. When the circuit rejects
+        the call, ``fallback`` (called with the same arguments) answers instead; without a fallback,
+        :class:`CircuitOpenError` is raised. A consumer that ``pause_while_open`` pauses must let
+        ``CircuitOpenError`` reach its batch processor (the record is then retried, not deleted), so a
+        fallback on its circuit is refused.
         """
+        if function is not None and not callable(function):
+            raise TypeError(
+                f"circuit '{self.circuit_id}': guard takes the function to decorate, got {function!r}; "
+                "pass a fallback by keyword: @breaker.guard(fallback=...)"
+            )
+        if fallback is not None and self.circuit_id in _paused_circuits():
+            raise InvalidSettingsError(
+                self.circuit_id,
+                [
+                    (
+                        "fallback",
+                        getattr(fallback, "__name__", fallback),
+                        "this function's queue consumer is paused while the circuit is open "
+                        "(pause_while_open): a fallback would answer instead, and the batch would delete the "
+                        "message; let CircuitOpenError reach the batch processor so the record is retried",
+                    )
+                ],
+            )
 
-        def decorate(function: F) -> F:
-            @functools.wraps(function)
+        def decorate(target: F) -> F:
+            if inspect.iscoroutinefunction(target):
+                return cast(F, self._guard_coroutine(target, fallback))
+
+            @functools.wraps(target)
             def guarded(*args: Any, **kwargs: Any) -> Any:
                 try:
                     permit = self._acquire()
@@ -190,15 +218,43 @@ class CircuitBreaker:
                     if fallback is None:
                         raise
                     return fallback(*args, **kwargs)
-                return self._run(permit, function, args, kwargs)
+                return self._run(permit, target, args, kwargs)
 
             return cast(F, guarded)
 
-        return decorate
+        return decorate(function) if function is not None else decorate
+
+    def _guard_coroutine(
+        self, target: Callable[..., Any], fallback: Callable[..., Any] | None
+    ) -> Callable[..., Any]:
+        @functools.wraps(target)
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                permit = self._acquire()
+            except CircuitOpenError:
+                if fallback is None:
+                    raise
+                answer = fallback(*args, **kwargs)
+                return await answer if inspect.isawaitable(answer) else answer
+            started = self._clock()
+            try:
+                result = await target(*args, **kwargs)
+            except BaseException as exc:
+                self._settle(permit, exc, started)
+                raise
+            self._settle(permit, None, started)
+            return result
+
+        return guarded
+
+    @property
+    def call(self) -> _GuardedBlock:
+        """Guard a block: ``with breaker.call():`` (or ``with breaker.call:``). Raises
+        :class:`CircuitOpenError` when rejected."""
+        return _GuardedBlock(self)
 
     @contextmanager
-    def call(self) -> Iterator[None]:
-        """Guard a block: ``with breaker.call(): ...``. Raises :class:`CircuitOpenError` when rejected."""
+    def _block(self) -> Iterator[None]:
         permit = self._acquire()
         started = self._clock()
         try:
@@ -470,6 +526,7 @@ class CircuitBreaker:
             emf_line(
                 namespace=self.metrics_namespace,
                 circuit_id=self.circuit_id,
+                table=self.table_name,
                 event=event,
                 metrics=counted,
                 now=now,
@@ -477,6 +534,47 @@ class CircuitBreaker:
                 **fields,
             )
         )
+
+
+class _GuardedBlock:
+    """``breaker.call``: a context manager, also when called (``breaker.call()``)."""
+
+    def __init__(self, breaker: CircuitBreaker) -> None:
+        self._breaker = breaker
+        self._active: Any = None
+
+    def __call__(self) -> _GuardedBlock:
+        return _GuardedBlock(self._breaker)
+
+    def __enter__(self) -> None:
+        self._active = self._breaker._block()
+        self._active.__enter__()
+
+    def __exit__(self, *exc_info: Any) -> bool:
+        return bool(self._active.__exit__(*exc_info))
+
+
+def _exception_types(circuit_id: str, name: str, value: Any) -> tuple[type[BaseException], ...]:
+    """An exception class, or a tuple or list of them, as a tuple; anything else is refused by name."""
+    items = (value,) if isinstance(value, type) else value
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        items = (items,)
+    items = tuple(items)
+    wrong = [item for item in items if not (isinstance(item, type) and issubclass(item, BaseException))]
+    if wrong:
+        raise InvalidSettingsError(
+            circuit_id,
+            [(name, value, "must be an exception class or a tuple/list of them, e.g. (ConnectionError,)")],
+        )
+    return items
+
+
+def _paused_circuits() -> list[str]:
+    try:
+        paused = json.loads(os.environ.get(PAUSED_ENV, "[]"))
+    except json.JSONDecodeError:
+        return []
+    return [str(c) for c in paused] if isinstance(paused, list) else []
 
 
 def _error_code(exc: Exception) -> str | None:
@@ -501,5 +599,17 @@ def _settings_from_env(circuit_id: str) -> dict[str, Any]:
     except json.JSONDecodeError:
         _log.warning("%s is not valid JSON; using defaults", SETTINGS_ENV)
         return {}
+    if isinstance(settings, dict) and settings and circuit_id not in settings:
+        raise InvalidSettingsError(
+            circuit_id,
+            [
+                (
+                    "circuit_id",
+                    circuit_id,
+                    f"this function is attached to {', '.join(repr(c) for c in sorted(settings))} only "
+                    f"({SETTINGS_ENV}); use one of those ids, or attach() the function to this circuit",
+                )
+            ],
+        )
     entry = settings.get(circuit_id, {}) if isinstance(settings, dict) else {}
     return entry if isinstance(entry, dict) else {}

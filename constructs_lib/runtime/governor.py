@@ -13,10 +13,19 @@ construct's ``CircuitBreaker.pause_while_open`` deploys. It runs on two events:
 
 A circuit that cannot be read resumes its mappings (a paused consumer is worse than a failing one when
 the pause itself is the bug) and counts ``GovernorReadErrors``, which the construct alarms on.
+
+The governor resumes only what it paused itself. Each pause writes a marker item
+(``governor-pause#<mapping uuid>``) to the state table before the mapping is disabled, and a resume
+needs the marker (and deletes it). A mapping created disabled, or disabled by an operator while it was
+receiving, has no marker: the governor leaves it disabled (``MappingHeld``) until someone enables it. To
+hold a mapping that the governor has paused, delete its marker item; to release a hold, enable the
+mapping. A marker that cannot be read counts as present: when the table is unreachable, resuming is
+the safe side.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -41,6 +50,11 @@ PROBE_CONCURRENCY = 2
 DEFAULT_BATCH_SIZE = 10
 #: The Lambda actions the governor performs on each governed mapping; the construct grants exactly these.
 LAMBDA_ACTIONS = ("lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping")
+#: The marker item a pause writes: its id is this prefix and the mapping's UUID.
+PAUSE_MARKER_PREFIX = "governor-pause#"
+#: The item-level actions the governor performs on the state table; the construct grants exactly these
+#: (PutItem and DeleteItem only on marker items).
+DYNAMODB_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
 #: Settled states of an event source mapping; the others are transitions, during which an update raises
 #: ``ResourceInUseException``: the governor leaves such a mapping for the next tick.
 SETTLED_STATES = frozenset({"Enabled", "Disabled"})
@@ -249,6 +263,11 @@ class Governor:
             not want.enabled or (concurrency == want.max_concurrency and batch_size == want.batch_size)
         ):
             return None
+        if want.enabled and not enabled and not self._paused_by_me(governed):
+            self._emit("MappingHeld", "MappingsHeld", now, governed.circuit_id, mappingId=governed.mapping_id)
+            return None  # disabled by someone else (an operator, or created so): theirs to enable
+        if not want.enabled:
+            self._mark_paused(governed, now)
         update: dict[str, Any] = {
             "UUID": governed.mapping_id,
             "Enabled": want.enabled,
@@ -265,6 +284,8 @@ class Governor:
                 raise
             self._busy(governed, "ResourceInUse", now)  # it started a transition since we read it
             return None
+        if want.enabled and not enabled:
+            self._unmark(governed)
         event = "MappingPaused" if not want.enabled else "MappingResumed"
         self._emit(
             event,
@@ -276,6 +297,34 @@ class Governor:
             maxConcurrency=want.max_concurrency,
         )
         return Change(governed.mapping_id, governed.circuit_id, want, state)
+
+    def _marker_key(self, governed: GovernedMapping) -> dict[str, Any]:
+        return {"id": {"S": PAUSE_MARKER_PREFIX + governed.mapping_id}}
+
+    def _mark_paused(self, governed: GovernedMapping, now: float) -> None:
+        assert self._dynamodb is not None
+        item = {
+            **self._marker_key(governed),
+            "circuitId": {"S": governed.circuit_id},
+            "pausedAt": {"N": str(int(now))},
+        }
+        self._dynamodb.put_item(TableName=self.table_name, Item=item)
+
+    def _paused_by_me(self, governed: GovernedMapping) -> bool:
+        assert self._dynamodb is not None
+        try:
+            found = self._dynamodb.get_item(
+                TableName=self.table_name, Key=self._marker_key(governed), ConsistentRead=True
+            )
+        except Exception:
+            return True  # unknown: resume, as for a circuit that cannot be read
+        return "Item" in found
+
+    def _unmark(self, governed: GovernedMapping) -> None:
+        assert self._dynamodb is not None
+        # The mapping is receiving; a marker left behind only lets a later resume happen.
+        with contextlib.suppress(Exception):
+            self._dynamodb.delete_item(TableName=self.table_name, Key=self._marker_key(governed))
 
     def _busy(self, governed: GovernedMapping, state: Any, now: float) -> None:
         """A mapping in transition (another update, a deploy) is left alone: the next tick settles it."""
@@ -304,6 +353,7 @@ class Governor:
             emf_line(
                 namespace=self.metrics_namespace,
                 circuit_id=circuit_id,
+                table=self.table_name,
                 event=event,
                 metrics={metric: (value, unit)},
                 now=now,
