@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from ._core.nag import acknowledge
     from ._core.validation import ConstructsLibValidationError
     from .cdn import BucketCdnOrigin, CdnFrontedOrigin, CdnOrigin, FunctionUrlCdnOrigin, RestApiCdnOrigin
-    from .circuit_breaker import CircuitBreaker, CircuitBreakerWiring
+    from .circuit_breaker import CircuitBreaker, CircuitBreakerWiring, ConsumerPause
     from .ingest import ApiAuthorization, QueueBufferedIngest
     from .snapstart import JavaToolchainError, SnapStartFunction, java_code
 
@@ -27,6 +27,7 @@ _EXPORTS = {
     "CdnOrigin": ".cdn",
     "CircuitBreaker": ".circuit_breaker",
     "CircuitBreakerWiring": ".circuit_breaker",
+    "ConsumerPause": ".circuit_breaker",
     "ConstructsLibValidationError": "._core.validation",
     "JavaToolchainError": ".snapstart",
     "QueueBufferedIngest": ".ingest",
@@ -41,6 +42,7 @@ __all__ = [
     "CircuitBreaker",
     "CircuitBreakerWiring",
     "ConstructsLibValidationError",
+    "ConsumerPause",
     "FunctionUrlCdnOrigin",
     "JavaToolchainError",
     "QueueBufferedIngest",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsii
-from aws_cdk import Annotations, Aspects, Duration, IAspect, Token
+from aws_cdk import Annotations, Aspects, Duration, IAspect, Stack, Token
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
@@ -32,6 +32,8 @@ from constructs import Construct, IConstruct, IValidation
 
 from ._core import (
     ABOVE,
+    ConstructsLibValidationError,
+    Problem,
     Problems,
     acknowledge,
     check_types,
@@ -77,6 +79,7 @@ SINGLE_PAGE_APP_EXCLUDED_PREFIXES = ("/api/",)
 #: API prefixes (a client-side route, as a browser asks for it) gets the app. ``__EXCLUDED__`` is replaced
 #: by the JSON list of those prefixes.
 SINGLE_PAGE_APP_FUNCTION = """var EXCLUDED = __EXCLUDED__;
+var APPS = __APPS__;
 function handler(event) {
   var request = event.request;
   if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -89,21 +92,40 @@ function handler(event) {
   }
   var last = request.uri.split('/').pop();
   if (last.indexOf('.') === -1) {
-    request.uri = '/index.html';
+    var index = '/index.html';
+    for (var j = 0; j < APPS.length; j++) {
+      if (request.uri.indexOf(APPS[j]) === 0 || request.uri + '/' === APPS[j]) {
+        index = APPS[j] + 'index.html';
+        break;
+      }
+    }
+    request.uri = index;
   }
   return request;
 }
 """
 
 
-def single_page_app_function_code(api_patterns: list[str]) -> str:
-    """The rewrite's code, excluding ``/api/`` and the literal prefix of each API behavior pattern."""
+def _literal_prefix(pattern: str) -> str:
+    return re.split(r"[*?]", "/" + pattern.lstrip("/"))[0]
+
+
+def single_page_app_function_code(api_patterns: list[str], app_patterns: list[str] | None = None) -> str:
+    """The rewrite's code: ``/api/`` and each API behavior's literal prefix are excluded; a route under an
+    app behavior (``/app/*``) gets that app's ``/app/index.html``, any other route ``/index.html``."""
     prefixes = list(SINGLE_PAGE_APP_EXCLUDED_PREFIXES)
     for pattern in api_patterns:
-        literal = re.split(r"[*?]", "/" + pattern.lstrip("/"))[0]
+        literal = _literal_prefix(pattern)
         if literal not in ("", "/") and literal not in prefixes:
             prefixes.append(literal)
-    return SINGLE_PAGE_APP_FUNCTION.replace("__EXCLUDED__", json.dumps(prefixes))
+    apps = sorted(
+        {_literal_prefix(p).rsplit("/", 1)[0] + "/" for p in app_patterns or []} - {"/"},
+        key=len,
+        reverse=True,
+    )
+    return SINGLE_PAGE_APP_FUNCTION.replace("__EXCLUDED__", json.dumps(prefixes)).replace(
+        "__APPS__", json.dumps(apps)
+    )
 
 
 #: The common rule set's body-size rule blocks bodies over 8 KB; the origin enforces its own limit.
@@ -117,6 +139,30 @@ _MANAGED_RULE_GROUPS = (
 
 
 # --------------------------------------------------------------------------------------- origins
+
+#: Origin options that only one factory takes, and which one.
+_FACTORY_OF_OPTION = {
+    "single_page_app": "CdnOrigin.bucket",
+    "iam_signed_for_origin_host": "CdnOrigin.rest_api",
+}
+
+
+def _refuse_unsupported(factory: str, unsupported: Mapping[str, Any]) -> None:
+    if not unsupported:
+        return
+    raise ConstructsLibValidationError(
+        factory,
+        [
+            Problem(
+                name,
+                value,
+                f"{factory} does not take it"
+                + (f"; only {_FACTORY_OF_OPTION[name]} does" if name in _FACTORY_OF_OPTION else "")
+                + "; it takes cache_policy, origin_request_policy and allowed_methods",
+            )
+            for name, value in unsupported.items()
+        ],
+    )
 
 
 class CdnOrigin(abc.ABC):
@@ -147,6 +193,7 @@ class CdnOrigin(abc.ABC):
         origin_request_policy: cloudfront.IOriginRequestPolicy | None = None,
         allowed_methods: cloudfront.AllowedMethods | None = None,
         iam_signed_for_origin_host: bool | None = None,
+        **unsupported: Any,
     ) -> RestApiCdnOrigin:
         """A REST API (for example ``QueueBufferedIngest.api``), reachable only through the distribution.
 
@@ -160,6 +207,7 @@ class CdnOrigin(abc.ABC):
         accepts IAM methods for clients that really sign for the API's own host and stage path.
         Default: False.
         """
+        _refuse_unsupported("CdnOrigin.rest_api", unsupported)
         return RestApiCdnOrigin(
             api,
             cache_policy=cache_policy,
@@ -175,8 +223,10 @@ class CdnOrigin(abc.ABC):
         cache_policy: cloudfront.ICachePolicy | None = None,
         origin_request_policy: cloudfront.IOriginRequestPolicy | None = None,
         allowed_methods: cloudfront.AllowedMethods | None = None,
+        **unsupported: Any,
     ) -> FunctionUrlCdnOrigin:
         """A function (or its alias) behind a function URL that only CloudFront may invoke."""
+        _refuse_unsupported("CdnOrigin.function_url", unsupported)
         return FunctionUrlCdnOrigin(
             function,
             cache_policy=cache_policy,
@@ -251,7 +301,19 @@ class RestApiCdnOrigin(CdnOrigin):
 
     def check(self, problems: Problems, prop: str, scope: Construct) -> None:
         if not isinstance(self.api, apigateway.RestApi):
-            problems.add(prop, self.api, "pass an apigateway.RestApi (for example QueueBufferedIngest.api)")
+            problems.add(
+                prop,
+                f"a {type(self.api).__name__}",
+                "CdnOrigin.rest_api takes an apigateway.RestApi (for example QueueBufferedIngest.api)",
+            )
+            return
+        if self.api.latest_deployment is None:
+            problems.add(
+                prop,
+                f"{self.api.node.path} (deploy=False)",
+                "the API has no deployment stage for CloudFront to reach; create it with deploy=True (the "
+                "default), or deploy a stage and pass an API that has it",
+            )
             return
         iam_methods = self.iam_methods()
         if iam_methods:
@@ -276,6 +338,14 @@ class RestApiCdnOrigin(CdnOrigin):
         return sorted(found)
 
     def bind(self, cdn: CdnFrontedOrigin, name: str) -> cloudfront.IOrigin:
+        if self.iam_signed_for_origin_host:
+            # The user's documented opt-in: the pack's rule against IAM behind CloudFront honours it.
+            acknowledge(
+                self.api,
+                "ServerlessPatterns::ServerlessPatterns-CdnNoIamAuthorizedApi",
+                "CdnOrigin.rest_api(iam_signed_for_origin_host=True): the clients sign for the API's own "
+                "host and stage path, so their signatures verify behind CloudFront",
+            )
         return cdn._rest_api_origin(self.api)
 
 
@@ -344,6 +414,18 @@ class BucketCdnOrigin(CdnOrigin):
                 "Origin Access Control across regions (the bucket policy and the distribution reference each "
                 f"other); put the distribution in a stack in {bucket_region}, or the bucket in {here}",
             )
+        elif isinstance(self.origin_bucket, s3.Bucket) and Stack.of(self.origin_bucket) is not Stack.of(
+            scope
+        ):
+            problems.add(
+                prop,
+                self.origin_bucket.node.path,
+                f"the bucket is in stack '{Stack.of(self.origin_bucket).stack_name}' and the distribution in "
+                f"'{Stack.of(scope).stack_name}': Origin Access Control writes a bucket policy that names "
+                "the distribution while the distribution names the bucket, so each stack would depend on the "
+                "other (a DependencyCycle at synth); keep the bucket in the distribution's stack (retain it "
+                "with removal_policy=RETAIN)",
+            )
         if self.origin_bucket.is_website:
             problems.add(
                 prop,
@@ -392,11 +474,17 @@ class _NoIamMethodsBehindCloudFront:
         }
 
     def validate(self) -> list[str]:
-        return [
+        errors = [
             f"{prop}: got {origin.iam_methods()!r}; {IAM_BEHIND_CLOUDFRONT_FIX}"
             for prop, origin in self._origins.items()
             if isinstance(origin, RestApiCdnOrigin) and origin.iam_methods()
         ]
+        for prop, origin in self._origins.items():
+            if isinstance(origin, RestApiCdnOrigin) and isinstance(origin.api, apigateway.RestApi):
+                problems = Problems("")
+                _check_allowed_methods(problems, prop, origin)
+                errors += [f"{p.prop}: got {p.value!r}; {p.fix}" for p in problems.problems]
+        return errors
 
 
 @jsii.implements(IAspect)
@@ -531,6 +619,9 @@ class CdnFrontedOrigin(Construct):
         self.function_urls: list[lambda_.FunctionUrl] = []
         self._single_page_app_rewrite: cloudfront.Function | None = None
         self._api_patterns = [p for p, o in plan.behaviors.items() if not isinstance(o, BucketCdnOrigin)]
+        self._app_patterns = [
+            p for p, o in plan.behaviors.items() if isinstance(o, BucketCdnOrigin) and o.single_page_app
+        ]
         self._build_distribution(plan)
         self.node.add_validation(_NoIamMethodsBehindCloudFront(plan))
         if plan.hosted_zone is not None:
@@ -648,7 +739,9 @@ class CdnFrontedOrigin(Construct):
             self._single_page_app_rewrite = cloudfront.Function(
                 self,
                 "SinglePageAppRewrite",
-                code=cloudfront.FunctionCode.from_inline(single_page_app_function_code(self._api_patterns)),
+                code=cloudfront.FunctionCode.from_inline(
+                    single_page_app_function_code(self._api_patterns, self._app_patterns)
+                ),
                 runtime=cloudfront.FunctionRuntime.JS_2_0,
                 comment="Serves /index.html for client-side routes (GET/HEAD of paths without a file "
                 "extension, outside the API prefixes)",
@@ -862,6 +955,7 @@ def _plan(scope: Construct, where: str, given: Mapping[str, Any]) -> _Plan:
     default_origin: CdnOrigin = given["default_origin"]
     behaviors = dict(given["additional_behaviors"] or {})
     _check_origins(problems, scope, default_origin, behaviors)
+    _check_single_page_app_errors(problems, default_origin, behaviors, given["distribution_props"])
     _check_ignored_props(problems, given)
     domain_names = given["domain_names"]
     _check_domain(problems, domain_names, given["certificate"], given["hosted_zone"])
@@ -965,6 +1059,8 @@ def _check_origins(
         )
         return
     default_origin.check(problems, "default_origin", scope)
+    if isinstance(default_origin, RestApiCdnOrigin) and isinstance(default_origin.api, apigateway.RestApi):
+        _check_allowed_methods(problems, "default_origin", default_origin)
     for pattern, origin in behaviors.items():
         if not isinstance(origin, CdnOrigin):
             problems.add(
@@ -974,6 +1070,7 @@ def _check_origins(
         origin.check(problems, f"additional_behaviors[{pattern!r}]", scope)
         if isinstance(origin, RestApiCdnOrigin) and isinstance(origin.api, apigateway.RestApi):
             _check_pattern_reaches_the_api(problems, pattern, origin.api)
+            _check_allowed_methods(problems, f"additional_behaviors[{pattern!r}]", origin)
         if pattern.strip() in {"", "*", "/*"}:
             problems.add(
                 f"additional_behaviors[{pattern!r}]",
@@ -1029,6 +1126,13 @@ def _check_numbers(problems: Problems, given: Mapping[str, Any]) -> dict[str, An
         error_rate,
         "must be a percentage above 0 and at most 100",
     )
+    if not is_unresolved(error_rate) and 0 < error_rate < 1:
+        problems.warn(
+            "errorRateFraction",
+            f"error_rate_threshold is {error_rate}: a percentage, so the alarm fires when {error_rate}% (not "
+            f"{error_rate * 100:g}%) of requests answer 5xx; pass {error_rate * 100:g} if a fraction was "
+            "meant",
+        )
     problems.check(
         is_unresolved(generation) or generation >= 1,
         "origin_secret_generation",
@@ -1114,11 +1218,58 @@ def _check_waf(
         )
 
 
+def _check_single_page_app_errors(
+    problems: Problems, default_origin: CdnOrigin, behaviors: Mapping[str, CdnOrigin], user: Any
+) -> None:
+    """Distribution-wide 403/404 -> app responses turn every API error into the app's HTML with 200."""
+    spa = any(
+        isinstance(o, BucketCdnOrigin) and o.single_page_app for o in (default_origin, *behaviors.values())
+    )
+    responses = user.get("error_responses") if isinstance(user, Mapping) else None
+    codes = sorted(
+        int(getattr(r, "http_status", 0))
+        for r in responses or []
+        if getattr(r, "http_status", None) in (403, 404)
+    )
+    if spa and codes:
+        problems.add(
+            "distribution_props['error_responses']",
+            codes,
+            "single_page_app=True already serves the app for client-side routes; distribution-wide 403/404 "
+            "responses would also replace the APIs' 403/404 answers with the app's HTML and a 200; remove "
+            "them",
+        )
+
+
+def _check_allowed_methods(problems: Problems, prop: str, origin: RestApiCdnOrigin) -> None:
+    """Every method of the API must pass the behavior, or CloudFront answers it 403 itself."""
+    allowed = set((origin.allowed_methods or cloudfront.AllowedMethods.ALLOW_ALL).methods)
+    missing = sorted(
+        f"{method.http_method} {method.resource.path}"
+        for method in origin.api.methods
+        if (method.http_method == "ANY" and len(allowed) < 7)
+        or (method.http_method != "ANY" and method.http_method not in allowed)
+    )
+    if missing:
+        problems.add(
+            prop,
+            missing,
+            f"the behavior allows only {', '.join(sorted(allowed))}, so CloudFront answers these methods 403 "
+            "before they reach the API; pass allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL (the "
+            "default for API origins)",
+        )
+
+
 def _check_pattern_reaches_the_api(problems: Problems, pattern: str, api: apigateway.RestApi) -> None:
     """CloudFront forwards the viewer's path as it is, so the pattern must match a path the API serves."""
     paths = sorted({method.resource.path for method in api.methods})
     if not paths:
         return  # methods may still be added; nothing to compare yet
+    if any(
+        path == "/{proxy+}" or (path.endswith("/{proxy+}") and pattern.startswith(path[: -len("{proxy+}")]))
+        for path in paths
+    ):
+        return  # a greedy proxy resource serves every path below it
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     regex = regex if regex.startswith("/") else "/" + regex
     if not any(re.fullmatch(regex, path) for path in paths):
@@ -1126,10 +1277,13 @@ def _check_pattern_reaches_the_api(problems: Problems, pattern: str, api: apigat
             f"additional_behaviors[{pattern!r}]",
             pattern,
             f"matches none of the API's paths ({', '.join(paths)}): CloudFront forwards the viewer's path "
-            "unchanged below the stage, so every request through this behavior would answer 403/404; use a "
-            "pattern such as '/"
-            + paths[0].strip("/").split("/")[0]
-            + "/*', or give the API resources under it",
+            "unchanged below the stage, so every request through this behavior would answer 403/404; "
+            + (
+                f"use a pattern such as '/{first}/*', or give the API resources under it"
+                if (first := next((p.strip("/").split("/")[0] for p in paths if p.strip("/")), None))
+                else "give the API resources under the pattern (api.root.add_resource(...)), or a {proxy+} "
+                "resource"
+            ),
         )
 
 

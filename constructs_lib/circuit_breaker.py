@@ -49,6 +49,7 @@ from ._core import (
     visible_signature,
     wire_alarms,
 )
+from ._core.regions import environment_mismatch
 from .runtime._store import IAM_ACTIONS, TTL_ATTRIBUTE
 from .runtime.breaker import DEFAULT_NAMESPACE, NAMESPACE_ENV, PAUSED_ENV, SETTINGS_ENV, TABLE_ENV
 from .runtime.governor import GOVERNED_ENV, LAMBDA_ACTIONS, PAUSE_MARKER_PREFIX, PROBE_CONCURRENCY
@@ -139,7 +140,7 @@ class CircuitBreaker(Construct):
         metrics_namespace: str | None = None,
         alarm_topic: sns.ITopic | None = None,
     ) -> None:
-        plan = _plan(child_path(scope, id), given_props(locals()))
+        plan = _plan(scope, child_path(scope, id), given_props(locals()))
         super().__init__(scope, id)
         plan.problems.emit_warnings(self)
         self.table: dynamodb.ITable = plan.existing_table or dynamodb.Table(
@@ -276,6 +277,16 @@ class CircuitBreaker(Construct):
                 "images; a missing or KEYS_ONLY/NEW_IMAGE/OLD_IMAGE stream skips every record, so a pause "
                 "would wait up to a minute for the scheduled tick; enable a NEW_AND_OLD_IMAGES stream on "
                 "the table, or let the construct create its table",
+            )
+        if Stack.of(mapping) is not Stack.of(self):
+            problems.add(
+                "mapping",
+                mapping.node.path,
+                f"is in stack '{Stack.of(mapping).stack_name}', and this breaker in "
+                f"'{Stack.of(self).stack_name}': the governor this creates beside the breaker names the "
+                "mapping, while the attached consumer reads the breaker's table, so each stack would depend "
+                "on the other (a DependencyCycle at synth); create the CircuitBreaker in the mapping's stack "
+                "and pass a table of the other stack as existing_table",
             )
         facts = _mapping_facts(mapping)
         if facts.source_type is not None and facts.source_type != "AWS::SQS::Queue":
@@ -770,7 +781,7 @@ class _Plan:
     alarm_topic: sns.ITopic | None
 
 
-def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
+def _plan(scope: Construct, where: str, given: Mapping[str, Any]) -> _Plan:
     """Check every prop, resolve defaults and merge the escape hatch; raise once with every problem."""
     problems = Problems(f"CircuitBreaker '{where}'")
     if not check_types(problems, CircuitBreaker.__init__, given):
@@ -779,6 +790,9 @@ def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
     table_props = given["table_props"]
     if existing_table is not None:
         _check_existing_table(problems, existing_table)
+        mismatch = environment_mismatch(existing_table, scope)
+        if mismatch:
+            problems.add("existing_table", existing_table.node.path, mismatch)
         if given["removal_policy"] is not None:
             problems.add(
                 "removal_policy",
@@ -941,8 +955,16 @@ def _circuit_settings(problems: Problems, **given: Any) -> dict[str, Any]:
         if value is not None and not is_unresolved(value)
     }
     for name, value, fix in BreakerSettings.problems_of(settings):
-        problems.add(name, given.get(name, value), fix)
+        if given.get(name) is None:  # the default of a setting that was not given: say which was set
+            set_ = ", ".join(f"{k}={_seconds_or_value(v)}" for k, v in settings.items())
+            problems.add(name, f"its default ({value:g}s), with {set_}", f"{fix}; raise {name} too")
+        else:
+            problems.add(name, given[name], fix)
     return settings
+
+
+def _seconds_or_value(value: Any) -> str:
+    return f"{value:g}s" if isinstance(value, float) else repr(value)
 
 
 def _encryption_is_aws_owned_or_managed(table_kwargs: Mapping[str, Any]) -> bool:

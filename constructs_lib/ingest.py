@@ -45,6 +45,7 @@ from ._core import (
     wire_alarms,
 )
 from ._core.json_schema import JSON_SCHEMA_DRAFT_4, json_schema, schema_problems
+from ._core.regions import environment_mismatch
 
 __all__ = ["ApiAuthorization", "QueueBufferedIngest"]
 
@@ -355,6 +356,14 @@ class QueueBufferedIngest(Construct):
             **plan.queue_kwargs,
         )
         self.encryption_key = self.queue.encryption_master_key
+        if plan.content_based_deduplication:
+            # The user's documented opt-in (the trade-off is in the docstring): the pack's rule honours it.
+            acknowledge(
+                self.queue,
+                "ServerlessPatterns::ServerlessPatterns-FifoApiDeduplication",
+                "content_based_deduplication=True was chosen: requests with byte-identical bodies within 5 "
+                "minutes are meant to become one message",
+            )
 
     def _build_api_role(self) -> None:
         self.api_role = iam.Role(
@@ -608,7 +617,7 @@ def _plan(scope: Construct, where: str, given: Mapping[str, Any]) -> _Plan:
     if not check_types(problems, QueueBufferedIngest.__init__, given):
         problems.raise_if_any()  # the checks below assume the right types
     if given["existing_queue"] is not None:
-        given = _from_existing_queue(problems, given)
+        given = _from_existing_queue(problems, scope, given)
     fifo = bool(given["fifo"])
     consumer: lambda_.IFunction = given["consumer"]
     group_header = given["message_group_id_header"]
@@ -680,9 +689,12 @@ _OWNED_BY_AN_EXISTING_QUEUE = (
 )
 
 
-def _from_existing_queue(problems: Problems, given: Mapping[str, Any]) -> dict[str, Any]:
+def _from_existing_queue(problems: Problems, scope: Construct, given: Mapping[str, Any]) -> dict[str, Any]:
     """The props as they follow from ``existing_queue``: its settings are read, never overridden."""
     queue: sqs.Queue = given["existing_queue"]
+    mismatch = environment_mismatch(queue, scope)
+    if mismatch:
+        problems.add("existing_queue", queue.node.path, mismatch)
     for prop in _OWNED_BY_AN_EXISTING_QUEUE:
         if given[prop] is not None:
             problems.add(
@@ -697,6 +709,7 @@ def _from_existing_queue(problems: Problems, given: Mapping[str, Any]) -> dict[s
         )
     cfn = queue.node.default_child
     assert isinstance(cfn, sqs.CfnQueue)
+    _check_existing_queue_security(problems, queue, cfn)
     visibility = cfn.visibility_timeout
     derived = dict(given)
     derived["fifo"] = bool(queue.fifo)
@@ -712,6 +725,54 @@ def _from_existing_queue(problems: Problems, given: Mapping[str, Any]) -> dict[s
             "window (SQS's default of 30 seconds is too short for most consumers)",
         )
     return derived
+
+
+#: SQS keeps a message 4 days when no retention period is set.
+_DEFAULT_RETENTION_SECONDS = 4 * 24 * 60 * 60
+
+
+def _check_existing_queue_security(problems: Problems, queue: sqs.Queue, cfn: sqs.CfnQueue) -> None:
+    """The defaults the construct gives its own queues, checked on the user's: retention, encryption, TLS."""
+    dlq = queue.dead_letter_queue.queue if queue.dead_letter_queue is not None else None
+    dlq_cfn = dlq.node.default_child if dlq is not None else None
+    if isinstance(dlq_cfn, sqs.CfnQueue):
+        kept, dlq_kept = (
+            c.message_retention_period
+            if c.message_retention_period is not None
+            else _DEFAULT_RETENTION_SECONDS
+            for c in (cfn, dlq_cfn)
+        )
+        if not is_unresolved(kept) and not is_unresolved(dlq_kept) and dlq_kept < kept:
+            problems.add(
+                "existing_queue",
+                f"{queue.node.path} (retention {kept}s, its DLQ {dlq_kept}s)",
+                "its dead-letter queue must keep messages at least as long as the queue: a moved message "
+                "keeps its original enqueue time and would expire early; raise the DLQ's retention_period",
+            )
+    if cfn.kms_master_key_id is None and cfn.sqs_managed_sse_enabled is False:
+        problems.warn(
+            "existingQueueUnencrypted",
+            f"existing_queue '{queue.node.path}' is not encrypted at rest, unlike the queues this construct "
+            "creates; give it encryption=sqs.QueueEncryption.SQS_MANAGED (or a KMS key)",
+        )
+    if not _denies_insecure_transport(queue):
+        problems.warn(
+            "existingQueueNotTlsOnly",
+            f"existing_queue '{queue.node.path}' accepts requests without TLS, unlike the queues this "
+            "construct creates; create it with enforce_ssl=True",
+        )
+
+
+def _denies_insecure_transport(queue: sqs.Queue) -> bool:
+    policy = queue.node.try_find_child("Policy")
+    if not isinstance(policy, sqs.QueuePolicy):
+        return False
+    document = queue.stack.resolve(policy.document.to_json())
+    return any(
+        statement.get("Effect") == "Deny"
+        and statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+        for statement in document.get("Statement", [])
+    )
 
 
 def _merge_queue_props(
@@ -1155,6 +1216,14 @@ def _check_queue_numbers(problems: Problems, given: Mapping[str, Any]) -> dict[s
         problems.add("throttling_rate_limit", rate, "must be a positive number of requests/s")
     if not is_unresolved(burst) and burst < 1:
         problems.add("throttling_burst_limit", burst, "must be a positive number of requests")
+    elif not is_unresolved(burst) and not is_unresolved(rate) and rate > 0 and burst < rate:
+        problems.add(
+            "throttling_burst_limit",
+            burst,
+            f"must be at least throttling_rate_limit ({rate:g}/s): the bucket holds at most {burst} "
+            "requests, "
+            "so the steady rate could never be reached; raise it (twice the rate is the default's ratio)",
+        )
     return {
         "max_receive_count": max_receive_count,
         "max_message_age": max_message_age,

@@ -36,6 +36,7 @@ from ._core import (
     acknowledge,
     acknowledge_checkov_function_defaults,
     acknowledge_xray_wildcard,
+    cdk_warning,
     check_types,
     child_path,
     given_props,
@@ -198,9 +199,16 @@ class SnapStartFunction(Construct):
             ),
             **function_kwargs,
         )
-        if given_role is not None:
-            # Whatever role the function runs with writes to the construct's log group.
-            self.log_group.grant_write(given_role)
+        # Whatever role the function runs with writes to the construct's log group.
+        if given_role is not None and self.log_group.grant_write(given_role).principal_statement is None:
+            cdk_warning(
+                self,
+                "roleCannotWriteLogs",
+                f"function_props['role'] ({given_role.node.path}) cannot be changed (an immutable "
+                "import), so logs:CreateLogStream and logs:PutLogEvents on "
+                f"'{self.log_group.node.path}' went into the log group's resource policy only, and the "
+                "function's logs could be lost; grant them in the role where it is defined",
+            )
         # aws-cdk-lib warns that SnapStart needs published versions; this construct always publishes one.
         Annotations.of(self.function).acknowledge_warning(
             "@aws-cdk/aws-lambda:snapStartRequirePublish",
@@ -309,6 +317,21 @@ class _Plan:
     alias_kwargs: dict[str, Any]
 
 
+def _check_layer_architectures(problems: Problems, layers: Any, architecture: lambda_.Architecture) -> None:
+    """A layer built for another architecture fails to load at the first invocation."""
+    for layer in layers or []:
+        cfn = layer.node.default_child if isinstance(layer, lambda_.LayerVersion) else None
+        supported = getattr(cfn, "compatible_architectures", None)
+        if isinstance(supported, list) and supported and architecture.name not in supported:
+            problems.add(
+                "function_props['layers']",
+                f"{layer.node.path} ({', '.join(supported)} only)",
+                f"the function runs on {architecture.name}, which this layer was not built for; use a "
+                f"{architecture.name} build of the layer, or architecture="
+                + ("Architecture.ARM_64" if "arm64" in supported else "Architecture.X86_64"),
+            )
+
+
 def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
     """Check every prop, resolve defaults and merge the escape hatches; raise once with every problem."""
     problems = Problems(f"SnapStartFunction '{where}'")
@@ -327,6 +350,7 @@ def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
             f"only Java runtimes read JAVA_TOOL_OPTIONS, and this one is {runtime.name}; remove it",
         )
     function_kwargs = _merge_function_props(problems, given["function_props"])
+    _check_layer_architectures(problems, function_kwargs.get("layers"), architecture)
     plan = _Plan(
         problems=problems,
         code=given["code"],

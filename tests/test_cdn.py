@@ -187,14 +187,17 @@ class TestOrigins:
                 ingest_api(stack),
                 cache_policy=cloudfront.CachePolicy.USE_ORIGIN_CACHE_CONTROL_HEADERS,
                 origin_request_policy=cloudfront.OriginRequestPolicy.CORS_CUSTOM_ORIGIN,
-                allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+                allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,  # the API takes POSTs
             ),
         )
         behavior = behaviors(stack)["*"]
         assert behavior["CachePolicyId"] == stack.resolve(
             cloudfront.CachePolicy.USE_ORIGIN_CACHE_CONTROL_HEADERS.cache_policy_id
         )
-        assert behavior["AllowedMethods"] == ["GET", "HEAD"]
+        assert "POST" in behavior["AllowedMethods"]
+        assert behavior["OriginRequestPolicyId"] == stack.resolve(
+            cloudfront.OriginRequestPolicy.CORS_CUSTOM_ORIGIN.origin_request_policy_id
+        )
         assert "DefaultRootObject" not in distribution_config(stack)
 
     def test_bucket_is_read_through_origin_access_control_only(self, stack):

@@ -213,7 +213,7 @@ def test_tokens_still_pass_as_numbers(stack):
     [
         (lambda s: CdnOrigin.function_url(s3.Bucket(s, "B")), "takes a Lambda function or its alias"),
         (lambda s: CdnOrigin.bucket(make_function(s)), "takes an S3 bucket"),
-        (lambda s: CdnOrigin.rest_api(s3.Bucket(s, "B")), "pass an apigateway.RestApi"),
+        (lambda s: CdnOrigin.rest_api(s3.Bucket(s, "B")), "takes an apigateway.RestApi"),
         (lambda s: s3.Bucket(s, "B"), "must be a CdnOrigin"),
     ],
 )

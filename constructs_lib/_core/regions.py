@@ -21,3 +21,28 @@ def arn_region(arn: str) -> str | None:
         return None
     parts = arn.split(":")
     return parts[3] if len(parts) > 5 else None
+
+
+def environment_mismatch(resource: IConstruct, scope: IConstruct) -> str | None:
+    """Why a reference from ``scope``'s stack to ``resource``'s would fail with CannotUseCrossEnvironment.
+
+    aws-cdk-lib refers across stacks of one app only when both name the same account and region, or when
+    both are environment-agnostic; None when the reference can work.
+    """
+    here, there = Stack.of(scope), Stack.of(resource)
+    if here is there:
+        return None
+
+    def env(stack: Stack) -> str:
+        account = "<agnostic>" if Token.is_unresolved(stack.account) else stack.account
+        region = "<agnostic>" if Token.is_unresolved(stack.region) else stack.region
+        return f"{account}/{region}"
+
+    if env(here) == env(there):
+        return None
+    return (
+        f"'{resource.node.path}' is in stack '{there.stack_name}' ({env(there)}) and this construct in "
+        f"'{here.stack_name}' ({env(here)}); stacks can refer to each other only when both have the same "
+        "account and region, or both are environment-agnostic (CannotUseCrossEnvironment at synth); give "
+        "both stacks the same env"
+    )

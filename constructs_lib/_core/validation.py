@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -70,6 +71,10 @@ class Problems:
     def __bool__(self) -> bool:
         return bool(self._problems)
 
+    @property
+    def problems(self) -> list[Problem]:
+        return list(self._problems)
+
     def raise_if_any(self) -> None:
         if self._problems:
             raise ConstructsLibValidationError(self._construct, self._problems)
@@ -126,4 +131,7 @@ def _describe(value: Any) -> str:
     if value is None:
         return "None"
     text = repr(value)
+    if re.fullmatch(r"<[\w.]+ object at 0x[0-9a-f]+>", text):
+        kind = f"{type(value).__module__.split('.')[0]} {type(value).__name__}"  # not its address
+        return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
     return text if len(text) <= 120 else text[:117] + "..."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib import metadata
+from typing import Any
 
 import aws_cdk as cdk
 import jsii
@@ -38,9 +39,23 @@ class ServerlessPatternsChecks:
             reports without failing.
     """
 
-    def __init__(self, *, rules: Sequence[str] | None = None, severity: str = "error") -> None:
+    def __init__(self, *scope: Any, rules: Sequence[str] | None = None, severity: str = "error") -> None:
         known = {rule.id: rule for rule in ALL_RULES}
         problems = []
+        if scope:
+            problems.append(
+                Problem(
+                    "scope",
+                    scope[0],
+                    "ServerlessPatternsChecks takes no scope (unlike cdk-nag's packs): "
+                    "Validations.of(app).add_plugins(ServerlessPatternsChecks())",
+                )
+            )
+        if isinstance(rules, str):
+            problems.append(Problem("rules", rules, "must be a list of rule ids, e.g. [" + repr(rules) + "]"))
+            rules = None
+        elif rules is not None and not rules:
+            problems.append(Problem("rules", rules, "is empty; omit rules to run every rule, or name some"))
         unknown = [r for r in rules or () if r not in known]
         if unknown:
             problems.append(Problem("rules", unknown, f"use rule ids of this pack: {', '.join(known)}"))

@@ -23,6 +23,7 @@ from typing import Any
 from unittest import mock
 
 import aws_cdk as cdk
+from aws_cdk.assertions import Template
 
 from ..checks import policy_packs
 
@@ -64,7 +65,10 @@ _CURRENT_VERSION_ID = re.compile(r"(CurrentVersion[0-9A-F]{8})[0-9a-f]{32}")
 
 
 def scrubbed(template_json: Any) -> Any:
-    """The template with asset hashes replaced, so snapshots survive code-only changes of handlers."""
+    """The template (its JSON, or an ``assertions.Template``) with asset hashes replaced, so snapshots
+    survive code-only changes of handlers."""
+    if isinstance(template_json, Template):
+        template_json = template_json.to_json()
     text = json.dumps(template_json, sort_keys=True)
     text = _ASSET_HASH.sub("<asset-hash>", text)
     text = _CURRENT_VERSION_ID.sub(r"\1<version-hash>", text)
@@ -134,7 +138,7 @@ def acknowledgments_disabled() -> Iterator[None]:
 
 def check_policy(
     build_app: Callable[[cdk.App], cdk.App],
-    outdir: Path,
+    outdir: Path | str,
     *,
     context: Mapping[str, Any] | None = None,
     acknowledgments: bool = True,
@@ -146,19 +150,34 @@ def check_policy(
     :func:`checked_app`. A failed check does not raise here: the findings are in the report. With
     ``acknowledgments=False`` every ``constructs_lib.acknowledge`` is ignored, to show what each one hides.
     """
+    outdir = Path(outdir)
+    # A report from an earlier synth into the same directory must never be read as this one's.
+    (outdir / "validation-report.json").unlink(missing_ok=True)
     ctx = {"aws:cdk:version-reporting": False, **(context or {})}
+    given = cdk.App(context=ctx, outdir=str(outdir))
     with contextlib.nullcontext() if acknowledgments else acknowledgments_disabled():
-        app = build_app(cdk.App(context=ctx, outdir=str(outdir)))
+        app = build_app(given)
+    if not isinstance(app, cdk.App):
+        raise TypeError(
+            f"check_policy: build_app returned {app!r}; it must return the App it was given (after adding "
+            "stacks and the packs), e.g. def build(app): checked_app(app); MyStack(app, 'S'); return app"
+        )
     try:
         app.synth()
     except RuntimeError as exc:
         if "ValidationFailed" not in str(exc):
             raise
-    return read_policy(outdir, cfn_lint_exclusions=cfn_lint_exclusions)
+    report = read_policy(outdir, cfn_lint_exclusions=cfn_lint_exclusions)
+    if not report.plugins:
+        raise ValueError(
+            "check_policy: no policy pack ran, so an empty report would prove nothing; register the packs "
+            "in build_app, e.g. with constructs_lib.testing.checked_app(app)"
+        )
+    return report
 
 
 def read_policy(
-    outdir: Path,
+    outdir: Path | str,
     *,
     cfn_lint: bool = True,
     cfn_lint_exclusions: Mapping[str, str] = DEFAULT_CFN_LINT_EXCLUSIONS,
@@ -168,6 +187,7 @@ def read_policy(
     Raises:
         ModuleNotFoundError: ``cfn_lint`` is true and cfn-lint is not installed.
     """
+    outdir = Path(outdir)
     report = PolicyReport(outdir=outdir)
     validation = outdir / "validation-report.json"
     for plugin in json.loads(validation.read_text())["pluginReports"] if validation.exists() else []:

@@ -187,6 +187,15 @@ def substitute(template: str, context: Mapping[str, Any]) -> str:
     return re.sub(r"\$context\.([A-Za-z.]+[A-Za-z])", value, template)
 
 
+def _resource_path(resources: Mapping[str, Any], value: Any) -> str:
+    """The path of an ``AWS::ApiGateway::Resource`` (``""`` for the root), from PathPart and ParentId."""
+    if isinstance(value, Mapping) and "Ref" in value and value["Ref"] in resources:
+        properties = resources[value["Ref"]]["Properties"]
+        parent = _resource_path(resources, properties.get("ParentId"))
+        return f"{parent}/{properties['PathPart']}".strip("/")
+    return ""
+
+
 @dataclass
 class Response:
     status: int
@@ -202,13 +211,29 @@ class IngestMethod:
     gateway_responses: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def from_template(cls, template: Mapping[str, Any]) -> IngestMethod:
+    def from_template(cls, template: Mapping[str, Any] | Any, *, path: str | None = None) -> IngestMethod:
+        """The POST method of a synthesized template (its JSON, or an ``assertions.Template``).
+
+        ``path`` picks one when the template has several POST methods (``"messages"``, ``"api/orders"``).
+        """
+        if hasattr(template, "to_json"):
+            template = template.to_json()
         resources = template["Resources"]
-        [method] = [
-            r["Properties"]
+        posts = {
+            _resource_path(resources, r["Properties"].get("ResourceId")): r["Properties"]
             for r in resources.values()
             if r["Type"] == "AWS::ApiGateway::Method" and r["Properties"]["HttpMethod"] == "POST"
-        ]
+        }
+        if path is not None:
+            posts = {p: m for p, m in posts.items() if p == path.strip("/")}
+        if len(posts) != 1:
+            found = ", ".join(sorted(f"/{p}" for p in posts)) or "none"
+            raise ValueError(
+                f"IngestMethod.from_template: expected one POST method, found {found}"
+                + ("" if path is None else f" at path {path!r}")
+                + "; pass path='<resource path>' to pick one"
+            )
+        [method] = posts.values()
         gateway = {
             r["Properties"]["ResponseType"]: r["Properties"]
             for r in resources.values()
