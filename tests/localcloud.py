@@ -564,3 +564,33 @@ class OrdersApiThroughCdn:
         if self.authorization_type == "COGNITO_USER_POOLS" and self.authorizer.claims(headers) is None:
             return Response(401, {"message": "Unauthorized"})
         return self.cloud.post(body, headers)
+
+
+# ------------------------------------------------------------------------------------ test set-up
+
+#: The process environment a storefront run needs: fake credentials, the streams endpoint moto serves
+#: (shared/DESIGN.md), and quiet Powertools.
+STOREFRONT_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    "POWERTOOLS_LOG_LEVEL": "ERROR",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+}
+
+
+def order_consumer(cloud: LocalCloud, monkeypatch: Any, payments: Any) -> Any:
+    """The real order consumer, loaded as Lambda loads it, with the environment the template gives it
+    (tables pointed at this cloud) and ``payments`` as its downstream."""
+    from tests.harness import load_handler
+
+    environment = cloud.consumer_environment
+    for name in ("CIRCUIT_BREAKER_SETTINGS", "KNOWN_SKUS"):
+        monkeypatch.setenv(name, environment[name])
+    monkeypatch.setenv("CIRCUIT_BREAKER_TABLE", cloud.circuit_table)
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", cloud.idempotency_table)
+    consumer = load_handler("storefront_orders")
+    consumer.breaker = cloud.breaker("payments")
+    consumer.payments = payments
+    return consumer

@@ -346,16 +346,20 @@ class _InTransition:
         return dict(self._client.update_event_source_mapping(**kwargs))
 
 
+def opened_with(cloud: dict[str, Any], clock: FakeClock, events: Events, lambda_client: Any) -> Governor:
+    """The circuit opened; a governor that reaches Lambda through ``lambda_client``."""
+    fail(make_breaker(cloud, clock, events), 2)
+    return Governor(
+        table_name=TABLE, governed=[governed(cloud)], lambda_client=lambda_client,
+        dynamodb_client=cloud["dynamodb"], clock=clock, emit=events,
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("state", ["Creating", "Enabling", "Disabling", "Updating", "Deleting"])
 def test_a_mapping_in_transition_is_left_for_the_next_tick(cloud, clock, state):
     events = Events()
-    breaker = make_breaker(cloud, clock, events)
-    fail(breaker, 2)
     busy = _InTransition(cloud["lambda"], state=state)
-    governor = Governor(
-        table_name=TABLE, governed=[governed(cloud)], lambda_client=busy,
-        dynamodb_client=cloud["dynamodb"], clock=clock, emit=events,
-    )  # fmt: skip
+    governor = opened_with(cloud, clock, events, busy)
     assert governor.handle({"source": "aws.events"}) == {"changed": []}
     assert busy.updates == 0, "an update during a transition raises ResourceInUseException"
     [note] = events.named("MappingBusy")
@@ -367,33 +371,21 @@ def test_a_mapping_in_transition_is_left_for_the_next_tick(cloud, clock, state):
 
 def test_an_update_that_loses_the_race_to_a_transition_is_not_an_error(cloud, clock):
     events = Events()
-    breaker = make_breaker(cloud, clock, events)
-    fail(breaker, 2)
     racing = _InTransition(cloud["lambda"], update_in_use=True)
-    governor = Governor(
-        table_name=TABLE, governed=[governed(cloud)], lambda_client=racing,
-        dynamodb_client=cloud["dynamodb"], clock=clock, emit=events,
-    )  # fmt: skip
+    governor = opened_with(cloud, clock, events, racing)
     assert governor.handle({"source": "aws.events"}) == {"changed": []}
     assert racing.updates == 1
     assert [e["mappingState"] for e in events.named("MappingBusy")] == ["ResourceInUse"]
 
 
 def test_other_update_errors_still_raise_so_the_batch_is_retried(cloud, clock):
-    events = Events()
-    breaker = make_breaker(cloud, clock, events)
-    fail(breaker, 2)
-
     class _Denied(_InTransition):
         def update_event_source_mapping(self, **kwargs: Any) -> dict[str, Any]:
             from botocore.exceptions import ClientError
 
             raise ClientError({"Error": {"Code": "AccessDeniedException"}}, "UpdateEventSourceMapping")
 
-    governor = Governor(
-        table_name=TABLE, governed=[governed(cloud)], lambda_client=_Denied(cloud["lambda"]),
-        dynamodb_client=cloud["dynamodb"], clock=clock, emit=events,
-    )  # fmt: skip
+    governor = opened_with(cloud, clock, Events(), _Denied(cloud["lambda"]))
     with pytest.raises(Exception, match="AccessDenied"):
         governor.handle({"source": "aws.events"})
 

@@ -560,9 +560,8 @@ def test_an_x86_snapstart_function_with_arm64_only_layers_is_refused(stack):
     )
 
 
-def test_a_snapstart_function_with_the_users_own_role_keeps_its_log_permissions(stack):
-    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-    SnapStartFunction(
+def snapstart_with_role(stack: cdk.Stack, role: iam.IRole) -> SnapStartFunction:
+    return SnapStartFunction(
         stack,
         "Fn",
         code=lambda_.Code.from_inline("def handler(e, c):\n    return {}\n"),
@@ -570,20 +569,20 @@ def test_a_snapstart_function_with_the_users_own_role_keeps_its_log_permissions(
         runtime=lambda_.Runtime.PYTHON_3_13,
         function_props={"role": role},
     )
+
+
+def test_a_snapstart_function_with_the_users_own_role_keeps_its_log_permissions(stack):
+    snapstart_with_role(
+        stack, iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    )
     [policy] = template_of(stack).find_resources("AWS::IAM::Policy").values()
     actions = [s["Action"] for s in policy["Properties"]["PolicyDocument"]["Statement"]]
     assert ["logs:CreateLogStream", "logs:PutLogEvents"] in actions
 
 
 def test_a_snapstart_function_with_an_immutable_role_warns_that_its_logs_could_be_lost(stack):
-    role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/fixed", mutable=False)
-    SnapStartFunction(
-        stack,
-        "Fn",
-        code=lambda_.Code.from_inline("def handler(e, c):\n    return {}\n"),
-        handler="index.handler",
-        runtime=lambda_.Runtime.PYTHON_3_13,
-        function_props={"role": role},
+    snapstart_with_role(
+        stack, iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/fixed", mutable=False)
     )
     assert any("logs could be lost" in w for w in constructs_lib_warnings(stack))
 

@@ -21,14 +21,16 @@ from moto import mock_aws
 from apps.storefront.app import compose
 from apps.storefront.stateless import CATALOG_SKUS
 from tests.breaker_support import FakeClock
-from tests.harness import load_handler, new_app
+from tests.harness import new_app
 from tests.localcloud import (
+    STOREFRONT_ENVIRONMENT,
     CognitoAuthorizer,
     FakeContext,
     LocalCloud,
     LocalUserPool,
     OrdersApiThroughCdn,
     behavior_for,
+    order_consumer,
     resources_of,
 )
 
@@ -58,14 +60,7 @@ class Payments:
 
 @pytest.fixture
 def storefront(templates, monkeypatch) -> Iterator[dict[str, Any]]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }.items():
+    for name, value in STOREFRONT_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
     import time
 
@@ -75,15 +70,8 @@ def storefront(templates, monkeypatch) -> Iterator[dict[str, Any]]:
         cloud = LocalCloud(stateful, stateless, clock)
         pool = LocalUserPool(stateful)
         edge = OrdersApiThroughCdn(cloud, stateless, CognitoAuthorizer(stateless, pool, clock))
-        environment = cloud.consumer_environment
-        for name in ("CIRCUIT_BREAKER_SETTINGS", "KNOWN_SKUS"):
-            monkeypatch.setenv(name, environment[name])
-        monkeypatch.setenv("CIRCUIT_BREAKER_TABLE", cloud.circuit_table)
-        monkeypatch.setenv("IDEMPOTENCY_TABLE", cloud.idempotency_table)
-        consumer = load_handler("storefront_orders")
-        consumer.breaker = cloud.breaker("payments")
         payments = Payments()
-        consumer.payments = payments
+        consumer = order_consumer(cloud, monkeypatch, payments)
         poller = cloud.poller(lambda event: consumer.handler(event, FakeContext()))
         yield {
             "cloud": cloud,

@@ -22,8 +22,14 @@ from moto import mock_aws
 from apps.storefront.app import compose
 from apps.storefront.stateless import CATALOG_SKUS
 from tests.breaker_support import FakeClock
-from tests.harness import load_handler, new_app
-from tests.localcloud import FakeContext, LocalCloud, fast_sqs_clock
+from tests.harness import new_app
+from tests.localcloud import (
+    STOREFRONT_ENVIRONMENT,
+    FakeContext,
+    LocalCloud,
+    fast_sqs_clock,
+    order_consumer,
+)
 
 ORDERS = 1000
 ARRIVALS_SECONDS = 5400.0  # orders arrive over 90 minutes
@@ -129,14 +135,7 @@ class Run:
 
 @pytest.fixture
 def cloud_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }.items():
+    for name, value in STOREFRONT_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
 
 
@@ -151,15 +150,8 @@ def run_storefront(
     fast_sqs_clock(monkeypatch)
     with mock_aws():
         cloud = LocalCloud(templates[0], templates[1], clock)
-        environment = cloud.consumer_environment
-        monkeypatch.setenv("CIRCUIT_BREAKER_TABLE", cloud.circuit_table)
-        monkeypatch.setenv("CIRCUIT_BREAKER_SETTINGS", environment["CIRCUIT_BREAKER_SETTINGS"])
-        monkeypatch.setenv("IDEMPOTENCY_TABLE", cloud.idempotency_table)
-        monkeypatch.setenv("KNOWN_SKUS", environment["KNOWN_SKUS"])
-        consumer = load_handler("storefront_orders")
-        consumer.breaker = cloud.breaker("payments")
         payments = Payments(clock)
-        consumer.payments = payments
+        consumer = order_consumer(cloud, monkeypatch, payments)
         order_of: dict[str, str] = {}
 
         def invoke(event: dict[str, Any]) -> dict[str, Any]:
