@@ -14,9 +14,14 @@ STACK ?=
 CDK_APP = $(if $(APP),--app "python3 -m apps.$(APP)")
 CDK_STACKS = $(or $(STACK),--all)
 
-.PHONY: setup synth test lint bench dist diff deploy clean
+.PHONY: setup synth test lint bench dist diff deploy clean local
 
-setup: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
+setup: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed /usr/bin/chromium
+
+# The browser test drives Debian's Chromium (Playwright's own browser download cannot be used here).
+/usr/bin/chromium:
+	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -44,6 +49,10 @@ lint: setup
 	$(PY) -m ruff check constructs_lib apps tests benchmarks
 	$(PY) -m ruff format --check constructs_lib apps tests benchmarks
 	$(PY) -m mypy
+
+# The storefront on a local edge (moto, the real handlers, the template's behaviors) at a printed address.
+local: setup
+	$(PY) -m tests.localedge
 
 bench: setup
 	$(PY) benchmarks/run.py

@@ -996,7 +996,8 @@ def _integration_responses() -> list[apigateway.IntegrationResponse]:
             status_code="202",
             selection_pattern=r"2\d{2}",
             response_templates={
-                json_ct: '{"messageId": "$input.path(\'$.SendMessageResponse.SendMessageResult.MessageId\')"}'
+                json_ct: '{"messageId": "$input.path(\'$.SendMessageResponse.SendMessageResult.MessageId\')",'
+                ' "requestId": "$context.requestId"}'
             },
         ),
         apigateway.IntegrationResponse(

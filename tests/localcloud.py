@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -350,9 +351,12 @@ class LocalCloud:
             document = json.loads(body)
         except json.JSONDecodeError:
             document = None
+        request_id = str(uuid.uuid4())  # API Gateway's $context.requestId
         if document is None or not self.validator.is_valid(document):
-            return self.api.gateway_response("BAD_REQUEST_BODY", message="Invalid request body")
-        params = self.api.send_message_request(body, headers)
+            return self.api.gateway_response(
+                "BAD_REQUEST_BODY", message="Invalid request body", request_id=request_id
+            )
+        params = self.api.send_message_request(body, headers, request_id=request_id)
         attribute = {
             params["MessageAttribute.1.Name"]: {
                 "DataType": params["MessageAttribute.1.Value.DataType"],
@@ -363,7 +367,9 @@ class LocalCloud:
             QueueUrl=self.queue_url, MessageBody=params["MessageBody"], MessageAttributes=attribute
         )
         return self.api.respond(
-            200, {"SendMessageResponse": {"SendMessageResult": {"MessageId": answer["MessageId"]}}}
+            200,
+            {"SendMessageResponse": {"SendMessageResult": {"MessageId": answer["MessageId"]}}},
+            request_id=request_id,
         )
 
     def queue_depth(self) -> int:
@@ -594,3 +600,12 @@ def order_consumer(cloud: LocalCloud, monkeypatch: Any, payments: Any) -> Any:
     consumer.breaker = cloud.breaker("payments")
     consumer.payments = payments
     return consumer
+
+
+def cognito_clock(monkeypatch: Any, clock: Callable[[], float]) -> None:
+    """moto's Cognito stamps tokens with ``time.time()``; on ``clock``, they expire when the test says so."""
+    import types
+
+    import moto.cognitoidp.models
+
+    monkeypatch.setattr(moto.cognitoidp.models, "time", types.SimpleNamespace(time=clock))

@@ -93,7 +93,9 @@ def sqs_error(code: str, message: str = "", kind: str = "Sender") -> dict[str, A
 
 def test_an_sqs_success_answers_202_with_the_message_id(standard):
     answer = {"SendMessageResponse": {"SendMessageResult": {"MessageId": "m-1", "MD5OfMessageBody": "x"}}}
-    assert standard.respond(200, answer) == Response(202, {"messageId": "m-1"})
+    assert standard.respond(200, answer, request_id="req-2") == Response(
+        202, {"messageId": "m-1", "requestId": "req-2"}
+    )
 
 
 SQS_ANSWERS = [

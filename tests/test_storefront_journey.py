@@ -30,6 +30,7 @@ from tests.localcloud import (
     LocalUserPool,
     OrdersApiThroughCdn,
     behavior_for,
+    cognito_clock,
     order_consumer,
     resources_of,
 )
@@ -64,7 +65,8 @@ def storefront(templates, monkeypatch) -> Iterator[dict[str, Any]]:
         monkeypatch.setenv(name, value)
     import time
 
-    clock = FakeClock(start=time.time())  # moto signs tokens with the real time
+    clock = FakeClock(start=time.time())
+    cognito_clock(monkeypatch, clock)
     with mock_aws():
         stateful, stateless = templates
         cloud = LocalCloud(stateful, stateless, clock)
@@ -174,3 +176,23 @@ def test_a_request_that_goes_around_the_cdn_answers_403_even_with_a_valid_token(
         response = storefront["edge"].post_to_api(order("o-direct"), headers)
         assert response.status == 403
     assert storefront["cloud"].queue_depth() == 0
+
+
+def test_the_page_reads_its_sign_in_settings_from_the_deployment_and_may_reach_cognito(templates):
+    """config.json is written at deploy time from the stateful stack's pool and client; the CSP that the
+    distribution sends lets the page connect to Cognito's endpoint, and nothing else beyond itself."""
+    stateful, stateless = templates
+    [deployment] = resources_of(stateless, "Custom::CDKBucketDeployment").values()
+    markers = json.dumps(deployment["Properties"]["SourceMarkers"])
+    [pool_id] = resources_of(stateful, "AWS::Cognito::UserPool")
+    [client_id] = resources_of(stateful, "AWS::Cognito::UserPoolClient")
+    assert f"PublishOutputRef{pool_id}" in markers
+    assert f"PublishOutputRef{client_id}" in markers
+    [policy] = resources_of(stateless, "AWS::CloudFront::ResponseHeadersPolicy").values()
+    csp = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"][
+        "ContentSecurityPolicy"
+    ]
+    assert csp["ContentSecurityPolicy"].endswith(
+        "connect-src 'self' https://cognito-idp.us-east-1.amazonaws.com/"
+    )
+    assert "script-src" not in csp["ContentSecurityPolicy"], "default-src 'self': no inline script allowed"

@@ -174,16 +174,30 @@ def sign_in_outputs(stack: Stack, pool: cognito.UserPool) -> None:
 
 
 def deploy_site(
-    stack: Stack, source: Path, bucket: s3.Bucket, distribution: cloudfront.IDistribution
+    stack: Stack,
+    source: Path,
+    bucket: s3.Bucket,
+    distribution: cloudfront.IDistribution,
+    *,
+    config: dict[str, str] | None = None,
 ) -> None:
-    """Upload the site from ``source`` to ``bucket`` at deploy time, then invalidate ``/index.html``."""
+    """Upload the site from ``source`` to ``bucket`` at deploy time, then invalidate what changes.
+
+    ``config`` is written as ``/config.json`` from the stacks' own values (resolved at deploy time), so a
+    page reads its settings, such as the user pool's client id, without anything pasted by hand.
+    """
+    sources = [s3_deployment.Source.asset(str(source))]
+    if config is not None:
+        sources.append(s3_deployment.Source.json_data("config.json", config))
     s3_deployment.BucketDeployment(
         stack,
         "SiteContent",
-        sources=[s3_deployment.Source.asset(str(source))],
+        sources=sources,
         destination_bucket=bucket,
         distribution=distribution,
-        distribution_paths=["/index.html"],
+        distribution_paths=["/index.html", "/config.json", "/app.js", "/style.css"]
+        if config is not None
+        else ["/index.html"],
         memory_limit=256,
     )
     acknowledge_bucket_deployment(stack, bucket)

@@ -14,7 +14,7 @@ from constructs import Construct
 
 from apps.catalog.stack import CATALOG_PROJECT, catalog_function
 from apps.common import SQS_CONSUMER_CONCURRENCY_REASON, encrypted_alarm_topic, python_function
-from apps.edge.stack import deploy_site, private_site_bucket
+from apps.edge.stack import deploy_site, private_site_bucket, web_client
 from apps.ingest.stack import ORDER_SCHEMA
 from apps.storefront.stateful import CONSUMER_TIMEOUT, StorefrontStateful
 from constructs_lib import (
@@ -24,6 +24,7 @@ from constructs_lib import (
     CircuitBreaker,
     QueueBufferedIngest,
 )
+from constructs_lib.cdn import DEFAULT_CONTENT_SECURITY_POLICY
 
 SITE = Path(__file__).resolve().parent / "site"
 CATALOG_SKUS = [
@@ -32,6 +33,25 @@ CATALOG_SKUS = [
 ]
 #: The payments service the consumer charges (a deploy-time setting; the tests replace the client).
 PAYMENTS_URL = "https://payments.internal.example/charges"
+
+
+def cognito_endpoint(region: str) -> str:
+    return f"https://cognito-idp.{region}.amazonaws.com/"
+
+
+def storefront_content_security_policy(region: str) -> str:
+    """The library's default policy, plus the one other origin the page talks to: Cognito's endpoint."""
+    return f"{DEFAULT_CONTENT_SECURITY_POLICY}; connect-src 'self' {cognito_endpoint(region)}"
+
+
+def site_config(stateful: StorefrontStateful, region: str) -> dict[str, str]:
+    """What the page reads from /config.json: where and with which client customers sign in."""
+    return {
+        "region": region,
+        "userPoolId": stateful.user_pool.user_pool_id,
+        "userPoolClientId": web_client(stateful.user_pool).user_pool_client_id,
+        "cognitoEndpoint": cognito_endpoint(region),
+    }
 
 
 class StorefrontStateless(Stack):
@@ -86,6 +106,7 @@ class StorefrontStateless(Stack):
         )
         self.pause = self.breaker.pause_while_open(self.ingest.event_source_mapping, circuit_id="payments")
         self.catalog = catalog_function(self, "Catalog", alarm_topic=self.alarm_topic)
+        self._site_config = site_config(stateful, self.region)
         self.cdn = self._distribution()
         self.dashboard = self._dashboard()
         CfnOutput(self, "StorefrontUrl", value=self.cdn.url, description="The storefront, through CloudFront")
@@ -103,6 +124,8 @@ class StorefrontStateless(Stack):
             self,
             "Cdn",
             default_origin=CdnOrigin.bucket(site, single_page_app=True),
+            # The page signs customers in against Cognito's endpoint, so the CSP lets it connect there.
+            content_security_policy=storefront_content_security_policy(self.region),
             additional_behaviors={
                 "/api/orders*": CdnOrigin.rest_api(self.ingest.api),
                 "/api/catalog*": CdnOrigin.function_url(
@@ -114,7 +137,7 @@ class StorefrontStateless(Stack):
             enable_additional_metrics=True,
             alarm_topic=self.alarm_topic,
         )
-        deploy_site(self, SITE, site, cdn.distribution)
+        deploy_site(self, SITE, site, cdn.distribution, config=self._site_config)
         return cdn
 
     def _dashboard(self) -> cloudwatch.Dashboard:

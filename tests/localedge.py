@@ -1,0 +1,314 @@
+"""A local edge for the storefront: the synthesized distribution's behaviors, served on 127.0.0.1.
+
+Every rule comes from the templates, never restated here:
+
+- which behavior a path takes (its ``PathPattern``, CloudFront's order);
+- the default behavior serves the site from the deployment's source folder (``apps/storefront/site``)
+  through the single-page-app rewrite, whose JavaScript from the template runs on node;
+- ``/api/orders*`` goes to :class:`~tests.localcloud.OrdersApiThroughCdn` (origin request policy, origin
+  key, Cognito authorizer, request validator and Velocity templates, moto's SQS);
+- ``/api/catalog*`` goes to the real Java catalog handler, run under ``java`` with a function URL event;
+- every answer gets the response headers policy's security headers (Content-Security-Policy included);
+- ``/cognito/`` stands in for Cognito's endpoint: the page's ``InitiateAuth`` goes to moto's Cognito.
+
+``/config.json`` is served as the deployment writes it, with the endpoint pointing at ``/cognito/``.
+
+Run ``make local`` (``python -m tests.localedge``) to open the storefront in a browser.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import subprocess
+import threading
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+from tests.localcloud import OrdersApiThroughCdn, behavior_for, resources_of
+
+SITE = Path(__file__).resolve().parents[1] / "apps" / "storefront" / "site"
+REWRITE_RUNNER = """
+const readline = require('readline');
+%s
+const lines = readline.createInterface({input: process.stdin});
+lines.on('line', (line) => {
+  const request = JSON.parse(line);
+  const event = {request: {uri: request.uri, method: request.method, headers: {}}};
+  console.log(JSON.stringify(handler(event).uri));
+});
+"""
+
+
+class ViewerRequestFunction:
+    """The template's CloudFront Function, kept running on node and fed one request per line."""
+
+    def __init__(self, code: str, node: str) -> None:
+        self._process = subprocess.Popen(
+            [node, "-e", REWRITE_RUNNER % code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._lock = threading.Lock()
+
+    def uri(self, uri: str, method: str) -> str:
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
+        with self._lock:
+            self._process.stdin.write(json.dumps({"uri": uri, "method": method}) + "\n")
+            self._process.stdin.flush()
+            return str(json.loads(self._process.stdout.readline()))
+
+    def close(self) -> None:
+        self._process.kill()
+        self._process.wait()
+
+
+def security_headers(stateless: Mapping[str, Any]) -> dict[str, str]:
+    """The response headers policy's security headers, as CloudFront adds them to every answer."""
+    [policy] = resources_of(stateless, "AWS::CloudFront::ResponseHeadersPolicy").values()
+    config = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    headers = {
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": config["FrameOptions"]["FrameOption"],
+        "Referrer-Policy": config["ReferrerPolicy"]["ReferrerPolicy"],
+    }
+    hsts = config["StrictTransportSecurity"]
+    headers["Strict-Transport-Security"] = f"max-age={hsts['AccessControlMaxAgeSec']}" + (
+        "; includeSubDomains" if hsts.get("IncludeSubdomains") else ""
+    )
+    csp = config.get("ContentSecurityPolicy", {}).get("ContentSecurityPolicy")
+    if csp:
+        assert isinstance(csp, str), "the storefront's policy is literal (its stack has a region)"
+        headers["Content-Security-Policy"] = csp
+    return headers
+
+
+class LocalEdge:
+    """The distribution on ``http://127.0.0.1:<port>``: start it, point a browser at :attr:`url`."""
+
+    def __init__(
+        self,
+        stateless: Mapping[str, Any],
+        orders: OrdersApiThroughCdn,
+        *,
+        config: Mapping[str, str],
+        invoke_catalog: Callable[[dict[str, Any]], dict[str, Any]],
+        sign_in: Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]]],
+        node: str,
+    ) -> None:
+        self.stateless, self.orders, self.config = stateless, orders, dict(config)
+        self.invoke_catalog, self.sign_in = invoke_catalog, sign_in
+        [function] = resources_of(stateless, "AWS::CloudFront::Function").values()
+        self.rewrite = ViewerRequestFunction(function["Properties"]["FunctionCode"], node)
+        self.headers = security_headers(stateless)
+        self.requests: list[tuple[str, str, int]] = []
+        self._server = HTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> LocalEdge:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self.rewrite.close()
+
+    # ------------------------------------------------------------------------------------ routing
+
+    def answer(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        """What the distribution answers: the behavior for ``path`` decides the origin."""
+        if path.startswith("/cognito/") and method == "POST":
+            target = headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
+            status, answer = self.sign_in(target, json.loads(body or b"{}"))
+            return status, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(answer).encode()
+        behavior = behavior_for(self.stateless, path)
+        if behavior.path_pattern.startswith("/api/orders"):
+            response = self.orders.post(path, body.decode(), headers)
+            return (
+                response.status,
+                {"Content-Type": "application/json", **response.headers},
+                json.dumps(response.body).encode(),
+            )
+        if behavior.path_pattern.startswith("/api/catalog"):
+            event = {
+                "version": "2.0",
+                "rawPath": path,
+                "requestContext": {"http": {"method": method, "path": path}},
+            }
+            result = self.invoke_catalog(event)
+            return int(result["statusCode"]), dict(result.get("headers") or {}), str(result["body"]).encode()
+        return self._site(method, path)
+
+    def _site(self, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+        uri = self.rewrite.uri(path, method)
+        if uri == "/config.json":
+            return 200, {"Content-Type": "application/json"}, json.dumps(self.config).encode()
+        file = (SITE / uri.lstrip("/")).resolve()
+        if SITE not in file.parents or not file.is_file():
+            return 404, {"Content-Type": "application/xml"}, b"<Error><Code>NoSuchKey</Code></Error>"
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        if file.suffix == ".js":
+            kind = "text/javascript"
+        return 200, {"Content-Type": kind}, file.read_bytes()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        edge = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path = self.path.split("?", 1)[0]
+                status, headers, payload = edge.answer(self.command, path, dict(self.headers.items()), body)
+                edge.requests.append((self.command, path, status))
+                self.send_response(status)
+                for name, value in {**headers, **edge.headers}.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+
+            do_GET = do_POST = do_HEAD = _serve  # noqa: N815
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
+
+
+# ------------------------------------------------------------------------------------ the storefront, running
+
+CATALOG_SOURCES = Path(__file__).resolve().parents[1] / "apps" / "java" / "catalog" / "src" / "main"
+
+
+def compile_catalog(out: Path) -> Path:
+    """The Java catalog's classes (javac --release 17) and resources, in ``out``."""
+    import shutil
+
+    sources = sorted(str(p) for p in (CATALOG_SOURCES / "java").rglob("*.java"))
+    subprocess.run(["javac", "--release", "17", "-d", str(out), *sources], check=True)
+    shutil.copytree(CATALOG_SOURCES / "resources", out, dirs_exist_ok=True)
+    return out
+
+
+def java_handler(classes: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def invoke(event: dict[str, Any]) -> dict[str, Any]:
+        result = subprocess.run(
+            ["java", "-cp", str(classes), "catalog.CatalogHandler"],
+            input=json.dumps(event),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        answer: dict[str, Any] = json.loads(result.stdout)
+        return answer
+
+    return invoke
+
+
+def cognito_endpoint(idp: Any) -> Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]]]:
+    """Cognito's JSON endpoint for the calls a page makes, answered by moto."""
+    from botocore.exceptions import ClientError
+
+    calls = {"InitiateAuth": idp.initiate_auth}
+
+    def call(target: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if target not in calls:
+            return 400, {"__type": "InvalidAction", "message": f"{target} is not served locally"}
+        try:
+            answer = dict(calls[target](**payload))
+        except ClientError as exc:
+            error = exc.response["Error"]
+            return 400, {"__type": error.get("Code"), "message": error.get("Message")}
+        answer.pop("ResponseMetadata", None)
+        return 200, answer
+
+    return call
+
+
+def main() -> None:
+    """``make local``: the storefront on the local edge, with a demo customer, until Ctrl-C."""
+    import os
+    import shutil
+    import tempfile
+    import time
+
+    import aws_cdk as cdk
+    from moto import mock_aws
+
+    from apps.storefront.app import compose
+    from tests.breaker_support import FakeClock
+    from tests.harness import REPO_ROOT, new_app
+    from tests.localcloud import (
+        STOREFRONT_ENVIRONMENT,
+        CognitoAuthorizer,
+        FakeContext,
+        LocalCloud,
+        LocalUserPool,
+        order_consumer,
+    )
+
+    os.environ.update(STOREFRONT_ENVIRONMENT)
+    app = new_app()
+    compose(app, env=cdk.Environment(account="123456789012", region="us-east-1"))
+    assembly = app.synth()
+    stateful = assembly.get_stack_by_name("StorefrontStateful").template
+    stateless = assembly.get_stack_by_name("Storefront").template
+    node = shutil.which("node", path=str(REPO_ROOT / "node_modules" / ".bin")) or "node"
+
+    class Payments:
+        def charge(self, order_id: str, amount: Any) -> str:
+            print(f"charged {order_id}: ${amount}")
+            return f"ch-{order_id}"
+
+    class Env:
+        def setenv(self, name: str, value: str) -> None:
+            os.environ[name] = value
+
+    with mock_aws(), tempfile.TemporaryDirectory() as work:
+        clock = FakeClock(start=time.time())
+        cloud = LocalCloud(stateful, stateless, clock)
+        pool = LocalUserPool(stateful)
+        pool.sign_up_and_in("demo@example.com", "Demo-Customer-2026!")
+        orders = OrdersApiThroughCdn(cloud, stateless, CognitoAuthorizer(stateless, pool, time.time))
+        consumer = order_consumer(cloud, Env(), Payments())
+        config = {
+            "region": "us-east-1",
+            "userPoolId": pool.pool_id,
+            "userPoolClientId": next(iter(pool.clients.values())),
+            "cognitoEndpoint": "/cognito/",
+        }
+        edge = LocalEdge(
+            stateless,
+            orders,
+            config=config,
+            invoke_catalog=java_handler(compile_catalog(Path(work))),
+            sign_in=cognito_endpoint(pool.idp),
+            node=node,
+        ).start()
+        poller = cloud.poller(lambda event: consumer.handler(event, FakeContext()))
+        print(f"The storefront runs at {edge.url}/ (sign in as demo@example.com / Demo-Customer-2026!)")
+        try:
+            while True:
+                time.sleep(1)
+                clock.advance(1)
+                poller.tick()
+        except KeyboardInterrupt:
+            edge.stop()
+
+
+if __name__ == "__main__":
+    main()
