@@ -91,10 +91,23 @@ async function placeOrder(product, quantity) {
     case 429:
     case 503:
       say(`We are busy: please try again in ${retryAfter || "a few"} seconds.`, "error");
+      holdOrders(Number(retryAfter) || 5);
       break;
     default:
       say(`The order could not be placed (${response.status}); please try again later.`, "error");
   }
+}
+
+function holdOrders(seconds) {
+  // Honour Retry-After: the order button comes back when the service said it may be asked again.
+  const button = document.querySelector("#order-form button");
+  if (!button) {
+    return;
+  }
+  button.disabled = true;
+  setTimeout(() => {
+    button.disabled = false;
+  }, seconds * 1000);
 }
 
 async function showCatalog() {
