@@ -900,3 +900,69 @@ def test_a_finding_names_the_edge_the_statement_and_the_fix(report):
     assert "→ topic Topic" in violation["description"]
     assert "no statement of the resource policy allows sns:Publish" in violation["description"]
     assert "cloudwatch.amazonaws.com" in violation["suggestedFix"]
+
+
+def test_a_key_policy_conditioned_on_the_data_service_admits_the_consumer():
+    """kms:ViaService is the queue's service when SQS decrypts for the consumer's role."""
+    from constructs_lib.checks.rules.delivery_undecided import delivery_edges
+
+    via = {"Fn::Join": ["", ["sqs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}
+
+    def template(service: Any) -> dict[str, Any]:
+        role_arn = {"Fn::GetAtt": ["Role", "Arn"]}
+        read = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+        return {
+            "Resources": {
+                "Key": {
+                    "Type": "AWS::KMS::Key",
+                    "Properties": {
+                        "KeyPolicy": {
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Principal": {"AWS": role_arn},
+                                    "Action": "kms:Decrypt",
+                                    "Resource": "*",
+                                    "Condition": {"StringEquals": {"kms:ViaService": service}},
+                                }
+                            ]
+                        }
+                    },
+                },
+                "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"KmsMasterKeyId": {"Ref": "Key"}}},
+                "Role": {
+                    "Type": "AWS::IAM::Role",
+                    "Properties": {
+                        "Policies": [
+                            {
+                                "PolicyDocument": {
+                                    "Statement": [
+                                        {
+                                            "Effect": "Allow",
+                                            "Action": read,
+                                            "Resource": {"Fn::GetAtt": ["Queue", "Arn"]},
+                                        }
+                                    ]
+                                }
+                            }
+                        ]
+                    },
+                },
+                "Fn": {"Type": "AWS::Lambda::Function", "Properties": {"Role": role_arn}},
+                "Mapping": {
+                    "Type": "AWS::Lambda::EventSourceMapping",
+                    "Properties": {
+                        "FunctionName": {"Ref": "Fn"},
+                        "EventSourceArn": {"Fn::GetAtt": ["Queue", "Arn"]},
+                    },
+                },
+            }
+        }
+
+    def decided(service: Any) -> bool | None:
+        [edge] = delivery_edges(Templates([Stack("Via", "Via.template.json", template(service))]))
+        return edge.decision.allowed
+
+    assert decided(via) is True
+    assert decided({"Fn::Join": ["", ["sns.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}) is False
+    assert decided("sqs.eu-west-1.amazonaws.com") is None, "a literal region against a symbolic one"

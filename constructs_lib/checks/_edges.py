@@ -27,6 +27,7 @@ from typing import Any
 
 from ._iam import (
     ACCOUNT,
+    REGION,
     Decision,
     Principal,
     Request,
@@ -311,11 +312,13 @@ def key_allows(
     if not isinstance(key, Resource):
         return Decision(None, "its KMS key is not defined in this app, so its key policy cannot be read")
     policy = statements(templates, key.stack, key.props.get("KeyPolicy"), "key policy", resource_policy=True)
+    # The data service calls KMS on the caller's behalf: kms:ViaService names it.
+    service = {QUEUE: "sqs", TOPIC: "sns", BUCKET: "s3"}.get(target.type)
+    via = {"kms:viaservice": f"{service}.{REGION}.amazonaws.com"} if service else {}
     decisions = []
     for action in actions:
-        request = Request(
-            principal, action, render_arn(key), {**SECURE, **context, "kms:calleraccount": ACCOUNT}
-        )
+        key_context = {**SECURE, **context, **via, "kms:calleraccount": ACCOUNT}
+        request = Request(principal, action, render_arn(key), key_context)
         direct = decide(request, resource_policy=policy)
         if (
             direct.allowed is not True
