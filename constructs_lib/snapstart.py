@@ -8,6 +8,8 @@ project into a jar at synth time with ``javac`` (or the project's Maven/Gradle),
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -527,7 +529,9 @@ def java_code(project_dir: str | Path, *, release: int | None = None) -> lambda_
     it, with ``src/main/resources``, into a jar with fixed timestamps. Bytecode for release 17 runs on the
     java17, java21 and java25 runtimes. Without a JDK, synth fails with :class:`JavaToolchainError`
     naming the missing tool; it never falls back to Docker. The asset hash comes from the sources, so an
-    unchanged project keeps its version. ``release`` defaults to 17.
+    unchanged project keeps its version. A javac-built jar is cached (``CONSTRUCTS_LIB_CACHE``, else
+    ``~/.cache/constructs_lib/java``) by a hash of its sources, resources, javac and release, so javac
+    runs only when one of them changes. ``release`` defaults to 17.
     """
     project = Path(project_dir).resolve()
     if not project.is_dir():
@@ -574,14 +578,47 @@ class _JavaBuild:
         sources = sorted(str(p) for p in sources_root.rglob("*.java"))
         if not sources:
             raise JavaToolchainError(f"java_code: no .java files under {sources_root}")
+        jar = out / f"{self._project.name}.jar"
+        cached = _jar_cache_dir() / f"{self._build_key(sources)}.jar"
+        if cached.is_file():
+            shutil.copyfile(cached, jar)  # same sources, JDK and release: the jar javac made before
+            return
+        self._compile(sources, jar)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        shutil.copyfile(jar, partial)
+        partial.replace(cached)  # atomic: a concurrent synth reads a whole jar or none
+
+    def _build_key(self, sources: list[str]) -> str:
+        """A hash of every source and resource (path and bytes), the JDK's javac and the release flag."""
+        javac = Path(shutil.which("javac") or "javac").resolve()
+        digest = hashlib.sha256(f"{javac}:{javac.stat().st_size}:{javac.stat().st_mtime_ns}".encode())
+        digest.update(f"release={self._release}".encode())
+        resources = self._project / "src" / "main" / "resources"
+        files = [Path(s) for s in sources] + (
+            sorted(p for p in resources.rglob("*") if p.is_file()) if resources.is_dir() else []
+        )
+        for path in files:
+            digest.update(str(path.relative_to(self._project)).encode())
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+    def _compile(self, sources: list[str], jar: Path) -> None:
         with tempfile.TemporaryDirectory(prefix="constructs-lib-java-") as tmp:
             classes = Path(tmp) / "classes"
             _run(["javac", f"--release={self._release}", "-encoding", "UTF-8", "-d", str(classes), *sources])
             resources = self._project / "src" / "main" / "resources"
             if resources.is_dir():
                 shutil.copytree(resources, classes, dirs_exist_ok=True)
-            jar = out / f"{self._project.name}.jar"
             _run(["jar", "--create", f"--date={_JAR_DATE}", "--file", str(jar), "-C", str(classes), "."])
+
+
+def _jar_cache_dir() -> Path:
+    """Where built jars are kept between synths: ``CONSTRUCTS_LIB_CACHE`` or the user's cache folder."""
+    root = os.environ.get("CONSTRUCTS_LIB_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "constructs_lib"
+    )
+    return Path(root) / "java"
 
 
 def _run(command: list[str], cwd: Path | None = None) -> None:

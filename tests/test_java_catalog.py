@@ -156,11 +156,38 @@ def test_java_code_builds_a_jar_that_runs(tmp_path):
     assert invoke(jar, url_event("/products/green-tea"))["statusCode"] == 200
 
 
-def test_java_code_is_reproducible(tmp_path):
+def test_java_code_is_reproducible(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONSTRUCTS_LIB_CACHE", str(tmp_path / "cache-a"))
     first = synth_code(tmp_path / "a", CATALOG_PROJECT)
+    monkeypatch.setenv("CONSTRUCTS_LIB_CACHE", str(tmp_path / "cache-b"))  # built again, not reused
     second = synth_code(tmp_path / "b", CATALOG_PROJECT)
     assert first.name == second.name, "the asset hash depends on the sources only"
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_an_unchanged_project_is_not_compiled_again(tmp_path, monkeypatch):
+    """The jar is kept by a hash of the sources, the JDK and the release: javac runs once per change."""
+    import constructs_lib.snapstart as snapstart
+
+    monkeypatch.setenv("CONSTRUCTS_LIB_CACHE", str(tmp_path / "cache"))
+    project = tmp_path / "catalog"
+    shutil.copytree(CATALOG_PROJECT, project)
+    compiled: list[str] = []
+    real_run = snapstart._run
+
+    def counting(command: list[str], cwd: Path | None = None) -> None:
+        compiled.extend(command[:1])
+        real_run(command, cwd)
+
+    monkeypatch.setattr(snapstart, "_run", counting)
+    first = synth_code(tmp_path / "a", project)
+    second = synth_code(tmp_path / "b", project)
+    assert compiled.count("javac") == 1
+    assert first.read_bytes() == second.read_bytes()
+    handler = project / "src" / "main" / "java" / "catalog" / "CatalogHandler.java"
+    handler.write_text(handler.read_text() + "\n// changed\n")
+    synth_code(tmp_path / "c", project)
+    assert compiled.count("javac") == 2, "a changed source is compiled again"
 
 
 def test_java_code_uses_maven_when_the_project_has_a_pom(tmp_path, monkeypatch):
