@@ -23,6 +23,7 @@ the cloud (:meth:`LocalCloud.breaker`), then call :meth:`LocalCloud.post` and :m
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import uuid
@@ -609,3 +610,51 @@ def cognito_clock(monkeypatch: Any, clock: Callable[[], float]) -> None:
     import moto.cognitoidp.models
 
     monkeypatch.setattr(moto.cognitoidp.models, "time", types.SimpleNamespace(time=clock))
+
+
+def storefront_templates() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The storefront's two templates (stateful, stateless), pinned to one account in us-east-1.
+
+    Synthesized once per test process and shared by every module that runs the storefront offline; each
+    caller gets its own copy.
+    """
+    import copy
+
+    return copy.deepcopy(_storefront_templates())
+
+
+@functools.cache
+def _storefront_templates() -> tuple[dict[str, Any], dict[str, Any]]:
+    import aws_cdk as cdk
+
+    from apps.storefront.app import compose
+    from tests.harness import new_app
+
+    app = new_app()
+    compose(app, env=cdk.Environment(account="123456789012", region=REGION))
+    assembly = app.synth()
+    return (
+        assembly.get_stack_by_name("StorefrontStateful").template,
+        assembly.get_stack_by_name("Storefront").template,
+    )
+
+
+class CountingPayments:
+    """A payments service that always charges, and counts the charges of each order."""
+
+    def __init__(self) -> None:
+        self.charges: Counter[str] = Counter()
+
+    def charge(self, order_id: str, amount: Any) -> str:
+        self.charges[order_id] += 1
+        return f"ch-{order_id}"
+
+
+def local_site_config(pool: LocalUserPool) -> dict[str, str]:
+    """``/config.json`` as the deployment writes it, for this pool, with sign-in on the local edge."""
+    return {
+        "region": REGION,
+        "userPoolId": pool.pool_id,
+        "userPoolClientId": next(iter(pool.clients.values())),
+        "cognitoEndpoint": "/cognito/",
+    }

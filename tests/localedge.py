@@ -77,8 +77,10 @@ def security_headers(stateless: Mapping[str, Any]) -> dict[str, str]:
         "Referrer-Policy": config["ReferrerPolicy"]["ReferrerPolicy"],
     }
     hsts = config["StrictTransportSecurity"]
-    headers["Strict-Transport-Security"] = f"max-age={hsts['AccessControlMaxAgeSec']}" + (
-        "; includeSubDomains" if hsts.get("IncludeSubdomains") else ""
+    headers["Strict-Transport-Security"] = (
+        f"max-age={hsts['AccessControlMaxAgeSec']}"
+        + ("; includeSubDomains" if hsts.get("IncludeSubdomains") else "")
+        + ("; preload" if hsts.get("Preload") else "")
     )
     csp = config.get("ContentSecurityPolicy", {}).get("ContentSecurityPolicy")
     if csp:
@@ -246,27 +248,23 @@ def main() -> None:
     import tempfile
     import time
 
-    import aws_cdk as cdk
     from moto import mock_aws
 
-    from apps.storefront.app import compose
     from tests.breaker_support import FakeClock
-    from tests.harness import REPO_ROOT, new_app
+    from tests.harness import REPO_ROOT
     from tests.localcloud import (
         STOREFRONT_ENVIRONMENT,
         CognitoAuthorizer,
         FakeContext,
         LocalCloud,
         LocalUserPool,
+        local_site_config,
         order_consumer,
+        storefront_templates,
     )
 
     os.environ.update(STOREFRONT_ENVIRONMENT)
-    app = new_app()
-    compose(app, env=cdk.Environment(account="123456789012", region="us-east-1"))
-    assembly = app.synth()
-    stateful = assembly.get_stack_by_name("StorefrontStateful").template
-    stateless = assembly.get_stack_by_name("Storefront").template
+    stateful, stateless = storefront_templates()
     node = shutil.which("node", path=str(REPO_ROOT / "node_modules" / ".bin")) or "node"
 
     class Payments:
@@ -285,16 +283,10 @@ def main() -> None:
         pool.sign_up_and_in("demo@example.com", "Demo-Customer-2026!")
         orders = OrdersApiThroughCdn(cloud, stateless, CognitoAuthorizer(stateless, pool, time.time))
         consumer = order_consumer(cloud, Env(), Payments())
-        config = {
-            "region": "us-east-1",
-            "userPoolId": pool.pool_id,
-            "userPoolClientId": next(iter(pool.clients.values())),
-            "cognitoEndpoint": "/cognito/",
-        }
         edge = LocalEdge(
             stateless,
             orders,
-            config=config,
+            config=local_site_config(pool),
             invoke_catalog=java_handler(compile_catalog(Path(work))),
             sign_in=cognito_endpoint(pool.idp),
             node=node,

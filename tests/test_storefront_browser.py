@@ -11,27 +11,27 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
 from moto import mock_aws
 
-from apps.storefront.app import compose
 from tests.breaker_support import FakeClock
-from tests.harness import REPO_ROOT, new_app
+from tests.harness import REPO_ROOT
 from tests.localcloud import (
     STOREFRONT_ENVIRONMENT,
     CognitoAuthorizer,
+    CountingPayments,
     FakeContext,
     LocalCloud,
     LocalUserPool,
     OrdersApiThroughCdn,
     cognito_clock,
+    local_site_config,
     order_consumer,
+    storefront_templates,
 )
 from tests.localedge import LocalEdge, cognito_endpoint, compile_catalog, java_handler
 
@@ -46,13 +46,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright comes w
 
 @pytest.fixture(scope="module")
 def templates() -> tuple[dict[str, Any], dict[str, Any]]:
-    app = new_app()
-    compose(app, env=cdk.Environment(account="123456789012", region="us-east-1"))
-    assembly = app.synth()
-    return (
-        assembly.get_stack_by_name("StorefrontStateful").template,
-        assembly.get_stack_by_name("Storefront").template,
-    )
+    return storefront_templates()
 
 
 @pytest.fixture(scope="module")
@@ -72,15 +66,6 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-class Payments:
-    def __init__(self) -> None:
-        self.charges: Counter[str] = Counter()
-
-    def charge(self, order_id: str, amount: Any) -> str:
-        self.charges[order_id] += 1
-        return f"ch-{order_id}"
-
-
 @pytest.fixture
 def storefront(templates, catalog_classes, browser, monkeypatch) -> Iterator[dict[str, Any]]:
     assert NODE is not None, "node comes with make setup (package.json)"
@@ -93,18 +78,12 @@ def storefront(templates, catalog_classes, browser, monkeypatch) -> Iterator[dic
         cloud = LocalCloud(stateful, stateless, clock)
         pool = LocalUserPool(stateful)
         orders = OrdersApiThroughCdn(cloud, stateless, CognitoAuthorizer(stateless, pool, clock))
-        payments = Payments()
+        payments = CountingPayments()
         consumer = order_consumer(cloud, monkeypatch, payments)
-        config = {
-            "region": "us-east-1",
-            "userPoolId": pool.pool_id,
-            "userPoolClientId": next(iter(pool.clients.values())),
-            "cognitoEndpoint": "/cognito/",
-        }
         edge = LocalEdge(
             stateless,
             orders,
-            config=config,
+            config=local_site_config(pool),
             invoke_catalog=java_handler(catalog_classes),
             sign_in=cognito_endpoint(pool.idp),
             node=NODE,

@@ -14,17 +14,15 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
 from moto import mock_aws
 
-from apps.storefront.app import compose
 from apps.storefront.stateless import CATALOG_SKUS
 from tests.breaker_support import FakeClock
-from tests.harness import new_app
 from tests.localcloud import (
     STOREFRONT_ENVIRONMENT,
     CognitoAuthorizer,
+    CountingPayments,
     FakeContext,
     LocalCloud,
     LocalUserPool,
@@ -33,6 +31,7 @@ from tests.localcloud import (
     cognito_clock,
     order_consumer,
     resources_of,
+    storefront_templates,
 )
 
 PASSWORD = "Correct-Horse-Battery-9!"
@@ -41,22 +40,7 @@ ORDER_PATH = "/api/orders"
 
 @pytest.fixture(scope="module")
 def templates() -> tuple[dict[str, Any], dict[str, Any]]:
-    app = new_app()
-    compose(app, env=cdk.Environment(account="123456789012", region="us-east-1"))
-    assembly = app.synth()
-    return (
-        assembly.get_stack_by_name("StorefrontStateful").template,
-        assembly.get_stack_by_name("Storefront").template,
-    )
-
-
-class Payments:
-    def __init__(self) -> None:
-        self.charges: Counter[str] = Counter()
-
-    def charge(self, order_id: str, amount: Any) -> str:
-        self.charges[order_id] += 1
-        return f"ch-{order_id}"
+    return storefront_templates()
 
 
 @pytest.fixture
@@ -72,7 +56,7 @@ def storefront(templates, monkeypatch) -> Iterator[dict[str, Any]]:
         cloud = LocalCloud(stateful, stateless, clock)
         pool = LocalUserPool(stateful)
         edge = OrdersApiThroughCdn(cloud, stateless, CognitoAuthorizer(stateless, pool, clock))
-        payments = Payments()
+        payments = CountingPayments()
         consumer = order_consumer(cloud, monkeypatch, payments)
         poller = cloud.poller(lambda event: consumer.handler(event, FakeContext()))
         yield {

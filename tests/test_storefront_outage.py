@@ -15,20 +15,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
 from moto import mock_aws
 
-from apps.storefront.app import compose
 from apps.storefront.stateless import CATALOG_SKUS
 from tests.breaker_support import FakeClock
-from tests.harness import new_app
 from tests.localcloud import (
     STOREFRONT_ENVIRONMENT,
     FakeContext,
     LocalCloud,
     fast_sqs_clock,
     order_consumer,
+    storefront_templates,
 )
 
 ORDERS = 1000
@@ -43,13 +41,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def templates() -> tuple[dict[str, Any], dict[str, Any]]:
-    app = new_app()
-    compose(app, env=cdk.Environment(account="123456789012", region="us-east-1"))
-    assembly = app.synth()
-    return (
-        assembly.get_stack_by_name("StorefrontStateful").template,
-        assembly.get_stack_by_name("Storefront").template,
-    )
+    return storefront_templates()
 
 
 @dataclass

@@ -20,8 +20,7 @@ Defaults, where no resource policy is attached (AWS's documented behaviour):
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,10 +113,9 @@ def bucket_policy(templates: Templates, bucket: Resource) -> list[Statement] | N
     return _attached(templates, "AWS::S3::BucketPolicy", "Bucket", bucket, "bucket policy")
 
 
-def lambda_permissions(
-    templates: Templates, function: Resource, qualified: str | None
-) -> list[Statement] | None:
-    """``AWS::Lambda::Permission`` resources on ``function`` (its alias ``qualified`` or unqualified)."""
+def lambda_permissions(templates: Templates, function: Resource) -> list[Statement] | None:
+    """``AWS::Lambda::Permission`` resources on ``function``, its versions and aliases (a permission on an
+    alias is taken to cover a call through that alias: qualifiers are not compared)."""
     found: list[Statement] | None = None
     for permission in templates.of_type("AWS::Lambda::Permission"):
         props = permission.props
@@ -264,7 +262,7 @@ def _resource_policy(
     if target.type == BUCKET:
         return bucket_policy(templates, target), False, "S3's default (no bucket policy)"
     if target.type == FUNCTION:
-        return lambda_permissions(templates, target, None), False, "Lambda's default (no permission)"
+        return lambda_permissions(templates, target), False, "Lambda's default (no permission)"
     return None, False, f"{target.type}'s default"
 
 
@@ -375,14 +373,17 @@ def edge(family: str, source: Resource, location: str, target: str, decision: De
     return Edge(family, source, location, f"{_name(source)} → {target}", decision, fix)
 
 
-EdgeFinder = Callable[[Templates], Iterator[Edge]]
+EdgeFinder = Callable[[Templates], Iterable[Edge]]
+
+
+def decided(templates: Templates, family: EdgeFinder) -> list[Edge]:
+    """The edges ``family`` finds in ``templates``, decided once per set of templates: the family's rule
+    and ``DeliveryUndecided`` both read them."""
+    cache: dict[EdgeFinder, list[Edge]] = templates.__dict__.setdefault("_decided_edges", {})
+    if family not in cache:
+        cache[family] = list(family(templates))
+    return cache[family]
 
 
 def values_at(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [] if value is None else [value]
-
-
-def literal_service(uri: str) -> tuple[str, str] | None:
-    """``(service, path or action)`` of an API Gateway AWS integration URI."""
-    match = re.match(r"arn:aws:apigateway:[^:]+:([a-z0-9-]+):(path|action)/(.*)$", uri)
-    return (match.group(1), f"{match.group(2)}/{match.group(3)}") if match else None

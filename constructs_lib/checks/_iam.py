@@ -176,9 +176,6 @@ class Principal:
     service: str | None = None
     role: Resource | None = None
 
-    def __str__(self) -> str:
-        return self.service or (f"role {self.role.logical_id}" if self.role else "an unknown role")
-
 
 @dataclass(frozen=True)
 class Request:

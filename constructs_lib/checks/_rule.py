@@ -48,7 +48,9 @@ def edge_findings(edges: Callable[[Templates], Iterable[Edge]]) -> Callable[[Tem
     """A rule's ``find`` from an edge family: one finding per edge that cannot deliver."""
 
     def find(templates: Templates) -> Iterable[Finding]:
-        for found in edges(templates):
+        from ._edges import decided
+
+        for found in decided(templates, edges):
             if found.decision.allowed is False:
                 yield Finding(found.source, f"{found.description}: {found.decision.why}", found.location)
 

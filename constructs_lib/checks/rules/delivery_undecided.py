@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .._edges import Edge, EdgeFinder
+from .._edges import Edge, EdgeFinder, decided
 from .._model import Templates
 from .._rule import Finding, Rule
 from . import (
@@ -34,7 +34,7 @@ FAMILIES: tuple[EdgeFinder, ...] = tuple(module.edges for module in FAMILY_MODUL
 
 def delivery_edges(templates: Templates) -> list[Edge]:
     """Every service-to-service edge of the app, decided (True, False, or None: cannot decide)."""
-    return [found for family in FAMILIES for found in family(templates)]
+    return [found for family in FAMILIES for found in decided(templates, family)]
 
 
 def _find(templates: Templates) -> Iterator[Finding]:
