@@ -14,7 +14,7 @@ STACK ?=
 CDK_APP = $(if $(APP),--app "python3 -m apps.$(APP)")
 CDK_STACKS = $(or $(STACK),--all)
 
-.PHONY: setup synth test lint bench dist diff deploy clean local
+.PHONY: setup synth test lint bench dist diff deploy clean local cost cost-docs
 
 setup: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed /usr/bin/chromium
 
@@ -53,6 +53,15 @@ lint: setup
 # The storefront on a local edge (moto, the real handlers, the template's behaviors) at a printed address.
 local: setup
 	$(PY) -m tests.localedge
+
+# What the storefront costs a month at the traffic in apps/storefront/usage.toml (see README, "What it costs").
+COST := $(PY) -m constructs_lib.cost cdk.out --usage apps/storefront/usage.toml
+cost: synth
+	$(COST)
+
+# Redraws docs/storefront-cost.svg and prints the README's table; the tests fail while either is stale.
+cost-docs: synth
+	$(COST) --levels 1e5,1e7,1e9 --chart docs/storefront-cost.svg
 
 bench: setup
 	$(PY) benchmarks/run.py

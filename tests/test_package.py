@@ -100,6 +100,8 @@ def test_the_wheel_holds_the_library_its_runtime_and_license_and_nothing_else(wh
         "constructs_lib/checks/rules/sqs_visibility_timeout.py",
         "constructs_lib/testing/__init__.py",
         "constructs_lib/testing/velocity.py",
+        "constructs_lib/cost/__main__.py",
+        "constructs_lib/cost/_prices.py",
         f"constructs_lib-{version}.dist-info/licenses/LICENSE",
     ):
         assert expected in names

@@ -1,0 +1,34 @@
+"""What an app costs a month: ``python -m constructs_lib.cost CDK_OUT --usage FILE``.
+
+Reads every stack of a synthesized cloud assembly, derives the month's volumes from the templates' wiring
+and a usage profile in the user's terms (TOML), and prices them with a pinned table of us-east-1 list
+prices. Every resource is priced, known to be free, or listed as not priced with the reason.
+"""
+
+from ._estimate import CdnSavings, Comparison, CostReport, Line, Listed, estimate, load_assembly, scaled_usage
+from ._prices import METERS, PRICES_AS_OF, REGION, Meter, load_prices, with_overrides
+from ._report import chart_svg, render
+from ._usage import MONTH_SECONDS, Usage, load_usage, usage_from
+
+__all__ = [
+    "METERS",
+    "MONTH_SECONDS",
+    "PRICES_AS_OF",
+    "REGION",
+    "CdnSavings",
+    "Comparison",
+    "CostReport",
+    "Line",
+    "Listed",
+    "Meter",
+    "Usage",
+    "chart_svg",
+    "estimate",
+    "load_assembly",
+    "load_prices",
+    "load_usage",
+    "render",
+    "scaled_usage",
+    "usage_from",
+    "with_overrides",
+]

@@ -1,0 +1,457 @@
+"""From a cloud assembly and a usage profile to a priced report."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from ..checks._lambda import function_target
+from ..checks._model import Resource, Templates
+from ._model import Charge, Model, construct_path
+from ._prices import METERS, PRICES_AS_OF, REGION, Meter
+from ._traffic import Traffic, breaker_reads, breaker_writes, derive
+from ._usage import MONTH_SECONDS, Usage
+
+SERVICES = {
+    "lambda": "Lambda",
+    "apigateway": "API Gateway",
+    "sqs": "SQS",
+    "dynamodb": "DynamoDB",
+    "cloudfront": "CloudFront",
+    "waf": "WAF",
+    "cloudwatch": "CloudWatch",
+    "kms": "KMS",
+    "secretsmanager": "Secrets Manager",
+    "cognito": "Cognito",
+    "s3": "S3",
+    "sns": "SNS",
+    "scheduler": "EventBridge Scheduler",
+    "xray": "X-Ray",
+    "datatransfer": "Data transfer",
+}
+_CENT = Decimal("0.01")
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One priced quantity of one resource."""
+
+    stack: str
+    path: str
+    resource_type: str
+    service: str
+    item: str
+    meter: str
+    quantity: float
+    unit: str
+    unit_price_usd: Decimal
+    monthly_usd: Decimal
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A resource that is free, or that the model does not price, and why."""
+
+    path: str
+    resource_type: str
+    why: str
+
+
+@dataclass(frozen=True)
+class CdnSavings:
+    viewer_requests: float
+    origin_requests: float
+    origin_requests_avoided: float
+    origin_monthly_usd: Decimal
+    origin_monthly_usd_without_cdn: Decimal
+    cdn_monthly_usd: Decimal
+
+    @property
+    def net_savings_usd(self) -> Decimal:
+        return self.origin_monthly_usd_without_cdn - self.origin_monthly_usd - self.cdn_monthly_usd
+
+    @property
+    def verdict(self) -> str:
+        net = cents(self.net_savings_usd)
+        if net < 0:
+            return f"At this traffic the CDN costs ${-net:,} a month more than it saves at the origin."
+        return f"The CDN saves ${net:,} a month after paying for itself."
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """This library's design against the alternative, at the same traffic."""
+
+    name: str
+    path: str
+    this_usd: Decimal
+    alternative_usd: Decimal
+    detail: str
+
+    @property
+    def saves_usd(self) -> Decimal:
+        return self.alternative_usd - self.this_usd
+
+
+@dataclass(frozen=True)
+class CostReport:
+    lines: list[Line]
+    free: list[Listed]
+    not_priced: list[Listed]
+    cdn: CdnSavings | None
+    comparisons: list[Comparison]
+    usage: Usage
+    free_tier: bool
+    prices_as_of: str = PRICES_AS_OF
+    region: str = REGION
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_monthly_usd(self) -> Decimal:
+        return sum((line.monthly_usd for line in self.lines), Decimal(0))
+
+    @property
+    def by_service(self) -> dict[str, Decimal]:
+        return _grouped(self.lines, lambda line: line.service)
+
+    @property
+    def by_construct(self) -> dict[str, Decimal]:
+        """Totals by construct: the first two segments of each construct path (stack/construct)."""
+        return _grouped(self.lines, lambda line: "/".join(line.path.split("/")[:2]))
+
+    def to_json(self) -> dict[str, Any]:
+        return _report_json(self)
+
+
+def _grouped(lines: Iterable[Line], key: Any) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for line in lines:
+        totals[key(line)] += line.monthly_usd
+    return dict(sorted(totals.items(), key=lambda item: -item[1]))
+
+
+def load_assembly(cdk_out: str | Path) -> Templates:
+    """Every stack template of a cloud assembly (nested stage assemblies included)."""
+    root = Path(cdk_out)
+    manifest = root / "manifest.json"
+    if not manifest.is_file():
+        from .._core.validation import ConstructsLibValidationError, Problem
+
+        raise ConstructsLibValidationError(
+            "cost",
+            [Problem("CDK_OUT", str(root), "is not a cloud assembly (no manifest.json); run cdk synth")],
+        )
+    return Templates.load([str(path) for path in _template_paths(root)])
+
+
+def _template_paths(root: Path) -> list[Path]:
+    artifacts = json.loads((root / "manifest.json").read_text()).get("artifacts", {})
+    paths: list[Path] = []
+    for artifact in artifacts.values():
+        properties = artifact.get("properties", {})
+        if artifact.get("type") == "aws:cloudformation:stack":
+            paths.append(root / properties["templateFile"])
+        elif artifact.get("type") == "cdk:cloud-assembly":
+            paths.extend(_template_paths(root / properties["directoryName"]))
+    return paths
+
+
+def estimate(
+    source: str | Path | Templates,
+    usage: Usage | None = None,
+    *,
+    prices: Mapping[str, Meter] | None = None,
+    free_tier: bool = False,
+) -> CostReport:
+    """The monthly cost of every resource in ``source`` (a cloud assembly directory, or templates).
+
+    Args:
+        source: ``cdk.out`` (or any assembly directory), or :class:`Templates` already loaded.
+        usage: The month's traffic. Default: ``Usage()`` (no traffic: the fixed costs only).
+        prices: The meters to price with. Default: the pinned us-east-1 table (``METERS``).
+        free_tier: Subtract each meter's free allowance. Default False (platform teams at scale).
+    """
+    templates = source if isinstance(source, Templates) else load_assembly(source)
+    usage = usage or Usage()
+    meters = dict(prices or METERS)
+    traffic = derive(templates, usage)
+    priced = Model(templates, usage, traffic).run()
+    lines = price_charges(priced.charges, meters, free_tier=free_tier)
+    run = _Run(templates, traffic, lines, usage, meters, free_tier)
+    return CostReport(
+        lines=lines,
+        free=[_listed(resource, why) for resource, why in priced.free],
+        not_priced=[_listed(resource, why) for resource, why in priced.not_priced],
+        cdn=_cdn(run),
+        comparisons=_comparisons(run),
+        usage=usage,
+        free_tier=free_tier,
+        notes=_notes(templates),
+    )
+
+
+def price_charges(charges: Iterable[Charge], meters: Mapping[str, Meter], *, free_tier: bool) -> list[Line]:
+    """Lines for ``charges``: each meter priced on its account-wide total, shared out by quantity."""
+    charges = list(charges)
+    totals: dict[str, float] = defaultdict(float)
+    for charge in charges:
+        totals[charge.meter] += charge.quantity
+    costs = {key: meters[key].charge(total, free_tier=free_tier) for key, total in totals.items()}
+    lines = []
+    for charge in charges:
+        meter, total = meters[charge.meter], totals[charge.meter]
+        share = Decimal(repr(charge.quantity / total)) if total else Decimal(0)
+        monthly = costs[charge.meter] * share
+        unit_price = monthly / Decimal(repr(charge.quantity)) if charge.quantity else meter.first_price
+        lines.append(
+            Line(
+                stack=charge.resource.stack.name,
+                path=construct_path(charge.resource),
+                resource_type=charge.resource.type,
+                service=SERVICES[meter.service],
+                item=charge.item,
+                meter=charge.meter,
+                quantity=charge.quantity,
+                unit=meter.unit,
+                unit_price_usd=unit_price,
+                monthly_usd=monthly,
+            )
+        )
+    return lines
+
+
+def _listed(resource: Resource, why: str) -> Listed:
+    return Listed(construct_path(resource), resource.type, why)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One estimate's inputs and lines, for the sections computed after pricing."""
+
+    templates: Templates
+    traffic: Traffic
+    lines: list[Line]
+    usage: Usage
+    meters: Mapping[str, Meter]
+    free_tier: bool
+
+    def price_alone(self, quantities: Mapping[str, float]) -> Decimal:
+        """``quantities`` priced by themselves (tiers and allowances as if nothing else were billed)."""
+        return sum(
+            (self.meters[k].charge(q, free_tier=self.free_tier) for k, q in quantities.items()), Decimal(0)
+        )
+
+
+def _cdn(run: _Run) -> CdnSavings | None:
+    templates, traffic, lines, usage = run.templates, run.traffic, run.lines, run.usage
+    if not traffic.behaviors:
+        return None
+    with_cdn: dict[str, float] = defaultdict(float)
+    without: dict[str, float] = defaultdict(float)
+    for behavior in traffic.behaviors:
+        for target in behavior.targets:
+            _origin_quantities(templates, target, behavior.origin_requests, usage, with_cdn)
+            _origin_quantities(templates, target, behavior.viewer_requests, usage, without)
+        without["datatransfer.internet_out"] += behavior.viewer_requests * behavior.response_kb / 1024 / 1024
+    edge_types = ("AWS::CloudFront::Distribution", "AWS::WAFv2::WebACL")
+    viewers = sum(b.viewer_requests for b in traffic.behaviors)
+    origin = sum(b.origin_requests for b in traffic.behaviors)
+    return CdnSavings(
+        viewer_requests=viewers,
+        origin_requests=origin,
+        origin_requests_avoided=viewers - origin,
+        origin_monthly_usd=run.price_alone(with_cdn),
+        origin_monthly_usd_without_cdn=run.price_alone(without),
+        cdn_monthly_usd=sum((ln.monthly_usd for ln in lines if ln.resource_type in edge_types), Decimal(0)),
+    )
+
+
+def _origin_quantities(
+    templates: Templates, target: Resource, requests: float, usage: Usage, into: dict[str, float]
+) -> None:
+    """What ``requests`` cost at the origin ``target``, as meter quantities added to ``into``."""
+    if target.type == "AWS::S3::Bucket":
+        into["s3.get_requests"] += requests
+    elif target.type == "AWS::ApiGateway::RestApi":
+        into["apigateway.rest_requests"] += requests
+    elif target.type == "AWS::ApiGatewayV2::Api":
+        into["apigateway.http_requests"] += requests
+    elif target.type == "AWS::Lambda::Url":
+        invoked = function_target(templates, target.stack, target.props.get("TargetFunctionArn"))
+        if invoked:
+            props = invoked.function.props
+            arch = (props.get("Architectures") or ["x86_64"])[0]
+            seconds = usage.duration_of(construct_path(invoked.function)) / 1000
+            into["lambda.requests"] += requests
+            into[f"lambda.gb_seconds.{arch}"] += (
+                requests * seconds * float(props.get("MemorySize", 128)) / 1024
+            )
+
+
+def _comparisons(run: _Run) -> list[Comparison]:
+    traffic, usage = run.traffic, run.usage
+    found = []
+    for api, requests in traffic.api_requests.items():
+        if api.type != "AWS::ApiGateway::RestApi":
+            continue
+        found.append(
+            Comparison(
+                "REST API against an HTTP API",
+                construct_path(api),
+                run.price_alone({"apigateway.rest_requests": requests}),
+                run.price_alone({"apigateway.http_requests": requests}),
+                f"{requests:,.0f} requests; an HTTP API has no request validation, usage plans or API keys, "
+                "which this API uses",
+            )
+        )
+    for circuit in traffic.circuits:
+        ours = {
+            "dynamodb.read_request_units": breaker_reads(circuit),
+            "dynamodb.write_request_units": breaker_writes(circuit, usage),
+        }
+        naive = {"dynamodb.read_request_units": circuit.calls, "dynamodb.write_request_units": circuit.calls}
+        found.append(
+            Comparison(
+                f"breaker '{circuit.circuit_id}': cached reads against a read and a write per call",
+                construct_path(circuit.function),
+                run.price_alone(ours),
+                run.price_alone(naive),
+                f"{circuit.calls:,.0f} calls by {circuit.containers:g} containers; "
+                f"{breaker_reads(circuit):,.0f} reads (one per container per {circuit.cache_ttl:g} s)",
+            )
+        )
+    found.extend(_pause_savings(run))
+    return found
+
+
+def _pause_savings(run: _Run) -> list[Comparison]:
+    templates, traffic, usage = run.templates, run.traffic, run.usage
+    from ..checks._lambda import sqs_mappings
+    from ._traffic import DEFAULT_POLLERS, LONG_POLL_SECONDS
+
+    found = []
+    open_seconds = min(usage.circuit_open_hours * 3600, MONTH_SECONDS)
+    for mapping in sqs_mappings(templates):
+        if (
+            mapping.mapping.logical_id not in traffic.paused_mappings
+            or mapping.queue is None
+            or not mapping.function
+        ):
+            continue
+        batch = float(mapping.mapping.props.get("BatchSize", 10))
+        visibility = float(mapping.queue.props.get("VisibilityTimeout", 30))
+        redrive = mapping.queue.props.get("RedrivePolicy") or {}
+        max_receives = float(redrive.get("maxReceiveCount", 10)) if isinstance(redrive, dict) else 10.0
+        arriving = traffic.messages.get(mapping.function, 0.0) * open_seconds / MONTH_SECONDS
+        receives = arriving * min(max_receives, max(1.0, open_seconds / visibility)) / batch
+        idle = DEFAULT_POLLERS * open_seconds / LONG_POLL_SECONDS
+        props = mapping.function.props
+        arch = (props.get("Architectures") or ["x86_64"])[0]
+        gb_s = receives * 0.01 * float(props.get("MemorySize", 128)) / 1024
+        unpaused = {
+            "sqs.standard_requests": receives + idle,
+            "lambda.requests": receives,
+            f"lambda.gb_seconds.{arch}": gb_s,
+        }
+        found.append(
+            Comparison(
+                "pausing the consumer while its circuit is open",
+                construct_path(mapping.mapping),
+                Decimal(0),
+                run.price_alone(unpaused),
+                f"{usage.circuit_open_hours:g} h open a month: {receives + idle:,.0f} receives and "
+                f"{receives:,.0f} failing invocations avoided; without the pause, messages could exhaust "
+                f"{max_receives:g} receives and reach the DLQ",
+            )
+        )
+    return found
+
+
+def _notes(templates: Templates) -> list[str]:
+    regions = {
+        str(r.props.get("Region"))
+        for r in templates.of_type("AWS::CDK::Metadata")
+        if isinstance(r.props.get("Region"), str)
+    }
+    notes = ["Prices are us-east-1 list prices; data transfer to viewers uses North America/Europe rates."]
+    if regions - {REGION}:
+        notes.append(f"Some stacks are in {sorted(regions - {REGION})}; their prices may differ.")
+    return notes
+
+
+def _money(value: Decimal) -> float:
+    return float(value.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP))
+
+
+def _report_json(report: CostReport) -> dict[str, Any]:
+    cdn = report.cdn
+    return {
+        "total_monthly_usd": float(cents(report.total_monthly_usd)),
+        "by_service": {k: float(cents(v)) for k, v in report.by_service.items()},
+        "by_construct": {k: float(cents(v)) for k, v in report.by_construct.items()},
+        "lines": [
+            {
+                "stack": ln.stack,
+                "path": ln.path,
+                "resource_type": ln.resource_type,
+                "service": ln.service,
+                "item": ln.item,
+                "meter": ln.meter,
+                "quantity": ln.quantity,
+                "unit": ln.unit,
+                "unit_price_usd": _money(ln.unit_price_usd),
+                "monthly_usd": _money(ln.monthly_usd),
+            }
+            for ln in report.lines
+        ],
+        "cdn": None
+        if cdn is None
+        else {
+            "viewer_requests": cdn.viewer_requests,
+            "origin_requests": cdn.origin_requests,
+            "origin_requests_avoided": cdn.origin_requests_avoided,
+            "origin_monthly_usd": float(cents(cdn.origin_monthly_usd)),
+            "origin_monthly_usd_without_cdn": float(cents(cdn.origin_monthly_usd_without_cdn)),
+            "cdn_monthly_usd": float(cents(cdn.cdn_monthly_usd)),
+            "net_savings_usd": float(cents(cdn.net_savings_usd)),
+            "verdict": cdn.verdict,
+        },
+        "comparisons": [
+            {
+                "name": c.name,
+                "path": c.path,
+                "this_usd": float(cents(c.this_usd)),
+                "alternative_usd": float(cents(c.alternative_usd)),
+                "saves_usd": float(cents(c.saves_usd)),
+                "detail": c.detail,
+            }
+            for c in report.comparisons
+        ],
+        "free": [vars(item) for item in report.free],
+        "not_priced": [vars(item) for item in report.not_priced],
+        "prices_as_of": report.prices_as_of,
+        "region": report.region,
+        "free_tier": report.free_tier,
+        "usage": {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in vars(report.usage).items()},
+        "notes": report.notes,
+    }
+
+
+def scaled_usage(usage: Usage, viewer_requests: float) -> Usage:
+    """``usage`` at another traffic level: orders and users grow in proportion to viewer requests."""
+    factor = viewer_requests / usage.viewer_requests if usage.viewer_requests else 0.0
+    return replace(
+        usage,
+        viewer_requests=viewer_requests,
+        orders=usage.orders * factor,
+        monthly_active_users=usage.monthly_active_users * factor,
+    )
