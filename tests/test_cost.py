@@ -70,6 +70,32 @@ def test_api_gateway_pricing_example_five_million_rest_calls_of_3_kb_is_18_79():
     assert cents(report.total_monthly_usd) == Decimal("18.79")
 
 
+def test_waf_guide_core_scenario_one_acl_seven_rules_ten_million_requests_is_18_00():
+    """AWS's WAF cost guide (aws.github.io/aws-security-services-best-practices/guides/waf/waf-cost/, read
+    2026-11-29): one web ACL with five custom rules and two AWS managed rule groups (CRS, KBI), each group
+    billed as one rule, and 10 million requests: $5 + 7 x $1 + 10 x $0.60 = $18.00 at the pricing page's
+    rates. The guide states the scenario and the counting rule; the total is computed from them."""
+    managed = [
+        {"Name": name, "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": name}}}
+        for name in ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
+    ]
+    custom = [{"Name": f"custom{i}", "Statement": {"ByteMatchStatement": {}}} for i in range(5)]
+    acl = {"Type": "AWS::WAFv2::WebACL", "Properties": {"Scope": "CLOUDFRONT", "Rules": [*custom, *managed]}}
+    distribution = {
+        "Type": "AWS::CloudFront::Distribution",
+        "Properties": {
+            "DistributionConfig": {
+                "WebACLId": {"Fn::GetAtt": ["Acl", "Arn"]},
+                "DefaultCacheBehavior": {"TargetOriginId": "o"},
+                "Origins": [{"Id": "o", "DomainName": "example.com"}],
+            }
+        },
+    }
+    report = estimate(templates_of({"Acl": acl, "Cdn": distribution}), Usage(viewer_requests=10e6))
+    waf = sum((ln.monthly_usd for ln in report.lines if ln.service == "WAF"), Decimal(0))
+    assert cents(waf) == Decimal("18.00")
+
+
 # --- Tiers and the free tier -------------------------------------------------------------------------------
 
 
