@@ -238,6 +238,9 @@ def test_json_output_has_the_documented_keys(assembly, capsys):
         report
     )
     assert report["region"] == "us-east-1"
+    rest = next(p for p in report["prices"] if p["meter"] == "apigateway.rest_requests")
+    assert rest["source"] == "https://aws.amazon.com/api-gateway/pricing/"
+    assert rest["as_of"] == report["prices_as_of"]
     assert report["by_service"]["API Gateway"] == 7.0  # 2 M requests at $3.50 a million
     assert report["by_service"]["Data transfer"] == pytest.approx(2e6 * 0.5 / 1024**2 * 0.09, abs=0.005)
     line_keys = {

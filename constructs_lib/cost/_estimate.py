@@ -13,7 +13,7 @@ from typing import Any
 from ..checks._lambda import function_target
 from ..checks._model import Resource, Templates
 from ._model import Charge, Model, construct_path
-from ._prices import METERS, PRICES_AS_OF, REGION, Meter
+from ._prices import METERS, PRICES_AS_OF, REGION, Meter, price_rows
 from ._traffic import Traffic, breaker_reads, breaker_writes, derive
 from ._usage import MONTH_SECONDS, Usage
 
@@ -114,6 +114,8 @@ class CostReport:
     prices_as_of: str = PRICES_AS_OF
     region: str = REGION
     notes: list[str] = field(default_factory=list)
+    #: Each meter the lines use: its prices per unit by tier, free allowance, page and date read.
+    prices: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def total_monthly_usd(self) -> Decimal:
@@ -196,6 +198,7 @@ def estimate(
         usage=usage,
         free_tier=free_tier,
         notes=_notes(templates),
+        prices=price_rows(meters[key] for key in sorted({charge.meter for charge in priced.charges})),
     )
 
 
@@ -439,6 +442,7 @@ def _report_json(report: CostReport) -> dict[str, Any]:
         "free": [vars(item) for item in report.free],
         "not_priced": [vars(item) for item in report.not_priced],
         "prices_as_of": report.prices_as_of,
+        "prices": report.prices,
         "region": report.region,
         "free_tier": report.free_tier,
         "usage": {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in vars(report.usage).items()},

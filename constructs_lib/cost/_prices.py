@@ -52,6 +52,7 @@ class Meter:
     tiers: tuple[tuple[float, Decimal], ...]
     source: str
     free: float = 0.0
+    as_of: str = PRICES_AS_OF
 
     @property
     def first_price(self) -> Decimal:
@@ -220,7 +221,9 @@ def with_overrides(
             problems.append(Problem(key, value, "use a number (USD per unit) or {price = ..., free = ...}"))
             continue
         tiers = ((math.inf, Decimal(repr(float(numbers["price"])))),) if "price" in numbers else meter.tiers
-        result[key] = replace(meter, tiers=tiers, free=float(numbers.get("free", meter.free)), source=source)
+        result[key] = replace(
+            meter, tiers=tiers, free=float(numbers.get("free", meter.free)), source=source, as_of="given"
+        )
     if problems:
         raise ConstructsLibValidationError("prices", problems)
     return result
@@ -243,6 +246,7 @@ def price_rows(meters: Iterable[Meter]) -> list[dict[str, Any]]:
             "usd_per_unit": [str(price) for _, price in meter.tiers],
             "free_tier": meter.free,
             "source": meter.source,
+            "as_of": meter.as_of,
         }
         for meter in meters
     ]
