@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
-from constructs_lib.runtime import CircuitBreaker
+from constructs_lib.runtime import BreakerSettings, CircuitBreaker
 
 TABLE = "circuit-state"
 REGION = "eu-west-1"
@@ -133,15 +133,18 @@ def new_client() -> Any:
     return boto3.client("dynamodb", region_name=REGION)
 
 
-def make_breaker(clock: FakeClock, events: Events, client: Any = None, **settings: Any) -> CircuitBreaker:
-    """One breaker instance: one Lambda container."""
+def make_breaker(clock: FakeClock, events: Events, client: Any = None, **options: Any) -> CircuitBreaker:
+    """One breaker instance: one Lambda container. ``options``: breaker settings or constructor keywords."""
+    settings = {k: v for k, v in options.items() if k in BreakerSettings.names()}
+    keywords = {k: v for k, v in options.items() if k not in settings}
     return CircuitBreaker(
         "payments",
         table_name=TABLE,
         clock=clock,
         client=client or new_client(),
         emit=events,
-        **settings,
+        settings=settings,
+        **keywords,
     )
 
 

@@ -288,7 +288,7 @@ def test_layer_imports_as_lambda_sees_it_without_aws_cdk(layer_dir, tmp_path):
         "from constructs_lib.runtime import CircuitBreaker\n"
         "import constructs_lib\n"
         "assert constructs_lib.__file__.startswith(sys.argv[1]), constructs_lib.__file__\n"
-        "print(CircuitBreaker('payments', table_name='t').failure_threshold)\n"
+        "print(CircuitBreaker('payments', table_name='t').settings.failure_threshold)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(layer_dir / "python"), "AWS_DEFAULT_REGION": "eu-west-1"}
     result = subprocess.run(
@@ -354,7 +354,7 @@ def test_construct_and_runtime_refuse_the_same_settings(stack, construct_side, r
     with pytest.raises(ConstructsLibValidationError) as at_synth:
         breaker.attach(make_function(stack), circuit_id="payments", **construct_side)
     with pytest.raises(InvalidSettingsError) as at_runtime:
-        RuntimeBreaker("payments", table_name="t", client=object(), **runtime_side)
+        RuntimeBreaker("payments", table_name="t", client=object(), settings=runtime_side)
     assert {p.prop for p in at_synth.value.problems} == {name for name, _, _ in at_runtime.value.problems}
 
 

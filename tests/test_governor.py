@@ -110,8 +110,7 @@ def make_breaker(cloud: dict[str, Any], clock: FakeClock, events: Events) -> Cir
     return CircuitBreaker(
         "payments",
         table_name=TABLE,
-        failure_threshold=2,
-        open_duration=30,
+        settings={"failure_threshold": 2, "open_duration": 30},
         client=cloud["dynamodb"],
         clock=clock,
         emit=events,

@@ -12,7 +12,7 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 
-from constructs_lib.runtime import CircuitBreaker, CircuitOpenError, State
+from constructs_lib.runtime import BreakerSettings, CircuitBreaker, CircuitOpenError, State
 from constructs_lib.runtime._store import IAM_ACTIONS
 from tests.breaker_support import (
     REGION,
@@ -40,7 +40,7 @@ def succeed(breaker: CircuitBreaker) -> None:
 
 
 def open_circuit(breaker: CircuitBreaker) -> None:
-    fail(breaker, breaker.failure_threshold)
+    fail(breaker, breaker.settings.failure_threshold)
     assert item()["circuitState"]["S"] == "OPEN"
 
 
@@ -430,7 +430,7 @@ def test_transitions_and_rejections_are_emf_records(clock, events):
 
 def test_default_emit_prints_one_json_line(clock, capsys):
     breaker = CircuitBreaker(
-        "payments", table_name=TABLE, clock=clock, client=new_client(), failure_threshold=1
+        "payments", table_name=TABLE, clock=clock, client=new_client(), settings={"failure_threshold": 1}
     )
     fail(breaker)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -469,9 +469,29 @@ def test_settings_come_from_the_environment_written_by_attach(clock, events, mon
     )
     breaker = CircuitBreaker("payments", clock=clock, client=new_client(), emit=events)
     assert breaker.table_name == TABLE
-    assert (breaker.failure_threshold, breaker.open_duration, breaker.window) == (2, 5.0, 60.0)
-    explicit = CircuitBreaker("payments", failure_threshold=7, clock=clock, client=new_client(), emit=events)
-    assert explicit.failure_threshold == 7
+    assert (breaker.settings.failure_threshold, breaker.settings.open_duration, breaker.settings.window) == (
+        2,
+        5.0,
+        60.0,
+    )
+    explicit = CircuitBreaker(
+        "payments", settings={"failure_threshold": 7}, clock=clock, client=new_client(), emit=events
+    )
+    assert explicit.settings.failure_threshold == 7
+    assert explicit.settings.open_duration == 5.0  # the keys not passed still come from attach()
+
+
+def test_a_whole_settings_object_must_agree_with_what_attach_configured(clock, events, monkeypatch):
+    monkeypatch.setenv("CIRCUIT_BREAKER_TABLE", TABLE)
+    monkeypatch.setenv("CIRCUIT_BREAKER_SETTINGS", json.dumps({"payments": {"failure_threshold": 2}}))
+    agreeing = BreakerSettings(failure_threshold=2, cache_ttl=0.5)
+    breaker = CircuitBreaker("payments", settings=agreeing, clock=clock, client=new_client(), emit=events)
+    assert breaker.settings is agreeing
+    with pytest.raises(ValueError, match="failure_threshold=5: attach\\(\\) configured 2"):
+        CircuitBreaker("payments", settings=BreakerSettings(), clock=clock, client=new_client(), emit=events)
+    with pytest.raises(ValueError, match="pass a BreakerSettings, a mapping of settings, or None"):
+        CircuitBreaker("payments", settings=[("failure_threshold", 3)], clock=clock, client=new_client())  # type: ignore[arg-type]
+    assert not hasattr(breaker, "failure_threshold"), "settings are read from breaker.settings only"
 
 
 @pytest.mark.parametrize(
@@ -553,7 +573,12 @@ def test_a_table_the_runtime_cannot_use_is_reported_as_a_misconfiguration(clock,
         BillingMode="PAY_PER_REQUEST",
     )
     breaker = CircuitBreaker(
-        "payments", table_name="keyed-by-pk", failure_threshold=2, clock=clock, client=client, emit=events
+        "payments",
+        table_name="keyed-by-pk",
+        settings={"failure_threshold": 2},
+        clock=clock,
+        client=client,
+        emit=events,
     )
     downstream = Downstream()
     downstream.healthy = False

@@ -43,7 +43,11 @@ def test_fail_open_decides_within_seconds_when_dynamodb_hangs(silent_dynamodb):
 def test_fail_closed_rejects_within_seconds_with_a_caller_config(silent_dynamodb):
     config = Config(connect_timeout=0.2, read_timeout=0.2, retries={"max_attempts": 1})
     breaker = CircuitBreaker(
-        "payments", table_name="circuit-state", fail_open=False, boto_config=config, emit=Events()
+        "payments",
+        table_name="circuit-state",
+        settings={"fail_open": False},
+        boto_config=config,
+        emit=Events(),
     )
     started = time.monotonic()
     with pytest.raises(CircuitOpenError, match="state store unavailable"):

@@ -7,10 +7,9 @@ import inspect
 import json
 import logging
 import os
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -75,23 +74,22 @@ class _Permit:
 
 
 _NORMAL = _Permit()
+_CLOSED = State.CLOSED
 
 
 class CircuitBreaker:
     """Guards calls to one downstream; the state lives in DynamoDB and is shared by every container.
 
-    Settings (:class:`~constructs_lib.runtime.settings.BreakerSettings`, which documents each one and
-    its default) come from the keyword arguments, then from the circuit's entry in the
-    ``CIRCUIT_BREAKER_SETTINGS`` environment variable (JSON, written by the CDK construct's ``attach``),
-    then from the defaults. Invalid settings raise ``InvalidSettingsError`` (a ``ValueError``). Durations
-    are seconds.
-
     Args:
         circuit_id: Names the circuit: one DynamoDB item, one metric dimension.
+        settings: How the circuit behaves (:class:`~constructs_lib.runtime.settings.BreakerSettings`
+            documents each setting and its default). Default None: the circuit's entry in the
+            ``CIRCUIT_BREAKER_SETTINGS`` environment variable (JSON, written by the CDK construct's
+            ``attach``), else the defaults. A mapping of some settings (``{"failure_threshold": 3}``) puts
+            those over the environment's entry. A ``BreakerSettings`` is used whole, and must agree with
+            the environment's entry where one exists (attach() configured the alarms and the governor for
+            those values). Invalid settings raise ``InvalidSettingsError`` (a ``ValueError``).
         table_name: The state table. Default: ``CIRCUIT_BREAKER_TABLE``.
-        failure_threshold, window, open_duration, max_open_duration, half_open_max_calls,
-        success_threshold, cache_ttl, fail_open, slow_call_duration, probe_timeout, idle_expiry:
-            See ``BreakerSettings``. Default: the environment's entry, else ``BreakerSettings``' default.
         failure_exceptions: Exception classes that count as failures (a class, or a tuple or list of them).
             Default: ``(Exception,)``.
         ignored_exceptions: Exception classes that never count, even if they match. Default: none.
@@ -109,20 +107,10 @@ class CircuitBreaker:
         self,
         circuit_id: str,
         *,
+        settings: BreakerSettings | Mapping[str, Any] | None = None,
         table_name: str | None = None,
-        failure_threshold: int | None = None,
-        window: float | None = None,
-        open_duration: float | None = None,
-        max_open_duration: float | None = None,
-        half_open_max_calls: int | None = None,
-        success_threshold: int | None = None,
-        cache_ttl: float | None = None,
-        fail_open: bool | None = None,
         failure_exceptions: type[BaseException] | Iterable[type[BaseException]] = (Exception,),
         ignored_exceptions: type[BaseException] | Iterable[type[BaseException]] = (),
-        slow_call_duration: float | None = None,
-        probe_timeout: float | None = None,
-        idle_expiry: float | None = None,
         metrics_namespace: str | None = None,
         clock: Callable[[], float] = time.time,
         client: DynamoDBClient | None = None,
@@ -131,20 +119,7 @@ class CircuitBreaker:
     ) -> None:
         if not circuit_id or len(circuit_id) > 256:
             raise ValueError(f"circuit_id must be 1-256 characters, got {circuit_id!r}")
-        explicit = {
-            "failure_threshold": failure_threshold,
-            "window": window,
-            "open_duration": open_duration,
-            "max_open_duration": max_open_duration,
-            "half_open_max_calls": half_open_max_calls,
-            "success_threshold": success_threshold,
-            "cache_ttl": cache_ttl,
-            "fail_open": fail_open,
-            "slow_call_duration": slow_call_duration,
-            "probe_timeout": probe_timeout,
-            "idle_expiry": idle_expiry,
-        }
-        self.settings = BreakerSettings.resolve(circuit_id, explicit, _settings_from_env(circuit_id))
+        self.settings = _resolve_settings(circuit_id, settings)
         self.circuit_id = circuit_id
         self.failure_exceptions = _exception_types(circuit_id, "failure_exceptions", failure_exceptions)
         self.ignored_exceptions = _exception_types(circuit_id, "ignored_exceptions", ignored_exceptions)
@@ -160,14 +135,9 @@ class CircuitBreaker:
         self._boto_config = boto_config
         self._emit_line = emit or print_line
         self._store: DynamoStore | None = None
+        # The last state read and the time until which it is trusted. Replaced whole (one reference
+        # assignment under the GIL), so threads read it without a lock.
         self._cache: tuple[Snapshot, float] | None = None
-        self._lock = threading.Lock()
-
-    def __getattr__(self, name: str) -> Any:
-        # The settings read as attributes too: breaker.failure_threshold, breaker.window, ...
-        if name in BreakerSettings.names():
-            return getattr(self.__dict__["settings"], name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ------------------------------------------------------------------------------------ public
 
@@ -210,8 +180,21 @@ class CircuitBreaker:
             if inspect.iscoroutinefunction(target):
                 return cast(F, self._guard_coroutine(target, fallback))
 
+            clock, timed = self._clock, self.settings.slow_call_duration is not None
+
             @functools.wraps(target)
             def guarded(*args: Any, **kwargs: Any) -> Any:
+                # The common case first: a CLOSED state read within cache_ttl, and no slow-call timing.
+                # Such a call writes nothing when it succeeds, so only a failure needs the full path.
+                cached = self._cache
+                if cached is not None and not timed and cached[0].state is _CLOSED:
+                    now = clock()
+                    if now < cached[1]:
+                        try:
+                            return target(*args, **kwargs)
+                        except BaseException as exc:
+                            self._settle(_NORMAL, exc, now)
+                            raise
                 try:
                     permit = self._acquire()
                 except CircuitOpenError:
@@ -410,13 +393,11 @@ class CircuitBreaker:
     # ------------------------------------------------------------------------------------ state
 
     def _current(self, now: float) -> Snapshot:
-        with self._lock:
-            cached = self._cache
+        cached = self._cache
         if cached is not None:
-            snapshot, read_at = cached
-            fresh = now - read_at < self.settings.cache_ttl
+            snapshot, fresh_until = cached
             # An OPEN circuit stays OPEN until openUntil: nothing else can change it before then.
-            if fresh or (snapshot.state is State.OPEN and now < snapshot.open_until):
+            if now < fresh_until or (snapshot.state is State.OPEN and now < snapshot.open_until):
                 return snapshot
         return self._reread(now)
 
@@ -431,8 +412,7 @@ class CircuitBreaker:
         return outcome.snapshot
 
     def _remember(self, snapshot: Snapshot, now: float) -> None:
-        with self._lock:
-            self._cache = (snapshot, now)
+        self._cache = (snapshot, now + self.settings.cache_ttl)
 
     def _free_slots(self, snapshot: Snapshot, now: float) -> list[str]:
         slots = [f"s{i}" for i in range(self.settings.half_open_max_calls)]
@@ -588,6 +568,30 @@ def _error_code(exc: Exception) -> str | None:
 
 def _why(state: State) -> str:
     return "circuit is open" if state is State.OPEN else "circuit is half-open and its probe slots are taken"
+
+
+def _resolve_settings(circuit_id: str, given: BreakerSettings | Mapping[str, Any] | None) -> BreakerSettings:
+    """The circuit's settings: ``given`` (whole, or some over the environment's entry), else the entry."""
+    from_env = _settings_from_env(circuit_id)
+    if isinstance(given, BreakerSettings):
+        disagree = [
+            (
+                name,
+                getattr(given, name),
+                f"attach() configured {value!r} ({SETTINGS_ENV}); pass that, or "
+                "pass settings=None to use attach()'s, or change attach()",
+            )
+            for name, value in from_env.items()
+            if name in BreakerSettings.names() and getattr(given, name) != value
+        ]
+        if disagree:
+            raise InvalidSettingsError(circuit_id, disagree)
+        return given
+    if given is not None and not isinstance(given, Mapping):
+        raise InvalidSettingsError(
+            circuit_id, [("settings", given, "pass a BreakerSettings, a mapping of settings, or None")]
+        )
+    return BreakerSettings.resolve(circuit_id, given or {}, from_env)
 
 
 def _settings_from_env(circuit_id: str) -> dict[str, Any]:
