@@ -126,7 +126,8 @@ def main() -> None:
             "overhead of a CLOSED call",
             f"constructs_lib.runtime {breaker['shared_ns'] - bare:,.0f} ns, pybreaker "
             f"{breaker['pybreaker_ns'] - bare:,.0f} ns (in memory, not shared); ratio "
-            f"{(breaker['shared_ns'] - bare) / (breaker['pybreaker_ns'] - bare):.2f}; bare call {bare:,.0f} ns",
+            f"{(breaker['shared_ns'] - bare) / (breaker['pybreaker_ns'] - bare):.2f}; "
+            f"bare call {bare:,.0f} ns",
         )
     )
     rates = ", ".join(
