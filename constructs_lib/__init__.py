@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from .cdn import BucketCdnOrigin, CdnFrontedOrigin, CdnOrigin, FunctionUrlCdnOrigin, RestApiCdnOrigin
     from .circuit_breaker import CircuitBreaker, CircuitBreakerWiring, ConsumerPause
     from .ingest import ApiAuthorization, QueueBufferedIngest
-    from .snapstart import JavaToolchainError, SnapStartFunction, java_code
+    from .java import JavaToolchainError, java_code
+    from .snapstart import SnapStartFunction
 
 _EXPORTS = {
     "ApiAuthorization": ".ingest",
@@ -29,10 +30,10 @@ _EXPORTS = {
     "CircuitBreakerWiring": ".circuit_breaker",
     "ConsumerPause": ".circuit_breaker",
     "ConstructsLibValidationError": "._core.validation",
-    "JavaToolchainError": ".snapstart",
+    "JavaToolchainError": ".java",
     "QueueBufferedIngest": ".ingest",
     "SnapStartFunction": ".snapstart",
-    "java_code": ".snapstart",
+    "java_code": ".java",
 }
 __all__ = [
     "ApiAuthorization",

@@ -49,6 +49,7 @@ from ._core import (
     visible_signature,
     wire_alarms,
 )
+from ._core.limits import MAPPING_CONCURRENCY_MAX, MAPPING_CONCURRENCY_MIN
 from ._core.regions import environment_mismatch
 from .runtime._store import IAM_ACTIONS, TTL_ATTRIBUTE
 from .runtime.breaker import DEFAULT_NAMESPACE, NAMESPACE_ENV, PAUSED_ENV, SETTINGS_ENV, TABLE_ENV
@@ -533,10 +534,11 @@ class CircuitBreaker(Construct):
         facts = self._check_pausable(problems, mapping, circuit_id)
         probe = or_default(probe_concurrency, PROBE_CONCURRENCY)
         problems.check(
-            is_unresolved(probe) or 2 <= probe <= 1000,
+            is_unresolved(probe) or MAPPING_CONCURRENCY_MIN <= probe <= MAPPING_CONCURRENCY_MAX,
             "probe_concurrency",
             probe,
-            "must be between 2 and 1000 (an SQS mapping's maximum concurrency range)",
+            f"must be between {MAPPING_CONCURRENCY_MIN} and {MAPPING_CONCURRENCY_MAX} (an SQS mapping's "
+            "maximum concurrency range)",
         )
         configured = facts.max_concurrency if facts is not None else None
         if probe_concurrency is not None and configured is not None and probe_concurrency > configured:

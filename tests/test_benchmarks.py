@@ -59,7 +59,7 @@ def test_switching_validation_off_touches_only_checks_and_is_undone():
     sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
     import synth_worker
 
-    from constructs_lib import ingest
+    from constructs_lib.ingest import _plan as ingest
 
     switches = synth_worker.validation_switches()
     names = {attr for _owner, attr, _replacement in switches}

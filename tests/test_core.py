@@ -19,7 +19,7 @@ from constructs_lib._core import (
     Problems,
     acknowledge,
     acknowledge_checkov_function_defaults,
-    has_snapstart,
+    has_snap_start,
     is_unresolved,
     merge_props,
     timeout_seconds,
@@ -257,7 +257,7 @@ class TestLambdaFacts:
 
     def test_snapstart_needs_an_alias_or_version(self, stack):
         fn = make_function(stack, snap_start=True)
-        assert has_snapstart(fn)
+        assert has_snap_start(fn)
         assert "pass its alias" in (unqualified_snapstart_fix(fn) or "")
         assert unqualified_snapstart_fix(fn.current_version) is None
         assert unqualified_snapstart_fix(make_function(stack, "Plain")) is None

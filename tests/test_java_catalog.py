@@ -167,19 +167,19 @@ def test_java_code_is_reproducible(tmp_path, monkeypatch):
 
 def test_an_unchanged_project_is_not_compiled_again(tmp_path, monkeypatch):
     """The jar is kept by a hash of the sources, the JDK and the release: javac runs once per change."""
-    import constructs_lib.snapstart as snapstart
+    import constructs_lib.java as java_build
 
     monkeypatch.setenv("CONSTRUCTS_LIB_CACHE", str(tmp_path / "cache"))
     project = tmp_path / "catalog"
     shutil.copytree(CATALOG_PROJECT, project)
     compiled: list[str] = []
-    real_run = snapstart._run
+    real_run = java_build._run
 
     def counting(command: list[str], cwd: Path | None = None) -> None:
         compiled.extend(command[:1])
         real_run(command, cwd)
 
-    monkeypatch.setattr(snapstart, "_run", counting)
+    monkeypatch.setattr(java_build, "_run", counting)
     first = synth_code(tmp_path / "a", project)
     second = synth_code(tmp_path / "b", project)
     assert compiled.count("javac") == 1

@@ -3,7 +3,7 @@
 from .alarms import ABOVE, AT_LEAST, threshold_alarm, wire_alarms
 from .bundling import local_bundling
 from .lambdas import (
-    has_snapstart,
+    has_snap_start,
     reserved_concurrency,
     timeout_seconds,
     underlying_function,
@@ -44,7 +44,7 @@ __all__ = [
     "check_types",
     "child_path",
     "given_props",
-    "has_snapstart",
+    "has_snap_start",
     "is_unresolved",
     "local_bundling",
     "merge_props",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_cdk import Token
 from aws_cdk import aws_lambda as lambda_
 
-LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3
+from .limits import LAMBDA_DEFAULT_TIMEOUT_SECONDS, snap_start_applies
 
 
 def underlying_function(target: lambda_.IFunction) -> lambda_.IFunction:
@@ -44,13 +44,10 @@ def reserved_concurrency(target: lambda_.IFunction) -> int | None:
     return int(value)
 
 
-def has_snapstart(target: lambda_.IFunction) -> bool:
+def has_snap_start(target: lambda_.IFunction) -> bool:
     """True when the function behind ``target`` has SnapStart on published versions."""
     cfn = _cfn_function(target)
-    if cfn is None:
-        return False
-    snap = cfn.snap_start
-    return getattr(snap, "apply_on", None) == "PublishedVersions"
+    return cfn is not None and snap_start_applies(cfn.snap_start)
 
 
 def is_qualified(target: lambda_.IFunction) -> bool:
@@ -63,7 +60,7 @@ def unqualified_snapstart_fix(target: lambda_.IFunction) -> str | None:
     SnapStart only applies to published versions: invoking the unqualified function runs $LATEST with
     no snapshot, so callers must be bound to an alias or a version.
     """
-    if is_qualified(target) or not has_snapstart(target):
+    if is_qualified(target) or not has_snap_start(target):
         return None
     return (
         "this function has SnapStart enabled, which only applies to published versions; "

@@ -42,11 +42,6 @@ def function_target(templates: Templates, stack: Stack, value: Any) -> FunctionT
     return None
 
 
-def has_snap_start(function: Resource) -> bool:
-    snap_start = function.props.get("SnapStart")
-    return isinstance(snap_start, dict) and snap_start.get("ApplyOn") == "PublishedVersions"
-
-
 @dataclass(frozen=True)
 class SqsMapping:
     """An event source mapping that reads an SQS queue; ``queue``/``function`` are None when unknown."""

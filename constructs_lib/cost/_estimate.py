@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from .._core.limits import LAMBDA_DEFAULT_MEMORY_MB, SQS_DEFAULT_BATCH_SIZE
 from ..checks._lambda import function_target
 from ..checks._model import Resource, Templates
 from ._model import Charge, Model, construct_path
@@ -296,7 +297,7 @@ def _origin_quantities(
             seconds = usage.duration_of(construct_path(invoked.function)) / 1000
             into["lambda.requests"] += requests
             into[f"lambda.gb_seconds.{arch}"] += (
-                requests * seconds * float(props.get("MemorySize", 128)) / 1024
+                requests * seconds * float(props.get("MemorySize", LAMBDA_DEFAULT_MEMORY_MB)) / 1024
             )
 
 
@@ -350,7 +351,7 @@ def _pause_savings(run: _Run) -> list[Comparison]:
             or not mapping.function
         ):
             continue
-        batch = float(mapping.mapping.props.get("BatchSize", 10))
+        batch = float(mapping.mapping.props.get("BatchSize", SQS_DEFAULT_BATCH_SIZE))
         visibility = float(mapping.queue.props.get("VisibilityTimeout", 30))
         redrive = mapping.queue.props.get("RedrivePolicy") or {}
         max_receives = float(redrive.get("maxReceiveCount", 10)) if isinstance(redrive, dict) else 10.0
@@ -359,7 +360,7 @@ def _pause_savings(run: _Run) -> list[Comparison]:
         idle = DEFAULT_POLLERS * open_seconds / LONG_POLL_SECONDS
         props = mapping.function.props
         arch = (props.get("Architectures") or ["x86_64"])[0]
-        gb_s = receives * 0.01 * float(props.get("MemorySize", 128)) / 1024
+        gb_s = receives * 0.01 * float(props.get("MemorySize", LAMBDA_DEFAULT_MEMORY_MB)) / 1024
         unpaused = {
             "sqs.standard_requests": receives + idle,
             "lambda.requests": receives,

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..checks._lambda import FUNCTION, function_target, has_snap_start, sqs_mappings
+from .._core.limits import LAMBDA_DEFAULT_MEMORY_MB, SQS_DEFAULT_BATCH_SIZE, snap_start_applies
+from ..checks._lambda import FUNCTION, function_target, sqs_mappings
 from ..checks._model import Resource, Templates
 from ._traffic import (
     DEFAULT_POLLERS,
@@ -182,7 +183,7 @@ class Model:
             return
         props, usage = function.props, self.usage
         invocations = self.traffic.invocations.get(function, 0.0)
-        memory_gb = float(props.get("MemorySize", 128)) / 1024
+        memory_gb = float(props.get("MemorySize", LAMBDA_DEFAULT_MEMORY_MB)) / 1024
         arch = (props.get("Architectures") or ["x86_64"])[0]
         path = _path(function)
         duration = usage.duration_of(path) / 1000
@@ -220,7 +221,7 @@ class Model:
         ) or "Custom::" in _path(function)
 
     def _snap_start(self, function: Resource, memory_gb: float) -> None:
-        if not has_snap_start(function):
+        if not snap_start_applies(function.props.get("SnapStart")):
             return
         runtime = str(function.props.get("Runtime", ""))
         if runtime.startswith("java"):
@@ -321,7 +322,7 @@ class Model:
         self._queue_key(queue, sends, len(consumers))
 
     def _polling(self, queue: Resource, meter: str, mapping: Resource, messages: float) -> None:
-        batch = float(mapping.props.get("BatchSize", 10))
+        batch = float(mapping.props.get("BatchSize", SQS_DEFAULT_BATCH_SIZE))
         productive = messages / batch
         pollers = float(
             (mapping.props.get("ProvisionedPollerConfig") or {}).get("MinimumPollers", DEFAULT_POLLERS)

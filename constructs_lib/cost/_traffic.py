@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._core.limits import SQS_DEFAULT_BATCH_SIZE
 from ..checks._cdn import Behavior, behaviors
 from ..checks._lambda import FUNCTION, function_target, sqs_mappings
 from ..checks._model import Resource, Templates
@@ -193,7 +194,7 @@ def _consumers(templates: Templates, traffic: Traffic) -> None:
             continue
         consumers = sum(1 for other in sqs_mappings(templates) if other.queue == mapping.queue)
         messages = traffic.queue_sends.get(mapping.queue, 0.0) / consumers
-        batch = float(mapping.mapping.props.get("BatchSize", 10))
+        batch = float(mapping.mapping.props.get("BatchSize", SQS_DEFAULT_BATCH_SIZE))
         traffic.messages[mapping.function] += messages
         traffic.invocations[mapping.function] += messages / batch
 

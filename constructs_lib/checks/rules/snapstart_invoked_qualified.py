@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..._core.limits import snap_start_applies
 from .._cdn import FUNCTION_URL, fronted_resources
-from .._lambda import function_target, has_snap_start
+from .._lambda import function_target
 from .._model import Templates
 from .._rule import Finding, Rule
 
@@ -29,7 +30,11 @@ def _find(templates: Templates) -> Iterator[Finding]:
             if kind == "AWS::Lambda::Url" and "Qualifier" in invoker.props:
                 continue
             target = function_target(templates, invoker.stack, value)
-            if target is None or target.qualified or not has_snap_start(target.function):
+            if (
+                target is None
+                or target.qualified
+                or not snap_start_applies(target.function.props.get("SnapStart"))
+            ):
                 continue
             if kind == "AWS::Lambda::Url":
                 unqualified_urls.add(invoker)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..._core.limits import MAPPING_CONCURRENCY_RANGE
 from .._lambda import sqs_mappings
 from .._model import Templates
 from .._rule import Finding, Rule
@@ -30,7 +31,7 @@ RULE = Rule(
     summary="An SQS event source mapping has no maximum concurrency and its function no reserved "
     "concurrency: a backlog scales the consumer to the account's limit, throttling other functions and "
     "flooding the downstream the queue was meant to protect",
-    fix="Set max_concurrency on the SqsEventSource (2-1000; ScalingConfig.MaximumConcurrency), or give the "
-    "function reserved_concurrent_executions",
+    fix=f"Set max_concurrency on the SqsEventSource ({MAPPING_CONCURRENCY_RANGE}; "
+    "ScalingConfig.MaximumConcurrency), or give the function reserved_concurrent_executions",
     find=_find,
 )

@@ -4,25 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..._core.limits import (
+    LAMBDA_DEFAULT_TIMEOUT_SECONDS,
+    SQS_DEFAULT_VISIBILITY_TIMEOUT_SECONDS,
+    VISIBILITY_TIMEOUT_FACTOR,
+)
 from .._lambda import sqs_mappings
 from .._model import Templates, number
 from .._rule import Finding, Rule
-
-#: CloudFormation's defaults when the property is absent.
-QUEUE_VISIBILITY_DEFAULT = 30
-FUNCTION_TIMEOUT_DEFAULT = 3
 
 
 def _find(templates: Templates) -> Iterator[Finding]:
     for found in sqs_mappings(templates):
         if found.queue is None or found.function is None:
             continue
-        visibility = number(found.queue.props.get("VisibilityTimeout"), QUEUE_VISIBILITY_DEFAULT)
-        timeout = number(found.function.props.get("Timeout"), FUNCTION_TIMEOUT_DEFAULT)
+        visibility = number(
+            found.queue.props.get("VisibilityTimeout"), SQS_DEFAULT_VISIBILITY_TIMEOUT_SECONDS
+        )
+        timeout = number(found.function.props.get("Timeout"), LAMBDA_DEFAULT_TIMEOUT_SECONDS)
         window = number(found.mapping.props.get("MaximumBatchingWindowInSeconds"), 0)
         if visibility is None or timeout is None or window is None:
             continue  # only deploy time knows one of them
-        needed = 6 * timeout + window
+        needed = VISIBILITY_TIMEOUT_FACTOR * timeout + window
         if visibility < needed:
             yield Finding(
                 found.queue,

@@ -1,0 +1,10 @@
+"""Queue-buffered ingest: API Gateway enqueues straight into SQS; a Lambda consumer drains the queue.
+
+``construct`` holds ``QueueBufferedIngest``; ``authorization`` ``ApiAuthorization``; ``_plan`` the props'
+checks and defaults; ``templates`` the API's Velocity templates.
+"""
+
+from .authorization import ApiAuthorization
+from .construct import QueueBufferedIngest
+
+__all__ = ["ApiAuthorization", "QueueBufferedIngest"]
