@@ -53,7 +53,13 @@ from ._core.limits import MAPPING_CONCURRENCY_MAX, MAPPING_CONCURRENCY_MIN
 from ._core.regions import environment_mismatch
 from .runtime._store import IAM_ACTIONS, TTL_ATTRIBUTE
 from .runtime.breaker import DEFAULT_NAMESPACE, NAMESPACE_ENV, PAUSED_ENV, SETTINGS_ENV, TABLE_ENV
-from .runtime.governor import GOVERNED_ENV, LAMBDA_ACTIONS, PAUSE_MARKER_PREFIX, PROBE_CONCURRENCY
+from .runtime.governor import (
+    GOVERNED_ENV,
+    LAMBDA_ACTIONS,
+    PAUSE_MARKER_PREFIX,
+    PROBE_CONCURRENCY,
+    GovernedMapping,
+)
 from .runtime.settings import BreakerSettings
 
 __all__ = ["CircuitBreaker", "CircuitBreakerWiring", "ConsumerPause"]
@@ -552,13 +558,13 @@ class CircuitBreaker(Construct):
         assert facts is not None
         governor = self._governor or self._build_governor()
         self._governor = governor
-        self._governed[mapping.node.path] = {
-            "mappingId": mapping.event_source_mapping_id,
-            "circuitId": circuit_id,
-            "maxConcurrency": facts.max_concurrency,
-            "batchSize": facts.batch_size,
-            "probeConcurrency": probe,
-        }
+        self._governed[mapping.node.path] = GovernedMapping(
+            mapping_id=mapping.event_source_mapping_id,
+            circuit_id=circuit_id,
+            max_concurrency=facts.max_concurrency,
+            batch_size=facts.batch_size,
+            probe_concurrency=probe,
+        ).entry()
         governor.function.add_environment(
             GOVERNED_ENV, Stack.of(self).to_json_string(list(self._governed.values()))
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 
@@ -49,3 +49,39 @@ def print_line(line: str) -> None:
     """Write one line to standard output, where Lambda sends it to CloudWatch Logs."""
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
+
+
+class EmfWriter:
+    """Writes the breaker's and the governor's records: one namespace and state table, one output.
+
+    ``emit`` receives each line. Default: standard output, where Lambda sends it to CloudWatch Logs.
+    """
+
+    def __init__(self, namespace: str, table: str, emit: Callable[[str], None] | None = None) -> None:
+        self.namespace = namespace
+        self.table = table
+        self.emit = emit or print_line
+
+    def write(
+        self,
+        event: str,
+        circuit_id: str,
+        metrics: Mapping[str, tuple[float, str]],
+        now: float,
+        *,
+        level: str = "INFO",
+        **fields: Any,
+    ) -> None:
+        """One structured log line that is also an EMF record of ``metrics`` for ``circuit_id``."""
+        self.emit(
+            emf_line(
+                namespace=self.namespace,
+                circuit_id=circuit_id,
+                table=self.table,
+                event=event,
+                metrics=metrics,
+                now=now,
+                level=level,
+                **fields,
+            )
+        )

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from ._emf import emf_line, print_line
+from ._emf import EmfWriter
 from ._store import DynamoStore, Outcome, Snapshot, State, default_client
 from .settings import BreakerSettings, InvalidSettingsError
 
@@ -133,7 +133,7 @@ class CircuitBreaker:
         self._clock = clock
         self._client = client
         self._boto_config = boto_config
-        self._emit_line = emit or print_line
+        self._emf = EmfWriter(self.metrics_namespace, self.table_name, emit)
         self._store: DynamoStore | None = None
         # The last state read and the time until which it is trusted. Replaced whole (one reference
         # assignment under the GIL), so threads read it without a lock.
@@ -502,18 +502,7 @@ class CircuitBreaker:
     ) -> None:
         """One structured log line that is also an EMF record of ``metric`` (and ``also_count``)."""
         counted = dict.fromkeys((metric, *also_count), (1.0, "Count"))
-        self._emit_line(
-            emf_line(
-                namespace=self.metrics_namespace,
-                circuit_id=self.circuit_id,
-                table=self.table_name,
-                event=event,
-                metrics=counted,
-                now=now,
-                level=level,
-                **fields,
-            )
-        )
+        self._emf.write(event, self.circuit_id, counted, now, level=level, **fields)
 
 
 class _GuardedBlock:

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._emf import emf_line, print_line
+from ._emf import EmfWriter
 from ._store import DynamoStore, Snapshot, State, default_client
 from .breaker import DEFAULT_NAMESPACE, NAMESPACE_ENV, TABLE_ENV, _error_code
 
@@ -62,7 +62,11 @@ SETTLED_STATES = frozenset({"Enabled", "Disabled"})
 
 @dataclass(frozen=True)
 class GovernedMapping:
-    """One SQS event source mapping and the circuit that governs it."""
+    """One SQS event source mapping and the circuit that governs it: the governor's contract.
+
+    The construct writes each entry of ``CIRCUIT_BREAKER_GOVERNED`` with :meth:`entry`, and the governor
+    reads it back with :meth:`parse`, so the two sides cannot disagree on the JSON.
+    """
 
     mapping_id: str
     circuit_id: str
@@ -71,6 +75,16 @@ class GovernedMapping:
     #: The mapping's configured batch size, restored when the circuit closes.
     batch_size: int = DEFAULT_BATCH_SIZE
     probe_concurrency: int = PROBE_CONCURRENCY
+
+    def entry(self) -> dict[str, Any]:
+        """This mapping as one entry of ``CIRCUIT_BREAKER_GOVERNED`` (JSON)."""
+        return {
+            "mappingId": self.mapping_id,
+            "circuitId": self.circuit_id,
+            "maxConcurrency": self.max_concurrency,
+            "batchSize": self.batch_size,
+            "probeConcurrency": self.probe_concurrency,
+        }
 
     @staticmethod
     def parse(entry: Mapping[str, Any]) -> GovernedMapping:
@@ -174,8 +188,8 @@ class Governor:
         self._lambda = lambda_client
         self._dynamodb = dynamodb_client
         self._clock = clock
-        self._emit_line = emit or print_line
         self.metrics_namespace = metrics_namespace or os.environ.get(NAMESPACE_ENV, DEFAULT_NAMESPACE)
+        self._emf = EmfWriter(self.metrics_namespace, table_name, emit)
 
     @staticmethod
     def from_environment(lambda_client: Any = None) -> Governor:
@@ -349,18 +363,7 @@ class Governor:
         unit: str = "Count",
         **fields: Any,
     ) -> None:
-        self._emit_line(
-            emf_line(
-                namespace=self.metrics_namespace,
-                circuit_id=circuit_id,
-                table=self.table_name,
-                event=event,
-                metrics={metric: (value, unit)},
-                now=now,
-                level=level,
-                **fields,
-            )
-        )
+        self._emf.write(event, circuit_id, {metric: (value, unit)}, now, level=level, **fields)
 
 
 _GOVERNOR: Governor | None = None
