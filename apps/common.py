@@ -47,6 +47,14 @@ LOG_GROUP_REASON = (
     "CloudWatch Logs encrypts log groups at rest by default; a customer managed key would add a KMS call "
     "per write and restrict no reader of these logs"
 )
+FUNCTION_URL_DLQ_REASON = (
+    "Invoked synchronously through its function URL; the caller receives any error, so there is no "
+    "asynchronous event to keep in a dead-letter queue"
+)
+SQS_CONSUMER_DLQ_REASON = (
+    "Invoked synchronously by the SQS event source mapping only; failed messages go to the source queue's "
+    "redrive dead-letter queue, so a function DLQ would never receive anything"
+)
 
 
 def checked_app(app: cdk.App | None = None) -> cdk.App:

@@ -8,7 +8,12 @@ from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from apps.common import URL_CONCURRENCY_REASON, encrypted_alarm_topic, python_function
+from apps.common import (
+    FUNCTION_URL_DLQ_REASON,
+    URL_CONCURRENCY_REASON,
+    encrypted_alarm_topic,
+    python_function,
+)
 from constructs_lib import CircuitBreaker
 
 
@@ -27,8 +32,7 @@ class BreakerStack(Stack):
             handler_dir="inventory_client",
             description="Checks stock through the inventory-service circuit breaker",
             environment={"DOWNSTREAM_FAILURE_RATE": "0.2"},
-            dlq_reason="Invoked synchronously through its function URL; the caller receives any error, so "
-            "there is no asynchronous event to keep in a dead-letter queue",
+            dlq_reason=FUNCTION_URL_DLQ_REASON,
             concurrency_reason=URL_CONCURRENCY_REASON,
         )
         breaker.attach(

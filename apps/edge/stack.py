@@ -14,7 +14,12 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
-from apps.common import URL_CONCURRENCY_REASON, encrypted_alarm_topic, python_function
+from apps.common import (
+    FUNCTION_URL_DLQ_REASON,
+    URL_CONCURRENCY_REASON,
+    encrypted_alarm_topic,
+    python_function,
+)
 from apps.ingest.stack import ORDER_SCHEMA, order_consumer_function
 from constructs_lib import ApiAuthorization, CdnFrontedOrigin, CdnOrigin, QueueBufferedIngest, acknowledge
 
@@ -39,8 +44,7 @@ class EdgeStack(Stack):
             handler_dir="hello_api",
             description="JSON API served through CloudFront and a function URL",
             environment={"POWERTOOLS_SERVICE_NAME": "hello-api"},
-            dlq_reason="Invoked synchronously through its function URL; the caller receives any error, "
-            "so there is no asynchronous event to keep in a dead-letter queue",
+            dlq_reason=FUNCTION_URL_DLQ_REASON,
             concurrency_reason=URL_CONCURRENCY_REASON,
         )
         hello_live = lambda_.Alias(self, "HelloApiLive", alias_name="live", version=hello.current_version)
@@ -213,6 +217,14 @@ def acknowledge_bucket_deployment(stack: Stack, site_bucket: s3.Bucket) -> None:
         child for child in stack.node.children if child.node.id.startswith("Custom::CDKBucketDeployment")
     )
     sync = "BucketDeployment syncs the site bucket from the CDK asset bucket"
+    pinned_runtime = (
+        "aws-cdk-lib pins the runtime of its BucketDeployment handler; it runs only during deployments and "
+        "is updated with aws-cdk-lib"
+    )
+    no_event_to_keep = (
+        "CloudFormation invokes this custom-resource handler and waits for its answer; a failure fails the "
+        "deployment, so there is no event to keep"
+    )
     account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
     region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
     reasons = {
@@ -236,20 +248,16 @@ def acknowledge_bucket_deployment(stack: Stack, site_bucket: s3.Bucket) -> None:
         "asset bucket",
         "AwsSolutions::AwsSolutions-IAM5[Resource::*]": "CloudFront CreateInvalidation/GetInvalidation do "
         "not support resource-level permissions; the handler invalidates /index.html after each upload",
-        "AwsSolutions::AwsSolutions-L1": "aws-cdk-lib pins the runtime of its BucketDeployment handler; it "
-        "runs only during deployments and is updated with aws-cdk-lib",
-        "Serverless::Serverless-LambdaLatestVersion": "aws-cdk-lib pins the runtime of its BucketDeployment "
-        "handler; it runs only during deployments and is updated with aws-cdk-lib",
-        "Serverless::Serverless-LambdaDLQ": "CloudFormation invokes this custom-resource handler and waits "
-        "for its answer; a failure fails the deployment, so there is no event to keep",
+        "AwsSolutions::AwsSolutions-L1": pinned_runtime,
+        "Serverless::Serverless-LambdaLatestVersion": pinned_runtime,
+        "Serverless::Serverless-LambdaDLQ": no_event_to_keep,
         "Serverless::Serverless-LambdaTracing": "A deployment-time custom resource with no request path to "
         "trace; its CloudWatch logs record each run",
         "checkov::CKV_AWS_111": f"{sync}: its writes (put, delete, abort) are limited to the site bucket's "
         "objects; only CloudFront invalidation, which has no resource-level permission, uses Resource '*'",
         "checkov::CKV_AWS_115": "Runs once per deployment, when CloudFormation calls it; there is no traffic "
         "for a reserved limit to bound",
-        "checkov::CKV_AWS_116": "CloudFormation invokes this custom-resource handler and waits for its "
-        "answer; a failure fails the deployment, so there is no event to keep",
+        "checkov::CKV_AWS_116": no_event_to_keep,
         "checkov::CKV_AWS_117": "aws-cdk-lib's deployment handler copies between S3 buckets and calls "
         "CloudFront; it reaches no private resource that a VPC would protect",
         "checkov::CKV_AWS_173": "aws-cdk-lib sets only the CA bundle path in its environment; there is no "

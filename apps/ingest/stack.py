@@ -8,7 +8,12 @@ from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from apps.common import SQS_CONSUMER_CONCURRENCY_REASON, encrypted_alarm_topic, python_function
+from apps.common import (
+    SQS_CONSUMER_CONCURRENCY_REASON,
+    SQS_CONSUMER_DLQ_REASON,
+    encrypted_alarm_topic,
+    python_function,
+)
 from constructs_lib import QueueBufferedIngest
 
 ORDER_SCHEMA: dict[str, Any] = {
@@ -70,7 +75,6 @@ def order_consumer_function(scope: Construct, id: str) -> lambda_.Function:
             "POWERTOOLS_METRICS_NAMESPACE": "ConstructsLib/Orders",
         },
         timeout=Duration.seconds(30),
-        dlq_reason="Invoked synchronously by the SQS event source mapping only; failed messages go to the "
-        "source queue's redrive dead-letter queue, so a function DLQ would never receive anything",
+        dlq_reason=SQS_CONSUMER_DLQ_REASON,
         concurrency_reason=SQS_CONSUMER_CONCURRENCY_REASON,
     )

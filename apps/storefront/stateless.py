@@ -13,7 +13,12 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from apps.catalog.stack import CATALOG_PROJECT, catalog_function
-from apps.common import SQS_CONSUMER_CONCURRENCY_REASON, encrypted_alarm_topic, python_function
+from apps.common import (
+    SQS_CONSUMER_CONCURRENCY_REASON,
+    SQS_CONSUMER_DLQ_REASON,
+    encrypted_alarm_topic,
+    python_function,
+)
 from apps.edge.stack import deploy_site, private_site_bucket, web_client
 from apps.ingest.stack import ORDER_SCHEMA
 from apps.storefront.stateful import CONSUMER_TIMEOUT, StorefrontStateful
@@ -72,8 +77,7 @@ class StorefrontStateless(Stack):
                 "PAYMENTS_URL": PAYMENTS_URL,
             },
             timeout=CONSUMER_TIMEOUT,
-            dlq_reason="Invoked synchronously by the SQS event source mapping only; failed orders go to the "
-            "order queue's dead-letter queue, so a function DLQ would never receive anything",
+            dlq_reason=SQS_CONSUMER_DLQ_REASON,
             concurrency_reason=SQS_CONSUMER_CONCURRENCY_REASON,
         )
         stateful.idempotency.grant_read_write_data(self.consumer)
