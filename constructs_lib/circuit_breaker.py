@@ -207,28 +207,31 @@ class CircuitBreaker(Construct):
         several circuits by calling this once per circuit, all on one breaker. The function must run on a
         Python runtime the layer supports (3.10 to 3.14).
         """
+        target, settings = self._checked_attachment({**given_props(locals()), "function": function})
+        return self._wire(target, circuit_id, settings)
+
+    def _checked_attachment(self, given: Mapping[str, Any]) -> tuple[lambda_.Function, dict[str, Any]]:
+        """attach's arguments checked (every problem raised at once): the function and its settings."""
         problems = Problems(f"CircuitBreaker '{self.node.path}'.attach")
-        if not check_types(problems, CircuitBreaker.attach, {**given_props(locals()), "function": function}):
+        if not check_types(problems, CircuitBreaker.attach, given):
             problems.raise_if_any()
-        target = _check_attach_target(problems, function, circuit_id)
+        circuit_id = given["circuit_id"]
+        target = _check_attach_target(problems, given["function"], circuit_id)
         settings = _circuit_settings(
-            problems,
-            failure_threshold=failure_threshold,
-            window=window,
-            open_duration=open_duration,
-            max_open_duration=max_open_duration,
-            half_open_max_calls=half_open_max_calls,
-            success_threshold=success_threshold,
-            cache_ttl=cache_ttl,
-            fail_open=fail_open,
-            slow_call_duration=slow_call_duration,
+            problems, **{name: given[name] for name in BreakerSettings.names() if name in given}
         )
         if target is not None:
             self._check_function_is_free(problems, target)
             self._check_settings_agree(problems, target, circuit_id, settings)
-            _check_slow_call_below_timeout(problems, target, slow_call_duration)
+            _check_slow_call_below_timeout(problems, target, given["slow_call_duration"])
         problems.raise_if_any()
         assert target is not None
+        return target, settings
+
+    def _wire(
+        self, target: lambda_.Function, circuit_id: str, settings: dict[str, Any]
+    ) -> CircuitBreakerWiring:
+        """The layer, the environment, the grant and the alarms of one attachment."""
         per_circuit = self._settings_by_function.setdefault(target.node.path, {})
         layer_added = not per_circuit
         if layer_added:
@@ -275,26 +278,7 @@ class CircuitBreaker(Construct):
                 f"is not a circuit of this breaker (known: {sorted(known) or 'none'}); attach the consumer "
                 "first: breaker.attach(consumer, circuit_id=...)",
             )
-        view = _stream_view_type(self.table)
-        if self.table.table_stream_arn is None or view not in (None, "NEW_AND_OLD_IMAGES"):
-            problems.add(
-                "existing_table",
-                f"{self.table.node.path} (stream: {view or 'none'})",
-                "the governor reads each state change from the table's stream, comparing the old and new "
-                "images; a missing or KEYS_ONLY/NEW_IMAGE/OLD_IMAGE stream skips every record, so a pause "
-                "would wait up to a minute for the scheduled tick; enable a NEW_AND_OLD_IMAGES stream on "
-                "the table, or let the construct create its table",
-            )
-        if Stack.of(mapping) is not Stack.of(self):
-            problems.add(
-                "mapping",
-                mapping.node.path,
-                f"is in stack '{Stack.of(mapping).stack_name}', and this breaker in "
-                f"'{Stack.of(self).stack_name}': the governor this creates beside the breaker names the "
-                "mapping, while the attached consumer reads the breaker's table, so each stack would depend "
-                "on the other (a DependencyCycle at synth); create the CircuitBreaker in the mapping's stack "
-                "and pass a table of the other stack as existing_table",
-            )
+        self._check_governable(problems, mapping)
         facts = _mapping_facts(mapping)
         if facts.source_type is not None and facts.source_type != "AWS::SQS::Queue":
             problems.add(
@@ -316,8 +300,39 @@ class CircuitBreaker(Construct):
             )
         return facts
 
+    def _check_governable(self, problems: Problems, mapping: lambda_.EventSourceMapping) -> None:
+        """The governor can follow this breaker's table and update ``mapping`` from this stack."""
+        view = _stream_view_type(self.table)
+        if self.table.table_stream_arn is None or view not in (None, "NEW_AND_OLD_IMAGES"):
+            problems.add(
+                "existing_table",
+                f"{self.table.node.path} (stream: {view or 'none'})",
+                "the governor reads each state change from the table's stream, comparing the old and new "
+                "images; a missing or KEYS_ONLY/NEW_IMAGE/OLD_IMAGE stream skips every record, so a pause "
+                "would wait up to a minute for the scheduled tick; enable a NEW_AND_OLD_IMAGES stream on "
+                "the table, or let the construct create its table",
+            )
+        if Stack.of(mapping) is not Stack.of(self):
+            problems.add(
+                "mapping",
+                mapping.node.path,
+                f"is in stack '{Stack.of(mapping).stack_name}', and this breaker in "
+                f"'{Stack.of(self).stack_name}': the governor this creates beside the breaker names the "
+                "mapping, while the attached consumer reads the breaker's table, so each stack would depend "
+                "on the other (a DependencyCycle at synth); create the CircuitBreaker in the mapping's stack "
+                "and pass a table of the other stack as existing_table",
+            )
+
     def _build_governor(self) -> _GovernorParts:
         """The governor function, its stream mapping, schedule, failure queue and alarms (one set)."""
+        failure_queue = self._build_governor_failure_queue()
+        function = self._build_governor_function(failure_queue)
+        stream_mapping, schedule = self._build_governor_triggers(function, failure_queue)
+        alarms = self._build_governor_alarms(function, failure_queue)
+        return _GovernorParts(function, stream_mapping, schedule, failure_queue, alarms)
+
+    def _build_governor_failure_queue(self) -> sqs.Queue:
+        """Where the governor's failed stream batches and schedule ticks go (retained, alarmed)."""
         # SSE-SQS, not the AWS-managed KMS key: EventBridge delivers the schedule's failed ticks here as
         # the service principal events.amazonaws.com, which alias/aws/sqs's fixed key policy never admits.
         failure_queue = sqs.Queue(
@@ -340,6 +355,10 @@ class CircuitBreaker(Construct):
             "This queue is itself the dead-letter destination of the governor's failed stream batches and "
             "ticks; an alarm fires on its first message",
         )
+        return failure_queue
+
+    def _build_governor_function(self, failure_queue: sqs.Queue) -> lambda_.Function:
+        """The governor's function, its log group and its role."""
         log_group = logs.LogGroup(self, "GovernorLogs", retention=logs.RetentionDays.ONE_MONTH)
         role = iam.Role(
             self,
@@ -374,6 +393,11 @@ class CircuitBreaker(Construct):
             "one-minute schedule, so its concurrency is already bounded; a reserved limit would only take "
             "from the account's pool",
         )
+        self._grant_governor_table_access(role)
+        return function
+
+    def _grant_governor_table_access(self, role: iam.Role) -> None:
+        """Reads circuits and the stream; writes and deletes only its own pause markers."""
         self.table.grant(role, "dynamodb:GetItem")
         # It writes and deletes only its own pause markers, never a circuit's item.
         role.add_to_policy(
@@ -393,6 +417,11 @@ class CircuitBreaker(Construct):
             "PutTelemetryRecords need Resource '*'; everything else names this table, its stream and the "
             "governed mappings",
         )
+
+    def _build_governor_triggers(
+        self, function: lambda_.Function, failure_queue: sqs.Queue
+    ) -> tuple[lambda_.EventSourceMapping, events.Rule]:
+        """The table's stream (reacts to transitions) and a one-minute schedule (reconciles)."""
         stream_mapping = lambda_.EventSourceMapping(
             self,
             "GovernorStream",
@@ -412,6 +441,11 @@ class CircuitBreaker(Construct):
             schedule=events.Schedule.rate(Duration.minutes(1)),
             targets=[targets.LambdaFunction(function, dead_letter_queue=failure_queue, retry_attempts=2)],
         )
+        return stream_mapping, schedule
+
+    def _build_governor_alarms(
+        self, function: lambda_.Function, failure_queue: sqs.Queue
+    ) -> list[cloudwatch.Alarm]:
         alarms = [
             threshold_alarm(
                 self,
@@ -433,7 +467,7 @@ class CircuitBreaker(Construct):
         ]
         wire_alarms(alarms, self._alarm_topic)
         self.alarms.extend(alarms)
-        return _GovernorParts(function, stream_mapping, schedule, failure_queue, alarms)
+        return alarms
 
     def _read_error_alarm(self, circuit_id: str) -> cloudwatch.Alarm:
         if circuit_id not in self._pause_alarms:
@@ -532,11 +566,31 @@ class CircuitBreaker(Construct):
         Raises:
             ConstructsLibValidationError: listing every problem at once.
         """
+        facts, probe = self._checked_pause({**given_props(locals()), "mapping": mapping})
+        governor = self._govern(mapping, circuit_id, facts, probe)
+        self._tell_consumer_it_is_paused(facts.function_path, circuit_id)
+        self._warn_about_receive_room(mapping, circuit_id, facts)
+        return ConsumerPause(
+            function=governor.function,
+            stream_mapping=governor.stream_mapping,
+            schedule=governor.schedule,
+            failure_queue=governor.failure_queue,
+            alarms=[*governor.alarms, self._read_error_alarm(circuit_id)],
+            mapping=mapping,
+            circuit_id=circuit_id,
+        )
+
+    def _checked_pause(self, given: Mapping[str, Any]) -> tuple[_MappingFacts, int]:
+        """pause_while_open's arguments checked (every problem raised at once): the mapping's facts and
+        the probe concurrency."""
         problems = Problems(f"CircuitBreaker '{self.node.path}'.pause_while_open")
-        if not check_types(
-            problems, CircuitBreaker.pause_while_open, {**given_props(locals()), "mapping": mapping}
-        ):
+        if not check_types(problems, CircuitBreaker.pause_while_open, given):
             problems.raise_if_any()
+        mapping, circuit_id, probe_concurrency = (
+            given["mapping"],
+            given["circuit_id"],
+            given["probe_concurrency"],
+        )
         facts = self._check_pausable(problems, mapping, circuit_id)
         probe = or_default(probe_concurrency, PROBE_CONCURRENCY)
         problems.check(
@@ -556,6 +610,12 @@ class CircuitBreaker(Construct):
             )
         problems.raise_if_any()
         assert facts is not None
+        return facts, probe
+
+    def _govern(
+        self, mapping: lambda_.EventSourceMapping, circuit_id: str, facts: _MappingFacts, probe: int
+    ) -> _GovernorParts:
+        """Register ``mapping`` with the governor (created with the first one) and let it update it."""
         governor = self._governor or self._build_governor()
         self._governor = governor
         self._governed[mapping.node.path] = GovernedMapping(
@@ -571,7 +631,12 @@ class CircuitBreaker(Construct):
         governor.function.add_to_role_policy(
             iam.PolicyStatement(actions=list(LAMBDA_ACTIONS), resources=[mapping.event_source_mapping_arn])
         )
-        self._tell_consumer_it_is_paused(facts.function_path, circuit_id)
+        return governor
+
+    def _warn_about_receive_room(
+        self, mapping: lambda_.EventSourceMapping, circuit_id: str, facts: _MappingFacts
+    ) -> None:
+        """Warn when the queue's receive count cannot carry a message through a planned-for outage."""
         needed = receives_for_outage(self._circuit_settings(circuit_id))
         if facts.max_receive_count is not None and facts.max_receive_count < needed:
             cdk_warning(
@@ -583,15 +648,6 @@ class CircuitBreaker(Construct):
                 "half-open probe round that draws it; raise max_receive_count to "
                 f"{needed} or more to keep good messages out of the DLQ",
             )
-        return ConsumerPause(
-            function=governor.function,
-            stream_mapping=governor.stream_mapping,
-            schedule=governor.schedule,
-            failure_queue=governor.failure_queue,
-            alarms=[*governor.alarms, self._read_error_alarm(circuit_id)],
-            mapping=mapping,
-            circuit_id=circuit_id,
-        )
 
     def _tell_consumer_it_is_paused(self, function_path: str | None, circuit_id: str) -> None:
         """The runtime refuses a fallback on a paused circuit: the record must be retried, not deleted."""
@@ -796,24 +852,7 @@ def _plan(scope: Construct, where: str, given: Mapping[str, Any]) -> _Plan:
         problems.raise_if_any()  # the checks below assume the right types
     existing_table = given["existing_table"]
     table_props = given["table_props"]
-    if existing_table is not None:
-        _check_existing_table(problems, existing_table)
-        mismatch = environment_mismatch(existing_table, scope)
-        if mismatch:
-            problems.add("existing_table", existing_table.node.path, mismatch)
-        if given["removal_policy"] is not None:
-            problems.add(
-                "removal_policy",
-                given["removal_policy"],
-                "only applies to a table the construct creates; existing_table keeps its own removal policy, "
-                "so remove removal_policy",
-            )
-    if existing_table is not None and table_props:
-        problems.add(
-            "table_props",
-            table_props,
-            "existing_table is used as it is; pass one of the two, not both",
-        )
+    _check_table_choice(problems, scope, given)
     table_kwargs = merge_props(
         problems,
         prop_name="table_props",
@@ -852,6 +891,29 @@ def _plan(scope: Construct, where: str, given: Mapping[str, Any]) -> _Plan:
         metrics_namespace=namespace,
         alarm_topic=given["alarm_topic"],
     )
+
+
+def _check_table_choice(problems: Problems, scope: Construct, given: Mapping[str, Any]) -> None:
+    """An existing table is usable here, and no prop that only a created table takes is given with it."""
+    existing_table, table_props = given["existing_table"], given["table_props"]
+    if existing_table is not None:
+        _check_existing_table(problems, existing_table)
+        mismatch = environment_mismatch(existing_table, scope)
+        if mismatch:
+            problems.add("existing_table", existing_table.node.path, mismatch)
+        if given["removal_policy"] is not None:
+            problems.add(
+                "removal_policy",
+                given["removal_policy"],
+                "only applies to a table the construct creates; existing_table keeps its own removal policy, "
+                "so remove removal_policy",
+            )
+    if existing_table is not None and table_props:
+        problems.add(
+            "table_props",
+            table_props,
+            "existing_table is used as it is; pass one of the two, not both",
+        )
 
 
 def _check_slow_call_below_timeout(

@@ -134,21 +134,10 @@ def plan_props(
     numbers = _check_queue_numbers(problems, given)
     _check_group_header(problems, fifo, group_header)
     content_based = bool(given["content_based_deduplication"])
-    problems.check(
-        fifo or not content_based,
-        "content_based_deduplication",
-        given["content_based_deduplication"],
-        "only FIFO queues deduplicate; set fifo=True or remove it",
-    )
     authorization = or_default(given["authorization"], ApiAuthorization.iam())
     _check_authorization(problems, authorization)
     _check_stage_and_web_acl(problems, given["stage_name"], given["web_acl_arn"])
-    if given["existing_queue"] is None:
-        queue_kwargs, dlq_kwargs = _merge_queue_props(problems, given, fifo, content_based)
-        _check_key_is_used(problems, given["encryption_key"], queue_kwargs, dlq_kwargs)
-    else:
-        queue_kwargs, dlq_kwargs = {}, {}
-        _check_message_age(problems, given["max_message_age"], _retention_of(given["existing_queue"]))
+    queue_kwargs, dlq_kwargs = _queue_kwargs(problems, given, fifo, content_based)
     plan = Plan(
         problems=problems,
         consumer=consumer,
@@ -478,6 +467,24 @@ def _check_authorization(problems: Problems, authorization: ApiAuthorization) ->
             "ApiAuthorization.none(reason=...) needs a specific reason (20+ characters) why this endpoint "
             "may be called without authentication",
         )
+
+
+def _queue_kwargs(
+    problems: Problems, given: Mapping[str, Any], fifo: bool, content_based: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The queue's and the DLQ's kwargs (none for an existing queue, whose message age is checked)."""
+    problems.check(
+        fifo or not content_based,
+        "content_based_deduplication",
+        given["content_based_deduplication"],
+        "only FIFO queues deduplicate; set fifo=True or remove it",
+    )
+    if given["existing_queue"] is not None:
+        _check_message_age(problems, given["max_message_age"], _retention_of(given["existing_queue"]))
+        return {}, {}
+    queue_kwargs, dlq_kwargs = _merge_queue_props(problems, given, fifo, content_based)
+    _check_key_is_used(problems, given["encryption_key"], queue_kwargs, dlq_kwargs)
+    return queue_kwargs, dlq_kwargs
 
 
 def _check_consumer_and_batching(
