@@ -72,6 +72,17 @@ OUTAGE_MINUTES_PLANNED_FOR = 30
 RECONCILE_SECONDS = 60
 
 
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_LAYER_RUNTIMES = (
+    lambda_.Runtime.PYTHON_3_10,
+    lambda_.Runtime.PYTHON_3_11,
+    lambda_.Runtime.PYTHON_3_12,
+    lambda_.Runtime.PYTHON_3_13,
+    lambda_.Runtime.PYTHON_3_14,
+)
+_DURATION_SETTINGS = ("window", "open_duration", "max_open_duration", "cache_ttl", "slow_call_duration")
+
+
 def receives_for_outage(settings: BreakerSettings, minutes: float = OUTAGE_MINUTES_PLANNED_FOR) -> int:
     """The max_receive_count a paused consumer needs to ride out an outage of ``minutes`` without a good
     message reaching the DLQ: 1 receive before the pause, 1 per half-open probe round (open periods
@@ -84,16 +95,6 @@ def receives_for_outage(settings: BreakerSettings, minutes: float = OUTAGE_MINUT
             return 1 + rounds + 1
         rounds += 1
         open_for = min(open_for * 2, settings.max_open_duration)
-
-
-_PACKAGE_DIR = Path(__file__).resolve().parent
-_LAYER_RUNTIMES = (
-    lambda_.Runtime.PYTHON_3_10,
-    lambda_.Runtime.PYTHON_3_11,
-    lambda_.Runtime.PYTHON_3_12,
-    lambda_.Runtime.PYTHON_3_13,
-    lambda_.Runtime.PYTHON_3_14,
-)
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,91 @@ class CircuitBreaker(Construct):
         """
         target, settings = self._checked_attachment({**given_props(locals()), "function": function})
         return self._wire(target, circuit_id, settings)
+
+    def pause_while_open(
+        self,
+        mapping: lambda_.EventSourceMapping,
+        *,
+        circuit_id: str,
+        probe_concurrency: int | None = None,
+    ) -> ConsumerPause:
+        """Stop ``mapping`` (an SQS event source mapping) from receiving while ``circuit_id`` is open.
+
+        A governor function, shared by every mapping this breaker pauses, follows the state table's
+        stream: when the circuit opens, it disables the mapping within seconds, so messages wait in the
+        queue instead of spending receive counts on the way to the DLQ. At ``openUntil`` (within a
+        minute: a scheduled tick reconciles every mapping with its circuit) the mapping receives again,
+        one message per batch at ``probe_concurrency``, so the consumer's first calls are the half-open
+        probes; when the circuit closes, the configured batch size and concurrency come back. A circuit
+        that cannot be read never keeps a mapping paused. The consumer must be attached to the circuit
+        (``attach``) and report ``CircuitOpenError`` records as batch item failures.
+
+        Args:
+            mapping: An SQS event source mapping defined in this app, for example
+                ``QueueBufferedIngest.event_source_mapping``.
+            circuit_id: A circuit attached to the mapping's function.
+            probe_concurrency: Maximum concurrency while probing (2..1000). Default: 2.
+
+        Raises:
+            ConstructsLibValidationError: listing every problem at once.
+        """
+        facts, probe = self._checked_pause({**given_props(locals()), "mapping": mapping})
+        governor = self._govern(mapping, circuit_id, facts, probe)
+        self._tell_consumer_it_is_paused(facts.function_path, circuit_id)
+        self._warn_about_receive_room(mapping, circuit_id, facts)
+        return ConsumerPause(
+            function=governor.function,
+            stream_mapping=governor.stream_mapping,
+            schedule=governor.schedule,
+            failure_queue=governor.failure_queue,
+            alarms=[*governor.alarms, self._read_error_alarm(circuit_id)],
+            mapping=mapping,
+            circuit_id=circuit_id,
+        )
+
+    def grant_runtime_access(self, grantee: iam.IGrantable) -> iam.Grant:
+        """The item-level actions the runtime uses (GetItem, UpdateItem), on this table only."""
+        return self.table.grant(grantee, *IAM_ACTIONS)
+
+    def grant_read_state(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Read circuits' state items (GetItem, BatchGetItem), for dashboards and operators."""
+        return self.table.grant(grantee, "dynamodb:GetItem", "dynamodb:BatchGetItem")
+
+    def metric_consumer_paused(self, circuit_id: str, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """1 while the governor keeps the circuit's consumers paused, else 0 (maximum over 1 minute)."""
+        return cloudwatch.Metric(
+            namespace=self.metrics_namespace,
+            metric_name="ConsumerPaused",
+            dimensions_map=self._dimensions(circuit_id),
+            statistic="Maximum",
+            period=period or Duration.minutes(1),
+        )
+
+    def metric_circuit_opened(self, circuit_id: str, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Times the circuit opened (from the runtime's EMF records). Default: sum over 1 minute."""
+        return self._metric("CircuitOpened", circuit_id, period)
+
+    def metric_circuit_half_opened(
+        self, circuit_id: str, *, period: Duration | None = None
+    ) -> cloudwatch.Metric:
+        """Times the circuit let probes through (OPEN -> HALF_OPEN). Default: sum over 1 minute."""
+        return self._metric("CircuitHalfOpened", circuit_id, period)
+
+    def metric_circuit_closed(self, circuit_id: str, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Times the circuit closed after successful probes. Default: sum over 1 minute."""
+        return self._metric("CircuitClosed", circuit_id, period)
+
+    def metric_calls_rejected(self, circuit_id: str, *, period: Duration | None = None) -> cloudwatch.Metric:
+        """Calls the circuit rejected. Default: sum over 1 minute."""
+        return self._metric("CallsRejected", circuit_id, period)
+
+    def metric_state_store_errors(
+        self, circuit_id: str, *, period: Duration | None = None
+    ) -> cloudwatch.Metric:
+        """DynamoDB failures the runtime met (and failed open or closed on). Default: sum over 1 minute."""
+        return self._metric("StateStoreErrors", circuit_id, period)
+
+    # ----------------------------------------------------------------------------------- internals
 
     def _checked_attachment(self, given: Mapping[str, Any]) -> tuple[lambda_.Function, dict[str, Any]]:
         """attach's arguments checked (every problem raised at once): the function and its settings."""
@@ -485,16 +571,6 @@ class CircuitBreaker(Construct):
             self.alarms.append(alarm)
         return self._pause_alarms[circuit_id]
 
-    def metric_consumer_paused(self, circuit_id: str, *, period: Duration | None = None) -> cloudwatch.Metric:
-        """1 while the governor keeps the circuit's consumers paused, else 0 (maximum over 1 minute)."""
-        return cloudwatch.Metric(
-            namespace=self.metrics_namespace,
-            metric_name="ConsumerPaused",
-            dimensions_map=self._dimensions(circuit_id),
-            statistic="Maximum",
-            period=period or Duration.minutes(1),
-        )
-
     def _circuit_settings(self, circuit_id: str) -> BreakerSettings:
         """The circuit's settings as attach() wrote them (the first attached function's), with defaults."""
         for per_circuit in self._settings_by_function.values():
@@ -538,47 +614,6 @@ class CircuitBreaker(Construct):
                     f"CIRCUIT_BREAKER_TABLE, so '{self.node.path}' would overwrite it; attach every "
                     "circuit of this function to one breaker",
                 )
-
-    def pause_while_open(
-        self,
-        mapping: lambda_.EventSourceMapping,
-        *,
-        circuit_id: str,
-        probe_concurrency: int | None = None,
-    ) -> ConsumerPause:
-        """Stop ``mapping`` (an SQS event source mapping) from receiving while ``circuit_id`` is open.
-
-        A governor function, shared by every mapping this breaker pauses, follows the state table's
-        stream: when the circuit opens, it disables the mapping within seconds, so messages wait in the
-        queue instead of spending receive counts on the way to the DLQ. At ``openUntil`` (within a
-        minute: a scheduled tick reconciles every mapping with its circuit) the mapping receives again,
-        one message per batch at ``probe_concurrency``, so the consumer's first calls are the half-open
-        probes; when the circuit closes, the configured batch size and concurrency come back. A circuit
-        that cannot be read never keeps a mapping paused. The consumer must be attached to the circuit
-        (``attach``) and report ``CircuitOpenError`` records as batch item failures.
-
-        Args:
-            mapping: An SQS event source mapping defined in this app, for example
-                ``QueueBufferedIngest.event_source_mapping``.
-            circuit_id: A circuit attached to the mapping's function.
-            probe_concurrency: Maximum concurrency while probing (2..1000). Default: 2.
-
-        Raises:
-            ConstructsLibValidationError: listing every problem at once.
-        """
-        facts, probe = self._checked_pause({**given_props(locals()), "mapping": mapping})
-        governor = self._govern(mapping, circuit_id, facts, probe)
-        self._tell_consumer_it_is_paused(facts.function_path, circuit_id)
-        self._warn_about_receive_room(mapping, circuit_id, facts)
-        return ConsumerPause(
-            function=governor.function,
-            stream_mapping=governor.stream_mapping,
-            schedule=governor.schedule,
-            failure_queue=governor.failure_queue,
-            alarms=[*governor.alarms, self._read_error_alarm(circuit_id)],
-            mapping=mapping,
-            circuit_id=circuit_id,
-        )
 
     def _checked_pause(self, given: Mapping[str, Any]) -> tuple[_MappingFacts, int]:
         """pause_while_open's arguments checked (every problem raised at once): the mapping's facts and
@@ -659,40 +694,6 @@ class CircuitBreaker(Construct):
             if isinstance(node, lambda_.Function) and node.node.path == function_path:
                 node.add_environment(PAUSED_ENV, json.dumps(sorted(paused), separators=(",", ":")))
                 return
-
-    def grant_runtime_access(self, grantee: iam.IGrantable) -> iam.Grant:
-        """The item-level actions the runtime uses (GetItem, UpdateItem), on this table only."""
-        return self.table.grant(grantee, *IAM_ACTIONS)
-
-    def grant_read_state(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Read circuits' state items (GetItem, BatchGetItem), for dashboards and operators."""
-        return self.table.grant(grantee, "dynamodb:GetItem", "dynamodb:BatchGetItem")
-
-    def metric_circuit_opened(self, circuit_id: str, *, period: Duration | None = None) -> cloudwatch.Metric:
-        """Times the circuit opened (from the runtime's EMF records). Default: sum over 1 minute."""
-        return self._metric("CircuitOpened", circuit_id, period)
-
-    def metric_circuit_half_opened(
-        self, circuit_id: str, *, period: Duration | None = None
-    ) -> cloudwatch.Metric:
-        """Times the circuit let probes through (OPEN -> HALF_OPEN). Default: sum over 1 minute."""
-        return self._metric("CircuitHalfOpened", circuit_id, period)
-
-    def metric_circuit_closed(self, circuit_id: str, *, period: Duration | None = None) -> cloudwatch.Metric:
-        """Times the circuit closed after successful probes. Default: sum over 1 minute."""
-        return self._metric("CircuitClosed", circuit_id, period)
-
-    def metric_calls_rejected(self, circuit_id: str, *, period: Duration | None = None) -> cloudwatch.Metric:
-        """Calls the circuit rejected. Default: sum over 1 minute."""
-        return self._metric("CallsRejected", circuit_id, period)
-
-    def metric_state_store_errors(
-        self, circuit_id: str, *, period: Duration | None = None
-    ) -> cloudwatch.Metric:
-        """DynamoDB failures the runtime met (and failed open or closed on). Default: sum over 1 minute."""
-        return self._metric("StateStoreErrors", circuit_id, period)
-
-    # ----------------------------------------------------------------------------------- internals
 
     def _dimensions(self, circuit_id: str) -> dict[str, str]:
         """The runtime's dimensions: the circuit and the state table (which tells two breakers apart).
@@ -959,9 +960,6 @@ def _check_attach_target(
         "imported function, set the CIRCUIT_BREAKER_* variables and grant_runtime_access() yourself",
     )
     return None
-
-
-_DURATION_SETTINGS = ("window", "open_duration", "max_open_duration", "cache_ttl", "slow_call_duration")
 
 
 def _stream_view_type(table: dynamodb.ITable) -> str | None:

@@ -1,6 +1,6 @@
 """Private helpers shared by every pattern. Nothing here is public API."""
 
-from .alarms import ABOVE, AT_LEAST, threshold_alarm, wire_alarms
+from .alarms import ABOVE, threshold_alarm, wire_alarms
 from .bundling import local_bundling
 from .lambdas import (
     has_snap_start,
@@ -15,7 +15,7 @@ from .nag import (
     acknowledge_checkov_function_defaults,
     acknowledge_xray_wildcard,
 )
-from .props import accepted_kwargs, merge_props
+from .props import merge_props
 from .types import check_types, visible_signature
 from .validation import (
     ConstructsLibValidationError,
@@ -31,12 +31,10 @@ from .validation import (
 
 __all__ = [
     "ABOVE",
-    "AT_LEAST",
     "LOG_GROUP_KMS_REASON",
     "ConstructsLibValidationError",
     "Problem",
     "Problems",
-    "accepted_kwargs",
     "acknowledge",
     "acknowledge_checkov_function_defaults",
     "acknowledge_xray_wildcard",

@@ -74,6 +74,18 @@ _NOT_FOR_SQS_MAPPINGS = (
     "tumbling_window",
 )
 _QUEUE_SECURITY_DEFAULTS = ("encryption", "encryption_master_key", "enforce_ssl", "data_key_reuse")
+#: Props that only a queue the construct creates takes: refused with existing_queue.
+_OWNED_BY_AN_EXISTING_QUEUE = (
+    "queue_props",
+    "dead_letter_queue_props",
+    "encryption_key",
+    "max_receive_count",
+    "visibility_timeout",
+    "fifo",
+    "content_based_deduplication",
+)
+#: SQS keeps a message 4 days when no retention period is set.
+_DEFAULT_RETENTION_SECONDS = 4 * 24 * 60 * 60
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -168,17 +180,6 @@ def plan_props(
     return plan
 
 
-_OWNED_BY_AN_EXISTING_QUEUE = (
-    "queue_props",
-    "dead_letter_queue_props",
-    "encryption_key",
-    "max_receive_count",
-    "visibility_timeout",
-    "fifo",
-    "content_based_deduplication",
-)
-
-
 def _from_existing_queue(problems: Problems, scope: Construct, given: Mapping[str, Any]) -> dict[str, Any]:
     """The props as they follow from ``existing_queue``: its settings are read, never overridden."""
     queue: sqs.Queue = given["existing_queue"]
@@ -215,10 +216,6 @@ def _from_existing_queue(problems: Problems, scope: Construct, given: Mapping[st
             "window (SQS's default of 30 seconds is too short for most consumers)",
         )
     return derived
-
-
-#: SQS keeps a message 4 days when no retention period is set.
-_DEFAULT_RETENTION_SECONDS = 4 * 24 * 60 * 60
 
 
 def _check_existing_queue_security(problems: Problems, queue: sqs.Queue, cfn: sqs.CfnQueue) -> None:

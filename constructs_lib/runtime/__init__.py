@@ -11,12 +11,11 @@ is absent; ``constructs_lib.CircuitBreaker`` ships it to functions as a layer.
     def charge(order): ...
 """
 
-from ._store import SCHEMA_VERSION, State
+from ._store import State
 from .breaker import CircuitBreaker, CircuitOpenError
 from .settings import BreakerSettings, InvalidSettingsError
 
 __all__ = [
-    "SCHEMA_VERSION",
     "BreakerSettings",
     "CircuitBreaker",
     "CircuitOpenError",
