@@ -14,7 +14,7 @@ STACK ?=
 CDK_APP = $(if $(APP),--app "python3 -m apps.$(APP)")
 CDK_STACKS = $(or $(STACK),--all)
 
-.PHONY: setup synth test lint bench dist diff deploy clean local cost cost-docs
+.PHONY: setup synth test test-fast lint bench dist diff deploy clean local cost cost-docs
 
 setup: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed /usr/bin/chromium
 
@@ -44,6 +44,11 @@ synth: setup
 # Test modules are spread over the cores (a module stays on one worker, so its shared fixtures run once).
 test: setup
 	$(PY) -m pytest -n auto --dist loadfile
+
+# The inner loop: every test but the slow ones (a process, a JVM, a browser or the outage run).
+# make test stays complete.
+test-fast: setup
+	$(PY) -m pytest -n auto --dist loadfile -m "not slow"
 
 lint: setup
 	$(PY) -m ruff check constructs_lib apps tests benchmarks
