@@ -96,6 +96,24 @@ def test_waf_guide_core_scenario_one_acl_seven_rules_ten_million_requests_is_18_
     assert cents(waf) == Decimal("18.00")
 
 
+def test_only_an_ingest_behavior_sends_request_bodies_to_the_origin():
+    """A site behavior whose responses happen to be as small as an ingest 202 uploads nothing."""
+    distribution = {
+        "Type": "AWS::CloudFront::Distribution",
+        "Properties": {
+            "DistributionConfig": {
+                "DefaultCacheBehavior": {"TargetOriginId": "o"},
+                "Origins": [{"Id": "o", "DomainName": "example.com"}],
+            }
+        },
+    }
+    report = estimate(templates_of({"Cdn": distribution}), Usage(viewer_requests=1e6, response_kb=0.5))
+    [uploads] = [ln for ln in report.lines if ln.item == "request bodies to the origin"]
+    assert uploads.quantity == 0
+    [viewers] = [ln for ln in report.lines if ln.item == "HTTPS requests"]
+    assert viewers.quantity == 1e6
+
+
 # --- Tiers and the free tier -------------------------------------------------------------------------------
 
 

@@ -12,7 +12,6 @@ from ..checks._lambda import FUNCTION, function_target, sqs_mappings
 from ..checks._model import Resource, Templates
 from ._traffic import (
     DEFAULT_POLLERS,
-    INGEST_RESPONSE_KB,
     LONG_POLL_SECONDS,
     Traffic,
     breaker_reads,
@@ -420,7 +419,7 @@ class Model:
         self.charge(distribution, "cloudfront.https_requests", viewers, "HTTPS requests")
         gb = sum(b.viewer_requests * b.response_kb for b in mine) / _KB_PER_GB
         self.charge(distribution, "cloudfront.data_transfer_out", gb, "data transfer to viewers")
-        uploads = sum(b.viewer_requests for b in mine if b.response_kb == INGEST_RESPONSE_KB)
+        uploads = sum(b.viewer_requests for b in mine if b.ingest)
         self.charge(
             distribution,
             "cloudfront.data_transfer_to_origin",

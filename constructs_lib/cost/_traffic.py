@@ -42,6 +42,8 @@ class BehaviorTraffic:
     origin_requests: float
     response_kb: float
     targets: list[Resource]
+    #: An ingest API's behavior: its viewers send order bodies to the origin.
+    ingest: bool = False
 
 
 @dataclass
@@ -109,24 +111,25 @@ def _ingest_apis(templates: Templates) -> dict[Resource, list[Resource]]:
 
 
 def _edge(templates: Templates, usage: Usage, traffic: Traffic, ingest: Mapping[Resource, Any]) -> None:
+    """Viewer requests per behavior: orders on an ingest API's behavior, each behavior's share of the
+    other viewer requests, the default behavior the rest; cache misses become origin requests."""
     for behavior in behaviors(templates):
         pattern = str(behavior.config.get("PathPattern", "*"))
         targets = [t for origin in behavior.origins for t in origin.targets]
-        if any(t in ingest for t in targets):
+        ingests = any(t in ingest for t in targets)
+        if ingests:
             viewers, response_kb = usage.orders, INGEST_RESPONSE_KB
         elif "PathPattern" in behavior.config:
-            viewers, response_kb = (
-                usage.viewer_requests * usage.behavior_share.get(pattern, 0.0),
-                usage.response_kb,
-            )
+            viewers = usage.viewer_requests * usage.behavior_share.get(pattern, 0.0)
+            response_kb = usage.response_kb
         else:
             viewers = usage.viewer_requests * (1 - sum(usage.behavior_share.values()))
             response_kb = usage.response_kb
-        cacheable = behavior.config.get("CachePolicyId") != CACHING_DISABLED and not any(
-            t in ingest for t in targets
-        )
+        cacheable = behavior.config.get("CachePolicyId") != CACHING_DISABLED and not ingests
         origin = viewers * (1 - usage.cache_hit_ratio) if cacheable else viewers
-        traffic.behaviors.append(BehaviorTraffic(behavior, pattern, viewers, origin, response_kb, targets))
+        traffic.behaviors.append(
+            BehaviorTraffic(behavior, pattern, viewers, origin, response_kb, targets, ingest=ingests)
+        )
         for target in targets:
             _land(templates, traffic, target, origin)
 
