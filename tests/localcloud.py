@@ -23,13 +23,14 @@ the cloud (:meth:`LocalCloud.breaker`), then call :meth:`LocalCloud.post` and :m
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -648,6 +649,45 @@ class CountingPayments:
     def charge(self, order_id: str, amount: Any) -> str:
         self.charges[order_id] += 1
         return f"ch-{order_id}"
+
+
+@dataclass
+class SignedInStorefront:
+    """The storefront on moto, as a signed-in customer reaches it: the cloud, the pool, the orders API
+    through the CDN behavior and its authorizer, the real consumer and a counting payments service."""
+
+    clock: FakeClock
+    cloud: LocalCloud
+    pool: LocalUserPool
+    orders: OrdersApiThroughCdn
+    payments: CountingPayments
+    #: The consumer's event source mapping: ``poller.tick()`` drains what the queue holds.
+    poller: QueuePoller
+
+
+@contextlib.contextmanager
+def signed_in_storefront(
+    templates: tuple[dict[str, Any], dict[str, Any]], monkeypatch: Any
+) -> Iterator[SignedInStorefront]:
+    """The set-up every customer-journey test shares (inside ``mock_aws``, on a fake clock that moto's
+    Cognito stamps its tokens with)."""
+    import time
+
+    from moto import mock_aws
+
+    for name, value in STOREFRONT_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    clock = FakeClock(start=time.time())
+    cognito_clock(monkeypatch, clock)
+    with mock_aws():
+        stateful, stateless = templates
+        cloud = LocalCloud(stateful, stateless, clock)
+        pool = LocalUserPool(stateful)
+        orders = OrdersApiThroughCdn(cloud, stateless, CognitoAuthorizer(stateless, pool, clock))
+        payments = CountingPayments()
+        consumer = order_consumer(cloud, monkeypatch, payments)
+        poller = cloud.poller(lambda event: consumer.handler(event, FakeContext()))
+        yield SignedInStorefront(clock, cloud, pool, orders, payments, poller)
 
 
 def local_site_config(pool: LocalUserPool) -> dict[str, str]:

@@ -287,3 +287,40 @@ def test_table_and_markdown_formats_state_the_total(assembly, capsys):
         assert main([str(assembly), "--set", "requests_by_path.Api=1e6", "--format", form]) == 0
         # $3.50 of requests and $0.04 of 0.5 KB responses (0.48 GB at $0.09).
         assert "Monthly cost: $3.54" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("resource", "why"),
+    [
+        ({"Type": "AWS::DynamoDB::Table", "Properties": {}}, "provisioned capacity"),
+        (
+            {"Type": "AWS::Lambda::Alias", "Properties": {"ProvisionedConcurrencyConfig": {"X": 2}}},
+            "provisioned concurrency",
+        ),
+        ({"Type": "AWS::ApiGateway::Stage", "Properties": {"CacheClusterEnabled": True}}, "cache cluster"),
+    ],
+)
+def test_what_bills_by_the_hour_beyond_the_model_is_listed_not_called_free(resource, why):
+    """A provisioned table, warm provisioned concurrency and an API cache cost money the model does not
+    price: each is listed, with the reason, rather than passed off as free or as on-demand."""
+    report = estimate(templates_of({"Thing": resource}))
+    [listed] = report.not_priced
+    assert why in listed.why
+    assert report.free == []
+    assert report.lines == []
+
+
+def test_an_alias_and_a_stage_without_hourly_extras_are_free():
+    report = estimate(
+        templates_of(
+            {
+                "Alias": {"Type": "AWS::Lambda::Alias", "Properties": {"Name": "live"}},
+                "Stage": {"Type": "AWS::ApiGateway::Stage", "Properties": {"StageName": "prod"}},
+            }
+        )
+    )
+    assert sorted(item.resource_type for item in report.free) == [
+        "AWS::ApiGateway::Stage",
+        "AWS::Lambda::Alias",
+    ]
+    assert report.not_priced == []

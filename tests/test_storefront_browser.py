@@ -10,27 +10,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
-from tests.breaker_support import FakeClock
 from tests.harness import REPO_ROOT
 from tests.localcloud import (
-    STOREFRONT_ENVIRONMENT,
-    CognitoAuthorizer,
-    CountingPayments,
-    FakeContext,
-    LocalCloud,
-    LocalUserPool,
-    OrdersApiThroughCdn,
-    cognito_clock,
     local_site_config,
-    order_consumer,
+    signed_in_storefront,
     storefront_templates,
 )
 from tests.localedge import LocalEdge, cognito_endpoint, compile_catalog, java_handler
@@ -69,23 +58,13 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def storefront(templates, catalog_classes, browser, monkeypatch) -> Iterator[dict[str, Any]]:
     assert NODE is not None, "node comes with make setup (package.json)"
-    for name, value in STOREFRONT_ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
-    clock = FakeClock(start=time.time())
-    cognito_clock(monkeypatch, clock)
-    with mock_aws():
-        stateful, stateless = templates
-        cloud = LocalCloud(stateful, stateless, clock)
-        pool = LocalUserPool(stateful)
-        orders = OrdersApiThroughCdn(cloud, stateless, CognitoAuthorizer(stateless, pool, clock))
-        payments = CountingPayments()
-        consumer = order_consumer(cloud, monkeypatch, payments)
+    with signed_in_storefront(templates, monkeypatch) as shop:
         edge = LocalEdge(
-            stateless,
-            orders,
-            config=local_site_config(pool),
+            templates[1],
+            shop.orders,
+            config=local_site_config(shop.pool),
             invoke_catalog=java_handler(catalog_classes),
-            sign_in=cognito_endpoint(pool.idp),
+            sign_in=cognito_endpoint(shop.pool.idp),
             node=NODE,
         ).start()
         context = browser.new_context()
@@ -98,10 +77,10 @@ def storefront(templates, catalog_classes, browser, monkeypatch) -> Iterator[dic
             yield {
                 "page": page,
                 "edge": edge,
-                "pool": pool,
-                "clock": clock,
-                "payments": payments,
-                "drain": cloud.poller(lambda event: consumer.handler(event, FakeContext())).tick,
+                "pool": shop.pool,
+                "clock": shop.clock,
+                "payments": shop.payments,
+                "drain": shop.poller.tick,
             }
         finally:
             context.close()

@@ -15,22 +15,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
 from apps.storefront.stateless import CATALOG_SKUS
-from tests.breaker_support import FakeClock
 from tests.localcloud import (
-    STOREFRONT_ENVIRONMENT,
-    CognitoAuthorizer,
-    CountingPayments,
-    FakeContext,
-    LocalCloud,
-    LocalUserPool,
-    OrdersApiThroughCdn,
     behavior_for,
-    cognito_clock,
-    order_consumer,
     resources_of,
+    signed_in_storefront,
     storefront_templates,
 )
 
@@ -45,27 +35,14 @@ def templates() -> tuple[dict[str, Any], dict[str, Any]]:
 
 @pytest.fixture
 def storefront(templates, monkeypatch) -> Iterator[dict[str, Any]]:
-    for name, value in STOREFRONT_ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
-    import time
-
-    clock = FakeClock(start=time.time())
-    cognito_clock(monkeypatch, clock)
-    with mock_aws():
-        stateful, stateless = templates
-        cloud = LocalCloud(stateful, stateless, clock)
-        pool = LocalUserPool(stateful)
-        edge = OrdersApiThroughCdn(cloud, stateless, CognitoAuthorizer(stateless, pool, clock))
-        payments = CountingPayments()
-        consumer = order_consumer(cloud, monkeypatch, payments)
-        poller = cloud.poller(lambda event: consumer.handler(event, FakeContext()))
+    with signed_in_storefront(templates, monkeypatch) as shop:
         yield {
-            "cloud": cloud,
-            "pool": pool,
-            "edge": edge,
-            "clock": clock,
-            "payments": payments,
-            "poller": poller,
+            "cloud": shop.cloud,
+            "pool": shop.pool,
+            "edge": shop.orders,
+            "clock": shop.clock,
+            "payments": shop.payments,
+            "poller": shop.poller,
         }
 
 

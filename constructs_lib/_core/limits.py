@@ -1,6 +1,7 @@
 """AWS service limits and defaults, said once for the constructs, the policy pack and the cost model.
 
-Nothing here imports aws-cdk-lib: the pack and the cost model read synthesized templates with it.
+The values are plain numbers, and ``snap_start_applies`` reads both a template's ``SnapStart`` and a
+``CfnFunction``'s ``snap_start``, so the same definition judges constructs at synth and templates after.
 """
 
 from __future__ import annotations

@@ -10,12 +10,27 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from .._core.limits import LAMBDA_DEFAULT_MEMORY_MB, SQS_DEFAULT_BATCH_SIZE
-from ..checks._lambda import function_target
+from .._core.limits import (
+    LAMBDA_DEFAULT_MEMORY_MB,
+    SQS_DEFAULT_BATCH_SIZE,
+    SQS_DEFAULT_VISIBILITY_TIMEOUT_SECONDS,
+)
+from .._core.validation import ConstructsLibValidationError, Problem
+from ..checks._lambda import function_target, sqs_mappings
 from ..checks._model import Resource, Templates
-from ._model import Charge, Model, construct_path
+from ._model import Charge, Model
 from ._prices import METERS, PRICES_AS_OF, REGION, Meter, price_rows
-from ._traffic import Traffic, breaker_reads, breaker_writes, derive
+from ._traffic import (
+    KB_PER_GB,
+    LONG_POLL_SECONDS,
+    Traffic,
+    breaker_reads,
+    breaker_writes,
+    construct_path,
+    derive,
+    pollers,
+    queue_meter,
+)
 from ._usage import MONTH_SECONDS, Usage
 
 SERVICES = {
@@ -36,6 +51,8 @@ SERVICES = {
     "datatransfer": "Data transfer",
 }
 _CENT = Decimal("0.01")
+#: How long a consumer invocation takes when the open circuit rejects every call at once.
+REJECTED_CALL_SECONDS = 0.01
 
 
 def cents(value: Decimal) -> Decimal:
@@ -147,8 +164,6 @@ def load_assembly(cdk_out: str | Path) -> Templates:
     root = Path(cdk_out)
     manifest = root / "manifest.json"
     if not manifest.is_file():
-        from .._core.validation import ConstructsLibValidationError, Problem
-
         raise ConstructsLibValidationError(
             "cost",
             [Problem("CDK_OUT", str(root), "is not a cloud assembly (no manifest.json); run cdk synth")],
@@ -265,7 +280,7 @@ def _cdn(run: _Run) -> CdnSavings | None:
         for target in behavior.targets:
             _origin_quantities(templates, target, behavior.origin_requests, usage, with_cdn)
             _origin_quantities(templates, target, behavior.viewer_requests, usage, without)
-        without["datatransfer.internet_out"] += behavior.viewer_requests * behavior.response_kb / 1024 / 1024
+        without["datatransfer.internet_out"] += behavior.viewer_requests * behavior.response_kb / KB_PER_GB
     edge_types = ("AWS::CloudFront::Distribution", "AWS::WAFv2::WebACL")
     viewers = sum(b.viewer_requests for b in traffic.behaviors)
     origin = sum(b.origin_requests for b in traffic.behaviors)
@@ -339,9 +354,6 @@ def _comparisons(run: _Run) -> list[Comparison]:
 
 def _pause_savings(run: _Run) -> list[Comparison]:
     templates, traffic, usage = run.templates, run.traffic, run.usage
-    from ..checks._lambda import sqs_mappings
-    from ._traffic import DEFAULT_POLLERS, LONG_POLL_SECONDS
-
     found = []
     open_seconds = min(usage.circuit_open_hours * 3600, MONTH_SECONDS)
     for mapping in sqs_mappings(templates):
@@ -352,17 +364,20 @@ def _pause_savings(run: _Run) -> list[Comparison]:
         ):
             continue
         batch = float(mapping.mapping.props.get("BatchSize", SQS_DEFAULT_BATCH_SIZE))
-        visibility = float(mapping.queue.props.get("VisibilityTimeout", 30))
+        visibility = float(
+            mapping.queue.props.get("VisibilityTimeout", SQS_DEFAULT_VISIBILITY_TIMEOUT_SECONDS)
+        )
         redrive = mapping.queue.props.get("RedrivePolicy") or {}
         max_receives = float(redrive.get("maxReceiveCount", 10)) if isinstance(redrive, dict) else 10.0
         arriving = traffic.messages.get(mapping.function, 0.0) * open_seconds / MONTH_SECONDS
         receives = arriving * min(max_receives, max(1.0, open_seconds / visibility)) / batch
-        idle = DEFAULT_POLLERS * open_seconds / LONG_POLL_SECONDS
+        idle = pollers(mapping.mapping) * open_seconds / LONG_POLL_SECONDS
         props = mapping.function.props
         arch = (props.get("Architectures") or ["x86_64"])[0]
-        gb_s = receives * 0.01 * float(props.get("MemorySize", LAMBDA_DEFAULT_MEMORY_MB)) / 1024
+        memory_gb = float(props.get("MemorySize", LAMBDA_DEFAULT_MEMORY_MB)) / 1024
+        gb_s = receives * REJECTED_CALL_SECONDS * memory_gb
         unpaused = {
-            "sqs.standard_requests": receives + idle,
+            queue_meter(mapping.queue): receives + idle,
             "lambda.requests": receives,
             f"lambda.gb_seconds.{arch}": gb_s,
         }

@@ -11,18 +11,20 @@ from .._core.limits import LAMBDA_DEFAULT_MEMORY_MB, SQS_DEFAULT_BATCH_SIZE, sna
 from ..checks._lambda import FUNCTION, function_target, sqs_mappings
 from ..checks._model import Resource, Templates
 from ._traffic import (
-    DEFAULT_POLLERS,
+    KB_PER_GB,
     LONG_POLL_SECONDS,
     Traffic,
     breaker_reads,
     breaker_writes,
     chunks,
+    construct_path,
     containers,
+    pollers,
+    queue_meter,
     schedule_ticks,
 )
 from ._usage import MONTH_SECONDS, Usage
 
-_KB_PER_GB = 1024.0 * 1024.0
 #: Custom metrics the breaker runtime can emit per circuit, and the governor per governed mapping.
 BREAKER_METRICS = (
     "CallsRejected",
@@ -57,8 +59,6 @@ FREE: dict[str, str] = {
     "AWS::IAM::Policy": "IAM has no charge",
     "AWS::IAM::ManagedPolicy": "IAM has no charge",
     "AWS::Lambda::Permission": "a resource policy statement; no charge",
-    "AWS::Lambda::Alias": "invocations are priced on the function",
-    "AWS::Lambda::Version": "invocations are priced on the function",
     "AWS::Lambda::Url": "invocations are priced on the function",
     "AWS::Lambda::LayerVersion": "layer storage counts toward Lambda's free 75 GB of code storage",
     "AWS::Lambda::EventInvokeConfig": "no charge",
@@ -72,7 +72,6 @@ FREE: dict[str, str] = {
     "AWS::ApiGateway::Model": "no charge",
     "AWS::ApiGateway::RequestValidator": "no charge",
     "AWS::ApiGateway::Resource": "no charge",
-    "AWS::ApiGateway::Stage": "requests are priced on the API (no cache cluster)",
     "AWS::ApiGateway::UsagePlan": "no charge",
     "AWS::ApiGateway::UsagePlanKey": "no charge",
     "AWS::CloudFront::Function": "invocations are priced on the distribution's behaviors",
@@ -140,6 +139,9 @@ class Model:
             "AWS::S3::Bucket": self._bucket,
             "AWS::SNS::Topic": self._topic,
             "AWS::Scheduler::Schedule": self._schedule,
+            "AWS::Lambda::Alias": self._qualifier,
+            "AWS::Lambda::Version": self._qualifier,
+            "AWS::ApiGateway::Stage": self._api_stage,
         }
 
     def run(self) -> Priced:
@@ -171,8 +173,8 @@ class Model:
         self.result.charges.append(Charge(resource, meter, quantity, item))
 
     def _deploy_time(self, resource: Resource) -> bool:
-        token = resource.props.get("ServiceToken")
-        return bool(self.templates.references(resource.stack, token, FUNCTION)) or token is not None
+        """A custom resource with a service token: its handler runs when CloudFormation deploys it."""
+        return "ServiceToken" in resource.props
 
     # --- Lambda -------------------------------------------------------------------------------------
 
@@ -184,7 +186,7 @@ class Model:
         invocations = self.traffic.invocations.get(function, 0.0)
         memory_gb = float(props.get("MemorySize", LAMBDA_DEFAULT_MEMORY_MB)) / 1024
         arch = (props.get("Architectures") or ["x86_64"])[0]
-        path = _path(function)
+        path = construct_path(function)
         duration = usage.duration_of(path) / 1000
         self.charge(function, "lambda.requests", invocations, "invocations")
         self.charge(
@@ -207,6 +209,15 @@ class Model:
         self._send_logs(function, props.get("LoggingConfig"), invocations * usage.log_kb_per_invocation)
         self._idempotency(function, environment)
 
+    def _qualifier(self, qualifier: Resource) -> None:
+        """An alias or version: free, unless it keeps provisioned concurrency warm (billed by the hour)."""
+        if "ProvisionedConcurrencyConfig" in qualifier.props:
+            self.result.not_priced.append(
+                (qualifier, "provisioned concurrency (billed per GB-second kept warm) is not modelled")
+            )
+        else:
+            self.result.free.append((qualifier, "invocations are priced on the function"))
+
     def _custom_resource_handler(self, function: Resource) -> bool:
         """True when only custom resources (deploy time) invoke ``function``."""
         if self.traffic.invocations.get(function):
@@ -217,7 +228,7 @@ class Model:
             for logical_id in stack.resources
             if (resource := Resource(stack, logical_id)).type != FUNCTION
             and function in self.templates.references(stack, resource.props.get("ServiceToken"), FUNCTION)
-        ) or "Custom::" in _path(function)
+        ) or "Custom::" in construct_path(function)
 
     def _snap_start(self, function: Resource, memory_gb: float) -> None:
         if not snap_start_applies(function.props.get("SnapStart")):
@@ -249,7 +260,7 @@ class Model:
         if groups:
             self.log_kb[groups[0]] += kb
         elif kb:
-            self.charge(source, "cloudwatch.logs_ingested", kb / _KB_PER_GB, "logs (default log group)")
+            self.charge(source, "cloudwatch.logs_ingested", kb / KB_PER_GB, "logs (default log group)")
 
     def _idempotency(self, function: Resource, environment: Any) -> None:
         for name, value in environment.items():
@@ -274,7 +285,7 @@ class Model:
             self.charge(
                 api,
                 "datatransfer.internet_out",
-                requests * self.usage.api_response_kb / _KB_PER_GB,
+                requests * self.usage.api_response_kb / KB_PER_GB,
                 "responses to callers",
             )
         for stage in self.templates.of_type("AWS::ApiGateway::Stage"):
@@ -301,6 +312,15 @@ class Model:
                 "API Gateway detailed metrics (per method)",
             )
 
+    def _api_stage(self, stage: Resource) -> None:
+        """Free (requests are priced on the API), unless it runs a cache cluster (billed by the hour)."""
+        if stage.props.get("CacheClusterEnabled") is True:
+            self.result.not_priced.append(
+                (stage, "an API cache cluster (billed per hour by size) is not modelled")
+            )
+        else:
+            self.result.free.append((stage, "requests are priced on the API"))
+
     def _http_api(self, api: Resource) -> None:
         if api.props.get("ProtocolType") == "WEBSOCKET":
             self.result.not_priced.append(
@@ -312,7 +332,7 @@ class Model:
         )
 
     def _queue(self, queue: Resource) -> None:
-        meter = "sqs.fifo_requests" if queue.props.get("FifoQueue") is True else "sqs.standard_requests"
+        meter = queue_meter(queue)
         sends = self.traffic.queue_sends.get(queue, 0.0) * chunks(self.usage.order_kb)
         self.charge(queue, meter, sends, "sends (each 64 KB is a request)")
         consumers = [m for m in sqs_mappings(self.templates) if m.queue == queue]
@@ -323,15 +343,13 @@ class Model:
     def _polling(self, queue: Resource, meter: str, mapping: Resource, messages: float) -> None:
         batch = float(mapping.props.get("BatchSize", SQS_DEFAULT_BATCH_SIZE))
         productive = messages / batch
-        pollers = float(
-            (mapping.props.get("ProvisionedPollerConfig") or {}).get("MinimumPollers", DEFAULT_POLLERS)
-        )
-        floor = pollers * MONTH_SECONDS / LONG_POLL_SECONDS
+        at_rest = pollers(mapping)
+        floor = at_rest * MONTH_SECONDS / LONG_POLL_SECONDS
         if mapping.logical_id in self.traffic.paused_mappings:
             floor *= 1 - min(1.0, self.usage.circuit_open_hours * 3600 / MONTH_SECONDS)
         self.charge(queue, meter, productive, "receives with messages (by the consumer's pollers)")
         self.charge(
-            queue, meter, max(0.0, floor - productive), f"empty long-poll receives ({pollers:g} pollers)"
+            queue, meter, max(0.0, floor - productive), f"empty long-poll receives ({at_rest:g} pollers)"
         )
         self.charge(queue, meter, productive, "batch deletes")
 
@@ -350,6 +368,10 @@ class Model:
     # --- Data ---------------------------------------------------------------------------------------
 
     def _table(self, table: Resource) -> None:
+        if table.props.get("BillingMode") != "PAY_PER_REQUEST":  # CloudFormation's default is PROVISIONED
+            why = "provisioned capacity (billed per capacity unit-hour) is not modelled, only on-demand"
+            self.result.not_priced.append((table, why))
+            return
         circuits = [c for c in self.traffic.circuits if c.table == table]
         governed = sum(len(ids) for ids in self.traffic.governed.values()) if circuits else 0
         reads = sum(breaker_reads(c) for c in circuits)
@@ -409,7 +431,7 @@ class Model:
     def _table_gb(self, table: Resource, circuits: int) -> float:
         # Idempotency records live an hour (Powertools' default expiry): an hour's records at 1 KB each.
         hourly = self.idempotency_records.get(table, 0.0) / (MONTH_SECONDS / 3600)
-        return (circuits * 1.0 + hourly) / _KB_PER_GB
+        return (circuits * 1.0 + hourly) / KB_PER_GB
 
     # --- Edge -----------------------------------------------------------------------------------------
 
@@ -417,13 +439,13 @@ class Model:
         mine = [b for b in self.traffic.behaviors if b.behavior.distribution == distribution]
         viewers = sum(b.viewer_requests for b in mine)
         self.charge(distribution, "cloudfront.https_requests", viewers, "HTTPS requests")
-        gb = sum(b.viewer_requests * b.response_kb for b in mine) / _KB_PER_GB
+        gb = sum(b.viewer_requests * b.response_kb for b in mine) / KB_PER_GB
         self.charge(distribution, "cloudfront.data_transfer_out", gb, "data transfer to viewers")
         uploads = sum(b.viewer_requests for b in mine if b.ingest)
         self.charge(
             distribution,
             "cloudfront.data_transfer_to_origin",
-            uploads * self.usage.order_kb / _KB_PER_GB,
+            uploads * self.usage.order_kb / KB_PER_GB,
             "request bodies to the origin",
         )
         functions = sum(
@@ -483,7 +505,7 @@ class Model:
         rules = (bucket.props.get("LifecycleConfiguration") or {}).get("Rules") or []
         days = [r["ExpirationInDays"] for r in rules if isinstance(r.get("ExpirationInDays"), int | float)]
         months = min(days) / 30 if days else UNEXPIRED_MONTHS
-        return lines * CLOUDFRONT_LOG_LINE_KB / _KB_PER_GB * months
+        return lines * CLOUDFRONT_LOG_LINE_KB / KB_PER_GB * months
 
     # --- Operations -------------------------------------------------------------------------------------
 
@@ -505,7 +527,7 @@ class Model:
         self.charge(dashboard, "cloudwatch.dashboards", 1, "dashboard")
 
     def _log_group(self, group: Resource) -> None:
-        gb = self.log_kb.get(group, 0.0) / _KB_PER_GB
+        gb = self.log_kb.get(group, 0.0) / KB_PER_GB
         days = group.props.get("RetentionInDays")
         months = float(days) / 30 if isinstance(days, int | float) else UNEXPIRED_MONTHS
         self.charge(group, "cloudwatch.logs_ingested", gb, "log data ingested")
@@ -562,12 +584,3 @@ def _pricing_order(resource: Resource) -> int:
 def _premium_rule_group(rule: Any) -> bool:
     name = str(((rule.get("Statement") or {}).get("ManagedRuleGroupStatement") or {}).get("Name", ""))
     return any(paid in name for paid in ("BotControl", "ATP", "ACFP", "AntiDDoS"))
-
-
-def _path(resource: Resource) -> str:
-    metadata = resource.stack.resources[resource.logical_id].get("Metadata") or {}
-    path = metadata.get("aws:cdk:path")
-    return str(path) if path else f"{resource.stack.name}/{resource.logical_id}"
-
-
-construct_path = _path

@@ -30,6 +30,7 @@ DEFAULT_POLLERS = 5
 LONG_POLL_SECONDS = 20
 #: Size of the 202 an ingest API answers with (a request id), in KB.
 INGEST_RESPONSE_KB = 0.5
+KB_PER_GB = 1024.0 * 1024.0
 _RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
@@ -134,10 +135,25 @@ def _edge(templates: Templates, usage: Usage, traffic: Traffic, ingest: Mapping[
             _land(templates, traffic, target, origin)
 
 
+def construct_path(resource: Resource) -> str:
+    """The resource's construct path (``aws:cdk:path``), else ``<stack>/<logical id>``."""
+    metadata = resource.stack.resources[resource.logical_id].get("Metadata") or {}
+    path = metadata.get("aws:cdk:path")
+    return str(path) if path else f"{resource.stack.name}/{resource.logical_id}"
+
+
+def pollers(mapping: Resource) -> float:
+    """Lambda's pollers of an SQS mapping at rest: its provisioned minimum, else five."""
+    provisioned = mapping.props.get("ProvisionedPollerConfig") or {}
+    return float(provisioned.get("MinimumPollers", DEFAULT_POLLERS))
+
+
+def queue_meter(queue: Resource) -> str:
+    return "sqs.fifo_requests" if queue.props.get("FifoQueue") is True else "sqs.standard_requests"
+
+
 def _direct(templates: Templates, usage: Usage, traffic: Traffic) -> None:
     """The profile's ``requests_by_path``: calls to APIs and functions that no CDN or queue explains."""
-    from ._model import construct_path
-
     if not usage.requests_by_path:
         return
     for resource in templates.of_type("AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api", FUNCTION):

@@ -29,9 +29,18 @@ def without_cdn_usd(report: CostReport) -> Decimal:
 
 
 def at_levels(
-    templates: Templates, usage: Usage, levels: Sequence[float], **options: object
+    templates: Templates,
+    usage: Usage,
+    levels: Sequence[float],
+    *,
+    prices: Mapping[str, Meter] | None = None,
+    free_tier: bool = False,
 ) -> list[tuple[float, CostReport]]:
-    return [(level, estimate(templates, scaled_usage(usage, level), **options)) for level in levels]  # type: ignore[arg-type]
+    """The app's report at each traffic level (page views a month; see ``scaled_usage``)."""
+    return [
+        (level, estimate(templates, scaled_usage(usage, level), prices=prices, free_tier=free_tier))
+        for level in levels
+    ]
 
 
 def levels_markdown(
