@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import boto3
 import pybreaker
+from breaker_fleet import create_state_table
 from moto import mock_aws
 
 from constructs_lib.runtime import CircuitBreaker
@@ -75,12 +76,7 @@ def measure(calls: int) -> dict[str, float]:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     with mock_aws():
         client = boto3.client("dynamodb", region_name="eu-west-1")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table(client, TABLE)
         requests = []
         client.meta.events.register(
             "provide-client-params.dynamodb", lambda **kw: requests.append(kw["model"].name)

@@ -6,7 +6,8 @@
 - What checking costs: the edge sample (the largest app without a Java build, whose javac run would
   drown the difference) synthesized with and without cdk-nag's packs, the ServerlessPatterns pack, and
   the library's own validation.
-- The breaker: per-call overhead of a CLOSED call against pybreaker, and DynamoDB requests per 1,000 calls.
+- The breaker: per-call overhead of a CLOSED call against pybreaker, DynamoDB requests per 1,000 calls, and
+  the fleet simulation (``breaker_fleet.py``): one state item's load with one copy and with fleet mode.
 - The Java catalog on a local JVM (a proxy for what SnapStart saves, not a Lambda measurement).
 
 Benchmarks measure; they never gate. ``python benchmarks/run.py [--repeats 5]``.
@@ -24,6 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import breaker_fleet
 import breaker_overhead
 import java_catalog
 
@@ -66,6 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="warm synths per measurement (median)")
     parser.add_argument("--calls", type=int, default=200_000, help="breaker calls per timing run")
+    parser.add_argument("--fleet", default="100,1000,2000", help="the breaker fleet's sizes, comma-separated")
     args = parser.parse_args()
     started = time.perf_counter()
     rows: list[tuple[str, str, str]] = []
@@ -136,6 +139,12 @@ def main() -> None:
     )
     rows.append(("breaker", "DynamoDB requests per 1,000 CLOSED calls (one container)", rates))
 
+    sizes = [int(n) for n in args.fleet.split(",")]
+    fleet_tables = [
+        breaker_fleet.table(breaker_fleet.measure(sizes, copies))
+        for copies in (1, breaker_fleet.FLEET_COPIES)
+    ]
+
     java = java_catalog.measure(runs=args.repeats)
     for key, label in (
         ("jvm_start_ms", "JVM start (saved by SnapStart)"),
@@ -157,6 +166,11 @@ def main() -> None:
     print("|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    print(
+        "\nThe breaker's fleet (benchmarks/breaker_fleet.py): every container calls 5 times a second; the "
+        "busiest state item's requests per simulated second, extrapolated linearly to 20,000 containers.\n"
+    )
+    print("\n\n".join(fleet_tables))
     cpus = Path("/proc/cpuinfo").read_text().count("processor")
     print(
         f"\nMedians of {args.repeats} runs each, on {cpus} CPUs; differences of a few tens of ms are within "

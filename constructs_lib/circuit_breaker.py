@@ -198,6 +198,7 @@ class CircuitBreaker(Construct):
         cache_ttl: Duration | None = None,
         fail_open: bool | None = None,
         slow_call_duration: Duration | None = None,
+        read_copies: int | None = None,
     ) -> CircuitBreakerWiring:
         """Wire ``function`` (a Function, Version or Alias defined in this app) to the circuit ``circuit_id``.
 
@@ -207,6 +208,10 @@ class CircuitBreaker(Construct):
         and creates the circuit's two alarms: it opened, and its state store fails. Attach one function to
         several circuits by calling this once per circuit, all on one breaker. The function must run on a
         Python runtime the layer supports (3.10 to 3.14).
+
+        ``read_copies`` (1 to 64; default 1) puts the circuit in fleet mode for functions that run more
+        than about 1,000 containers at once: 32 holds to 20,000 (README, "The breaker at scale"). The grant
+        already covers the copies, which are items of the same table.
         """
         target, settings = self._checked_attachment({**given_props(locals()), "function": function})
         return self._wire(target, circuit_id, settings)

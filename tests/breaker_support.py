@@ -168,3 +168,16 @@ class Downstream:
         if not self.healthy:
             raise ConnectionError("downstream unavailable")
         return value
+
+
+def fail(breaker: CircuitBreaker, times: int = 1) -> None:
+    """``times`` calls through ``breaker`` that fail with ConnectionError."""
+    for _ in range(times):
+        with pytest.raises(ConnectionError), breaker.call():
+            raise ConnectionError("downstream down")
+
+
+def succeed(breaker: CircuitBreaker) -> None:
+    """One call through ``breaker`` that succeeds."""
+    with breaker.call():
+        pass

@@ -110,6 +110,16 @@ class TestAttach:
         assert wiring.function.node.path == fn.node.path
         assert wiring.alarm is breaker.alarms[0]
 
+    def test_fleet_mode_is_a_setting_the_runtime_reads_and_a_wrong_value_fails_synth(self, stack):
+        breaker = CircuitBreaker(stack, "Breaker")
+        fn = make_function(stack)
+        breaker.attach(fn, circuit_id="payments", read_copies=32)
+        assert json.loads(env_of(stack, fn)["CIRCUIT_BREAKER_SETTINGS"]) == {"payments": {"read_copies": 32}}
+        with pytest.raises(ConstructsLibValidationError) as refused:
+            breaker.attach(make_function(stack, "Other"), circuit_id="orders", read_copies=100)
+        assert "read_copies: got 100" in str(refused.value)
+        assert "from 1 to 64" in str(refused.value)
+
     def test_grants_only_the_item_actions_the_runtime_uses_on_this_table(self, stack):
         breaker = CircuitBreaker(stack, "Breaker")
         fn = make_function(stack)

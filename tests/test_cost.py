@@ -17,7 +17,7 @@ from constructs_lib.cost import METERS, Usage, estimate, load_usage, usage_from,
 from constructs_lib.cost.__main__ import main
 from constructs_lib.cost._estimate import cents
 from constructs_lib.cost._model import BREAKER_METRICS, GOVERNOR_METRICS
-from constructs_lib.cost._traffic import Circuit, breaker_reads
+from constructs_lib.cost._traffic import Circuit, breaker_reads, breaker_writes
 from constructs_lib.cost._usage import MONTH_SECONDS
 from tests.harness import REPO_ROOT
 
@@ -187,6 +187,19 @@ def test_the_breaker_reads_once_per_thousand_calls_at_a_thousand_calls_a_second(
     assert busy.calls / breaker_reads(busy) == pytest.approx(1000)
     sparse = Circuit(None, None, "payments", 1.0, 1000, 5)  # type: ignore[arg-type]
     assert breaker_reads(sparse) == pytest.approx(1000, rel=1e-3)  # calls minutes apart: one read each
+
+
+def test_fleet_mode_writes_failures_once_per_container_period_and_transitions_to_every_copy():
+    usage = Usage(downstream_failure_ratio=0.5, circuit_openings=10)
+    calls = 1000 * MONTH_SECONDS  # 1,000 calls a second, half of them failing, on one container
+    one = Circuit(None, None, "payments", 1.0, calls, 1)  # type: ignore[arg-type]
+    fleet = Circuit(None, None, "payments", 1.0, calls, 1, read_copies=32)  # type: ignore[arg-type]
+    assert breaker_writes(one, usage) == calls * 0.5 + 10 * 3
+    # One ADD per (jittered, 1.1 s on average) cache period instead of one per failure ...
+    assert breaker_writes(fleet, usage) - 10 * (3 * 33 + 32) == pytest.approx(MONTH_SECONDS / 1.1, rel=1e-6)
+    # ... and each transition's write to every copy, with a claim per copy at each opening's end.
+    quiet = Usage(downstream_failure_ratio=0.0, circuit_openings=10)
+    assert breaker_writes(fleet, quiet) == 10 * (3 * 33 + 32)
 
 
 def test_the_metrics_priced_are_the_metrics_the_runtime_emits():

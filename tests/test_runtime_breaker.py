@@ -19,24 +19,15 @@ from tests.breaker_support import (
     TABLE,
     Downstream,
     RequestCounter,
+    fail,
     item,
     make_breaker,
     new_client,
+    succeed,
 )
 from tests.harness import REPO_ROOT
 
 pytestmark = pytest.mark.usefixtures("aws")
-
-
-def fail(breaker: CircuitBreaker, times: int = 1) -> None:
-    for _ in range(times):
-        with pytest.raises(ConnectionError), breaker.call():
-            raise ConnectionError("boom")
-
-
-def succeed(breaker: CircuitBreaker) -> None:
-    with breaker.call():
-        pass
 
 
 def open_circuit(breaker: CircuitBreaker) -> None:

@@ -18,6 +18,7 @@ from .._core.limits import SQS_DEFAULT_BATCH_SIZE
 from ..checks._cdn import Behavior, behaviors
 from ..checks._lambda import FUNCTION, function_target, sqs_mappings
 from ..checks._model import Resource, Templates
+from ..runtime._copies import CACHE_JITTER
 from ..runtime.breaker import PAUSED_ENV, SETTINGS_ENV, TABLE_ENV
 from ..runtime.governor import GOVERNED_ENV
 from ..runtime.settings import BreakerSettings
@@ -58,6 +59,8 @@ class Circuit:
     calls: float
     containers: float
     paused: bool = False
+    #: The circuit's ``read_copies`` (fleet mode above 1).
+    read_copies: int = 1
 
 
 @dataclass
@@ -249,6 +252,7 @@ def _breakers(templates: Templates, usage: Usage, traffic: Traffic) -> None:
         paused = _json_list(environment.get(PAUSED_ENV))
         for circuit_id, settings in per_circuit.items():
             ttl = float(settings.get("cache_ttl", BreakerSettings.cache_ttl))
+            copies = int(settings.get("read_copies", BreakerSettings.read_copies))
             traffic.circuits.append(
                 Circuit(
                     function,
@@ -258,6 +262,7 @@ def _breakers(templates: Templates, usage: Usage, traffic: Traffic) -> None:
                     work * usage.downstream_calls_per_message,
                     containers(templates, function, usage),
                     circuit_id in paused,
+                    copies,
                 )
             )
 
@@ -283,17 +288,31 @@ def breaker_reads(circuit: Circuit) -> float:
     ``rate`` is a container's calls per period: about one read per call when calls are sparse, and one
     read per period (per thousand calls at 1,000 calls a second and a 1 s cache) when they are dense.
     """
-    if circuit.calls <= 0:
-        return 0.0
-    periods = MONTH_SECONDS / circuit.cache_ttl
-    rate = circuit.calls / circuit.containers / periods
-    return circuit.containers * periods * -math.expm1(-rate)
+    return _per_period(circuit, circuit.calls)
 
 
 def breaker_writes(circuit: Circuit, usage: Usage) -> float:
-    """Failure records while closed, plus each opening's transitions (open, half-open, close)."""
+    """Failure records while closed, plus each opening's transitions (open, half-open, close).
+
+    In fleet mode (``read_copies`` above 1) a container writes its failures once per cache period in
+    which it had any, each transition is also written to every copy, and each opening's end takes up to
+    one half-open claim per copy.
+    """
     openings = usage.circuit_openings if circuit.calls > 0 else 0.0
-    return circuit.calls * usage.downstream_failure_ratio + openings * 3
+    failures = circuit.calls * usage.downstream_failure_ratio
+    if circuit.read_copies == 1:
+        return failures + openings * 3
+    return _per_period(circuit, failures) + openings * (3 * (1 + circuit.read_copies) + circuit.read_copies)
+
+
+def _per_period(circuit: Circuit, events: float) -> float:
+    """Periods a month in which a container has at least one of ``events`` (spread at random)."""
+    if events <= 0:
+        return 0.0
+    period = circuit.cache_ttl * (1.0 if circuit.read_copies == 1 else 1.0 + CACHE_JITTER / 2)
+    periods = MONTH_SECONDS / period
+    rate = events / circuit.containers / periods
+    return circuit.containers * periods * -math.expm1(-rate)
 
 
 def _env(function: Resource) -> dict[str, Any]:

@@ -19,6 +19,13 @@ attribute              type    meaning
 ``expiresAt``          N       TTL attribute: deletes circuits idle for long; never read for decisions
 =====================  ======  =====================================================================
 
+With ``read_copies`` above 1, each circuit also has that many read copies, ``<circuit id>#copy-<i>``:
+``circuitState``, ``version``, ``openUntil``, ``consecutiveOpens`` and ``stateChangedAt`` as the
+circuit's item had them at ``version``, ``copyOf`` (the circuit id, so stream readers can skip copies)
+and, while a container tries a half-open probe through the copy, ``claimOwner`` and ``claimUntil``.
+Copies are written only by the container that won a transition (and, after a cache period, by one that
+finds a copy older than the circuit's item), each write conditional on the copy's version being older.
+
 A missing item is a CLOSED circuit with no failures. Every write returns an :class:`Outcome`: the item
 as written (``ReturnValues=ALL_NEW``), or, when its condition did not hold (a lost race), the item as
 it stood then (``ReturnValuesOnConditionCheckFailure=ALL_OLD``), so the caller never needs another read
@@ -36,6 +43,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 SCHEMA_VERSION = 1
+#: Joins a circuit id and a read copy's number into the copy's item id.
+COPY_SEPARATOR = "#copy-"
 #: The TTL attribute the table must be configured with.
 TTL_ATTRIBUTE = "expiresAt"
 #: The only DynamoDB actions this module performs; the CDK construct grants exactly these.
@@ -83,6 +92,14 @@ class Snapshot:
     state_changed_at: float | None = None
     probes: dict[str, dict[str, Any]] = field(default_factory=dict)
     exists: bool = False
+    #: Which read copy this snapshot came from (None: the circuit's own item).
+    copy: int | None = None
+    #: A read copy's half-open claim: who holds it and until when.
+    claim_owner: str | None = None
+    claim_until: float = 0.0
+    #: Not read but decided here: this container's own failures, not yet written, reach the threshold,
+    #: so it treats the circuit as OPEN until its next read writes them.
+    held: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,9 +123,9 @@ def _num(item: dict[str, Any], name: str, default: float = 0.0) -> float:
     return float(value["N"]) if value else default
 
 
-def parse(item: dict[str, Any] | None) -> Snapshot:
+def parse(item: dict[str, Any] | None, copy: int | None = None) -> Snapshot:
     if not item:
-        return Snapshot()
+        return Snapshot(copy=copy)
     probes = {
         slot: {"owner": lease["M"]["owner"]["S"], "expiresAt": float(lease["M"]["expiresAt"]["N"])}
         for slot, lease in item.get("probes", {}).get("M", {}).items()
@@ -124,6 +141,9 @@ def parse(item: dict[str, Any] | None) -> Snapshot:
         state_changed_at=_num(item, "stateChangedAt") if "stateChangedAt" in item else None,
         probes=probes,
         exists=True,
+        copy=copy,
+        claim_owner=item["claimOwner"]["S"] if "claimOwner" in item else None,
+        claim_until=_num(item, "claimUntil"),
     )
 
 
@@ -133,14 +153,60 @@ class DynamoStore:
     def __init__(self, client: DynamoDBClient, table_name: str, circuit_id: str) -> None:
         self._client = client
         self._table = table_name
+        self._circuit_id = circuit_id
         self._key = {"id": _s(circuit_id)}
 
-    def read(self) -> Snapshot:
-        response = self._client.get_item(TableName=self._table, Key=self._key, ConsistentRead=True)
-        return parse(dict(response.get("Item") or {}))
+    def read(self, copy: int | None = None) -> Snapshot:
+        """The circuit's item, or its read copy ``copy`` (strongly consistent either way)."""
+        response = self._client.get_item(TableName=self._table, Key=self._key_of(copy), ConsistentRead=True)
+        return parse(dict(response.get("Item") or {}), copy)
 
-    def add_failure(self, *, now: float, window: float, expires_at: int) -> Outcome:
-        """Count one failure in the current window of a CLOSED (or new) circuit."""
+    def write_copy(self, copy: int, snapshot: Snapshot, *, expires_at: int) -> bool:
+        """Bring read copy ``copy`` up to ``snapshot`` (the circuit's item), unless it is as new already."""
+        values: dict[str, Any] = {
+            ":state": _s(snapshot.state.value),
+            ":v": _n(snapshot.version),
+            ":until": _n(snapshot.open_until),
+            ":opens": _n(snapshot.consecutive_opens),
+            ":changed": _n(snapshot.state_changed_at or 0),
+            ":of": _s(self._circuit_id),
+            ":sv": _n(SCHEMA_VERSION),
+            ":exp": _n(expires_at),
+        }
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key_of(copy),
+                UpdateExpression="SET circuitState = :state, version = :v, openUntil = :until, "
+                "consecutiveOpens = :opens, stateChangedAt = :changed, copyOf = :of, schemaVersion = :sv, "
+                "expiresAt = :exp REMOVE claimOwner, claimUntil",
+                ConditionExpression="attribute_not_exists(version) OR version < :v",
+                ExpressionAttributeValues=values,
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def claim_copy(self, copy: int, *, version: int, owner: str, until: float, now: float) -> Outcome:
+        """Hold read copy ``copy``'s half-open claim until ``until``, if it is free at ``version``."""
+        return self._update(
+            "SET claimOwner = :owner, claimUntil = :until",
+            "version = :v AND (attribute_not_exists(claimUntil) OR claimUntil <= :now)",
+            {":owner": _s(owner), ":until": _n(until), ":v": _n(version), ":now": _n(now)},
+            copy=copy,
+        )
+
+    def hold_claim(self, copy: int, *, owner: str, until: float) -> Outcome:
+        """Keep (``until`` in the future) or end (``until`` now) a claim this owner holds."""
+        return self._update(
+            "SET claimUntil = :until",
+            "claimOwner = :owner",
+            {":owner": _s(owner), ":until": _n(until)},
+            copy=copy,
+        )
+
+    def add_failure(self, *, now: float, window: float, expires_at: int, count: int = 1) -> Outcome:
+        """Count ``count`` failures in the current window of a CLOSED (or new) circuit."""
         return self._update(
             "SET schemaVersion = :sv, circuitState = if_not_exists(circuitState, :closed), "
             "version = if_not_exists(version, :zero), windowStart = if_not_exists(windowStart, :now), "
@@ -151,20 +217,22 @@ class DynamoStore:
                 ":sv": _n(SCHEMA_VERSION),
                 ":closed": _s(State.CLOSED.value),
                 ":zero": _n(0),
-                ":one": _n(1),
+                ":one": _n(count),
                 ":now": _n(now),
                 ":floor": _n(now - window),
                 ":exp": _n(expires_at),
             },
         )
 
-    def restart_window(self, *, now: float, old_window_start: float, expires_at: int) -> Outcome:
-        """Start a new window at this failure, unless someone else already did."""
+    def restart_window(
+        self, *, now: float, old_window_start: float, expires_at: int, count: int = 1
+    ) -> Outcome:
+        """Start a new window with these ``count`` failures, unless someone else already did."""
         return self._update(
             "SET failureCount = :one, windowStart = :now, expiresAt = :exp",
             "circuitState = :closed AND windowStart = :old",
             {
-                ":one": _n(1),
+                ":one": _n(count),
                 ":now": _n(now),
                 ":old": _n(old_window_start),
                 ":closed": _s(State.CLOSED.value),
@@ -261,12 +329,20 @@ class DynamoStore:
             },
         )
 
+    def _key_of(self, copy: int | None) -> dict[str, Any]:
+        return self._key if copy is None else {"id": _s(copy_id(self._circuit_id, copy))}
+
     def _update(
-        self, expression: str, condition: str, values: dict[str, Any], names: dict[str, str] | None = None
+        self,
+        expression: str,
+        condition: str,
+        values: dict[str, Any],
+        names: dict[str, str] | None = None,
+        copy: int | None = None,
     ) -> Outcome:
         kwargs: dict[str, Any] = {
             "TableName": self._table,
-            "Key": self._key,
+            "Key": self._key_of(copy),
             "UpdateExpression": expression,
             "ConditionExpression": condition,
             "ExpressionAttributeValues": values,
@@ -278,8 +354,13 @@ class DynamoStore:
         try:
             response = self._client.update_item(**kwargs)
         except self._client.exceptions.ConditionalCheckFailedException as lost:
-            return Outcome(False, parse(lost.response.get("Item")))
-        return Outcome(True, parse(response.get("Attributes")))
+            return Outcome(False, parse(lost.response.get("Item"), copy))
+        return Outcome(True, parse(response.get("Attributes"), copy))
+
+
+def copy_id(circuit_id: str, copy: int) -> str:
+    """The item id of a circuit's read copy ``copy``."""
+    return f"{circuit_id}{COPY_SEPARATOR}{copy}"
 
 
 def _lease(owner: str, until: float) -> dict[str, Any]:

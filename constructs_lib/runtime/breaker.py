@@ -11,9 +11,10 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from ._copies import THROTTLING_CODES, ReadCopies
 from ._emf import EmfWriter
 from ._store import DynamoStore, Outcome, Snapshot, State, default_client
 from .settings import BreakerSettings, InvalidSettingsError
@@ -41,6 +42,10 @@ MISCONFIGURATION_CODES = frozenset(
 )
 #: How many conditional writes one decision may lose before it gives up (and rejects the call).
 MAX_RACE_RETRIES = 8
+#: Why a container rejects while its own unwritten failures reach the threshold (``_hold``).
+HELD_REASON = "this container's own failures, not yet written, reach failure_threshold"
+#: Fleet mode: the shortest time a read copy's half-open claim is held (it is held for a cache period).
+MIN_CLAIM_SECONDS = 0.1
 
 F = TypeVar("F", bound=Callable[..., Any])
 _log = logging.getLogger("constructs_lib.runtime")
@@ -135,9 +140,15 @@ class CircuitBreaker:
         self._boto_config = boto_config
         self._emf = EmfWriter(self.metrics_namespace, self.table_name, emit)
         self._store: DynamoStore | None = None
+        self._copies: ReadCopies | None = None
         # The last state read and the time until which it is trusted. Replaced whole (one reference
         # assignment under the GIL), so threads read it without a lock.
         self._cache: tuple[Snapshot, float] | None = None
+        self._read_at = float("-inf")  # when the cached state was read or learned
+        self._known: Snapshot | None = None  # the state read or learned last (never a local hold)
+        # Failures seen but not yet written: in fleet mode until the next read, and in either mode while
+        # the store throttles the write. Written with one ADD; dropped if the circuit is no longer CLOSED.
+        self._pending_failures = 0
 
     # ------------------------------------------------------------------------------------ public
 
@@ -263,6 +274,8 @@ class CircuitBreaker:
         now = self._clock()
         try:
             snapshot = self._current(now)
+            if self.settings.read_copies > 1:
+                snapshot = self._through_copy(snapshot, now)
             for _ in range(MAX_RACE_RETRIES):
                 if snapshot.state is State.CLOSED:
                     return _NORMAL
@@ -280,12 +293,50 @@ class CircuitBreaker:
         except CircuitOpenError:
             raise
         except Exception as exc:  # DynamoDB (or the network to it) failed
-            self._store_error("acquire", exc)
-            if self.settings.fail_open:
+            return self._decide_unread(exc, now)
+
+    def _decide_unread(self, exc: Exception, now: float) -> _Permit:
+        """Decide without the store. Throttling means the store works but is busy: the state read last
+        decides (CLOSED lets the call through, unless this container's own failures not yet written
+        reach ``failure_threshold``; OPEN and HALF_OPEN reject it), and the store is asked again after a
+        cache period. Any other error, or no state read yet, follows ``fail_open``."""
+        self._store_error("acquire", exc)
+        if self._known is not None and _error_code(exc) in THROTTLING_CODES:
+            self._remember(self._known, now)
+            if self._pending_failures >= self.settings.failure_threshold:
+                self._hold(now)
+            snapshot = self._cache[0] if self._cache is not None else self._known
+            if snapshot.state is State.CLOSED:
                 return _NORMAL
-            raise CircuitOpenError(
-                self.circuit_id, 0.0, State.OPEN, reason="state store unavailable"
-            ) from exc
+            opened = snapshot.state is State.OPEN and now < snapshot.open_until
+            retry = snapshot.open_until - now if opened else self.settings.cache_ttl
+            raise self._reject(snapshot, now, retry, reason="state store throttled; last state read")
+        if self.settings.fail_open:
+            return _NORMAL
+        raise CircuitOpenError(self.circuit_id, 0.0, State.OPEN, reason="state store unavailable") from exc
+
+    def _through_copy(self, snapshot: Snapshot, now: float) -> Snapshot:
+        """Fleet mode: a call that could probe must first win the claim of the copy it read, so that at
+        most ``read_copies`` containers at a time write to the circuit's item for a probe. Returns the
+        state to decide by: as read (CLOSED, or OPEN before ``openUntil``), or the circuit's own item."""
+        if _settled(snapshot, now):
+            return snapshot
+        if snapshot.state is State.OPEN or snapshot.copy is None:
+            cached = self._cache
+            if cached is not None and snapshot.state is State.OPEN and self._read_at < now < cached[1]:
+                raise self._reject(snapshot, now, cached[1] - now)  # the open period's jittered end
+            if self._read_at < now or snapshot.copy is None:
+                snapshot = self._refresh(now)  # what the copies say now
+            if _settled(snapshot, now):
+                return snapshot
+        if snapshot.claim_until > now:
+            raise self._reject(snapshot, now, snapshot.claim_until - now)
+        claim_period = max(self.settings.cache_ttl, MIN_CLAIM_SECONDS)
+        outcome = self._copies_for().try_claim(snapshot, now=now, until=now + claim_period)
+        if not outcome.won:
+            self._learn(outcome, now)
+            raise self._reject(outcome.snapshot, now, max(outcome.snapshot.claim_until - now, 0.0))
+        return self._reread(now)
 
     def _try_begin_half_open(self, snapshot: Snapshot, now: float) -> tuple[_Permit | None, Snapshot]:
         owner, slot = uuid.uuid4().hex, "s0"
@@ -328,15 +379,38 @@ class CircuitBreaker:
             if permit.slot is not None:
                 self._settle_probe(permit, failed, now)
             elif failed:
-                self._record_failure(now)
+                self._pending_failures += 1
+                if self.settings.read_copies == 1:  # fleet mode writes them with its next read
+                    self._flush_failures(now)
         except Exception as store_exc:
             self._store_error("record", store_exc)
+        if self._pending_failures >= self.settings.failure_threshold:
+            self._hold(now)
 
-    def _record_failure(self, now: float) -> None:
+    def _hold(self, now: float) -> None:
+        """This container's own failures not yet written (fleet mode, or throttled) reach the threshold:
+        they alone would open the circuit, so it rejects its calls until its next read writes them."""
+        cached = self._cache
+        if cached is None or cached[0].state is not State.CLOSED:
+            return
+        until = cached[1] if cached[1] > now else now + self.settings.cache_ttl
+        self._cache = (replace(cached[0], state=State.OPEN, open_until=until, held=True), until)
+
+    def _flush_failures(self, now: float) -> None:
+        """Write the failures not yet written with one ADD; throttled, they wait for the next read."""
+        count, self._pending_failures = self._pending_failures, 0
+        try:
+            self._record_failure(now, count)
+        except Exception as exc:
+            if _error_code(exc) in THROTTLING_CODES:
+                self._pending_failures += count
+            raise
+
+    def _record_failure(self, now: float, count: int) -> None:
         store = self._store_for()
         for _ in range(MAX_RACE_RETRIES):
             outcome = store.add_failure(
-                now=now, window=self.settings.window, expires_at=self._expires_at(now)
+                now=now, window=self.settings.window, expires_at=self._expires_at(now), count=count
             )
             if not outcome.won:
                 current = self._learn(outcome, now)
@@ -345,7 +419,10 @@ class CircuitBreaker:
                 if current.window_start is None:
                     continue  # the item was just created or closed: counting again will succeed
                 outcome = store.restart_window(
-                    now=now, old_window_start=current.window_start, expires_at=self._expires_at(now)
+                    now=now,
+                    old_window_start=current.window_start,
+                    expires_at=self._expires_at(now),
+                    count=count,
                 )
                 if not outcome.won:
                     self._learn(outcome, now)
@@ -366,13 +443,15 @@ class CircuitBreaker:
             return
         outcome = store.probe_succeeded(version=permit.version, slot=permit.slot, owner=permit.owner)
         written = self._learn(outcome, now)
-        if not outcome.won:
-            return  # the period ended, or our lease expired and was taken: not counted
-        if written.half_open_successes >= self.settings.success_threshold:
+        if outcome.won and written.half_open_successes >= self.settings.success_threshold:
             closing = store.close(now=now, version=written.version, expires_at=self._expires_at(now))
             closed = self._learn(closing, now)
             if closing.won:
                 self._transition(State.HALF_OPEN, State.CLOSED, closed, now)
+        # Not counted if the period ended or our lease expired and was taken. Either way the probe is over:
+        # free our copy's claim (if the copies were not rewritten), so the next probe may come through it.
+        if self._copies is not None:
+            self._copies.release(now=now)
 
     def _open(self, snapshot: Snapshot, from_state: State, *, consecutive_opens: int, now: float) -> None:
         duration = min(
@@ -399,20 +478,59 @@ class CircuitBreaker:
             # An OPEN circuit stays OPEN until openUntil: nothing else can change it before then.
             if now < fresh_until or (snapshot.state is State.OPEN and now < snapshot.open_until):
                 return snapshot
-        return self._reread(now)
+        return self._refresh(now)
+
+    def _refresh(self, now: float) -> Snapshot:
+        """Read the state (a random read copy in fleet mode), and write the failures waiting for it."""
+        if self.settings.read_copies > 1:
+            snapshot = self._copies_for().read(self._known, now=now, expires_at=self._expires_at(now))
+            self._remember(snapshot, now)
+        else:
+            snapshot = self._reread(now)
+        if self._pending_failures and snapshot.state is State.CLOSED:
+            try:
+                self._flush_failures(now)
+            except Exception as exc:  # the read worked: decide by it
+                self._store_error("record", exc)
+                if self._pending_failures >= self.settings.failure_threshold:
+                    self._hold(now)
+            return self._cache[0] if self._cache is not None else snapshot
+        self._pending_failures = 0  # the circuit is open or probing: failures in it are not counted
+        return snapshot
 
     def _reread(self, now: float) -> Snapshot:
+        """Read the circuit's own item."""
         snapshot = self._store_for().read()
-        self._remember(snapshot, now)
+        self._learn(Outcome(True, snapshot), now)
         return snapshot
 
     def _learn(self, outcome: Outcome, now: float) -> Snapshot:
-        """Remember the item a write returned: as written, or as it stood when the write lost."""
+        """Remember the item a write returned: as written, or as it stood when the write lost. In fleet
+        mode, an item of the circuit newer than the copy read last repairs that copy (after a while)."""
         self._remember(outcome.snapshot, now)
+        if self._copies is not None and outcome.snapshot.copy is None:
+            self._copies.repair(outcome.snapshot, now=now, expires_at=self._expires_at(now))
         return outcome.snapshot
 
     def _remember(self, snapshot: Snapshot, now: float) -> None:
-        self._cache = (snapshot, now + self.settings.cache_ttl)
+        self._read_at = now
+        self._known = snapshot
+        ttl = self.settings.cache_ttl
+        if self.settings.read_copies == 1:
+            self._cache = (snapshot, now + ttl)
+            return
+        # Fleet mode: jittered periods, and an OPEN state trusted past openUntil by the same jitter, so
+        # that the fleet does not come back to the copies in step when the open period ends.
+        jitter = self._copies_for().jitter()
+        fresh_until = now + ttl * jitter
+        if snapshot.state is State.OPEN:
+            fresh_until = max(fresh_until, snapshot.open_until + ttl * (jitter - 1.0))
+        self._cache = (snapshot, fresh_until)
+
+    def _copies_for(self) -> ReadCopies:
+        if self._copies is None:
+            self._copies = ReadCopies(self._store_for(), self.settings.read_copies)
+        return self._copies
 
     def _free_slots(self, snapshot: Snapshot, now: float) -> list[str]:
         slots = [f"s{i}" for i in range(self.settings.half_open_max_calls)]
@@ -445,7 +563,8 @@ class CircuitBreaker:
     def _reject(
         self, snapshot: Snapshot, now: float, retry_after: float, reason: str = ""
     ) -> CircuitOpenError:
-        error = CircuitOpenError(self.circuit_id, retry_after, snapshot.state, reason or _why(snapshot.state))
+        why = reason or (HELD_REASON if snapshot.held else _why(snapshot.state))
+        error = CircuitOpenError(self.circuit_id, retry_after, snapshot.state, why)
         self._emit(
             "CallRejected", "CallsRejected", now, state=snapshot.state.value, retryAfter=error.retry_after
         )
@@ -468,6 +587,8 @@ class CircuitBreaker:
             version=snapshot.version,
             **fields,
         )
+        if self.settings.read_copies > 1:
+            self._copies_for().propagate(snapshot, expires_at=self._expires_at(now))
 
     def _store_error(self, during: str, exc: Exception) -> None:
         """Log and count a state-store failure; a misconfiguration is told apart from a passing fault.
@@ -553,6 +674,11 @@ def _error_code(exc: Exception) -> str | None:
         code = response.get("Error", {}).get("Code")
         return str(code) if code else None
     return None
+
+
+def _settled(snapshot: Snapshot, now: float) -> bool:
+    """A state that decides a call without any write: CLOSED, or OPEN before ``openUntil``."""
+    return snapshot.state is State.CLOSED or (snapshot.state is State.OPEN and now < snapshot.open_until)
 
 
 def _why(state: State) -> str:

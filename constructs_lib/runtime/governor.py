@@ -131,14 +131,15 @@ def transitions_in(records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """Circuit id -> newest item version, for stream records that change a circuit's state.
 
     Updates within one state (a failure counted, a probe slot taken) are not transitions and are left
-    out, so they cost the governor no read.
+    out, so they cost the governor no read; so are the read copies of fleet mode (``copyOf``), which follow
+    their circuit's item.
     """
     found: dict[str, int] = {}
     for record in records:
         change = record.get("dynamodb", {})
         new, old = change.get("NewImage"), change.get("OldImage")
-        if not new:
-            continue  # the item was deleted (TTL): an idle, CLOSED circuit
+        if not new or "copyOf" in new:
+            continue  # deleted (TTL: an idle, CLOSED circuit), or a read copy
         state = new.get("circuitState", {}).get("S", State.CLOSED.value)
         old_state = (old or {}).get("circuitState", {}).get("S", State.CLOSED.value)
         if old is not None and state == old_state:

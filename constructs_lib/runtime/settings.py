@@ -13,6 +13,8 @@ from typing import Any
 
 __all__ = ["BreakerSettings", "InvalidSettingsError"]
 
+#: The most read copies a circuit may have (each transition writes every copy).
+MAX_READ_COPIES = 64
 _COUNTS = ("failure_threshold", "half_open_max_calls", "success_threshold")
 _POSITIVE_DURATIONS = ("window", "open_duration", "max_open_duration", "probe_timeout", "idle_expiry")
 
@@ -42,6 +44,12 @@ class BreakerSettings:
         slow_call_duration: Calls slower than this count as failures. Default: None (off).
         probe_timeout: How long a probe's lease lasts; a crashed probe frees its slot after it. Default: 30.
         idle_expiry: TTL of the item after its last write; only cleans up idle circuits. Default: 7 days.
+        read_copies: Copies of the circuit's state that containers read, one at random per read. 1 (the
+            default) reads the circuit's item itself and writes every failure as it happens, which holds to
+            about 1,000 containers calling at once. Above 1 the breaker is in fleet mode: transitions are
+            copied to that many items, a container counts its failures locally and writes them with its
+            next read, and only one container per copy may try a half-open probe at a time. 32 holds to
+            20,000 containers (README, "The breaker at scale"). At most 64.
     """
 
     failure_threshold: int = 5
@@ -55,6 +63,7 @@ class BreakerSettings:
     slow_call_duration: float | None = None
     probe_timeout: float = 30.0
     idle_expiry: float = 7 * 24 * 3600.0
+    read_copies: int = 1
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -81,6 +90,10 @@ class BreakerSettings:
                 found.append((name, value, "must be a number of seconds above 0"))
         if not _is_number(merged["cache_ttl"]) or merged["cache_ttl"] < 0:
             found.append(("cache_ttl", merged["cache_ttl"], "must be a number of seconds, 0 or more"))
+        if not _is_int(merged["read_copies"]) or not 1 <= merged["read_copies"] <= MAX_READ_COPIES:
+            found.append(
+                ("read_copies", merged["read_copies"], f"must be a whole number from 1 to {MAX_READ_COPIES}")
+            )
         if not isinstance(merged["fail_open"], bool):
             found.append(("fail_open", merged["fail_open"], "must be True or False"))
         if found:
