@@ -404,7 +404,7 @@ def measure(sizes: list[int], read_copies: int, seed: int = 7) -> DesignFigures:
         )
     extrapolated = {
         key: linear_at([(row["containers"], float(row[key])) for row in rows])
-        for key in ("steady_requests", "onset_writes")
+        for key in ("steady_requests", "onset_writes", "onset_requests")
     }
     return DesignFigures(read_copies, rows, extrapolated)
 
@@ -415,28 +415,32 @@ def main() -> None:
     parser.add_argument("--read-copies", type=int, default=FLEET_COPIES)
     args = parser.parse_args()
     sizes = [int(n) for n in args.containers.split(",")]
-    for figures in (measure(sizes, 1), measure(sizes, args.read_copies)):
-        print(table(figures))
+    print(table(measure(sizes, 1), measure(sizes, args.read_copies)))
 
 
-def table(figures: DesignFigures) -> str:
-    design = (
-        "today's design (read_copies=1)" if figures.read_copies == 1 else f"read_copies={figures.read_copies}"
-    )
+def table(before: DesignFigures, after: DesignFigures) -> str:
+    """Both designs side by side, "one item → K copies" in each cell, and the extrapolation."""
+
+    def pair(key: str, row: int, unit: str = "", fmt: str = ",") -> str:
+        values = [figures.rows[row][key] for figures in (before, after)]
+        return " → ".join(f"{v:{fmt}}{unit}" for v in values)
+
     lines = [
-        f"{design}:",
-        "| containers | steady: busiest item req/s | onset: busiest item writes/s "
-        "| reaction p99 | probes at once |",
+        f"| containers | steady: busiest item, req/s (1 → {after.read_copies} copies) | onset: busiest item, "
+        "writes/s | onset: busiest item, req/s | reaction, p99 | probes at once |",
+        "|---|---|---|---|---|---|",
     ]
-    for row in figures.rows:
+    for row, figures in enumerate(before.rows):
         lines.append(
-            f"| {row['containers']:,} | {row['steady_requests']:,} | {row['onset_writes']:,} | "
-            f"{row['reaction_p99']:.2f} s | {row['max_probes']} |"
+            f"| {figures['containers']:,} | {pair('steady_requests', row)} | {pair('onset_writes', row)} | "
+            f"{pair('onset_requests', row)} | {pair('reaction_p99', row, ' s', '.2f')} | "
+            f"{pair('max_probes', row)} |"
         )
-    lines.append(
-        f"| 20,000 (extrapolated) | {figures.extrapolated['steady_requests']:,.0f} | "
-        f"{figures.extrapolated['onset_writes']:,.0f} | | |"
-    )
+    extrapolated = [
+        " → ".join(f"{figures.extrapolated[key]:,.0f}" for figures in (before, after))
+        for key in ("steady_requests", "onset_writes", "onset_requests")
+    ]
+    lines.append(f"| **{TARGET_CONTAINERS:,}** (extrapolated) | {' | '.join(extrapolated)} | | |")
     return "\n".join(lines)
 
 

@@ -191,6 +191,20 @@ class TestCopies:
         assert item()["circuitState"]["S"] == "OPEN"
         assert events.transitions() == [("CLOSED", "OPEN")]
 
+    def test_unwritten_failures_older_than_the_window_are_dropped_and_a_success_never_holds(
+        self, clock, events
+    ):
+        client = new_client()
+        breaker = fleet_breaker(clock, events, client, failure_threshold=3, window=10.0)
+        succeed(breaker)
+        throttle(client, "GetItem", 100)  # nothing can be read or written for a while
+        fail(breaker, 2)
+        clock.advance(11.0)  # the two failures' window has passed
+        fail(breaker)
+        succeed(breaker)  # 1 failure in its window: below the threshold, so no hold
+        clock.advance(0.5)
+        succeed(breaker)
+
     def test_every_item_stays_under_one_kilobyte_one_write_unit(self, clock, events):
         breakers = [fleet_breaker(clock, events, read_copies=2, half_open_max_calls=3) for _ in range(3)]
         open_through_fleet(breakers[0], clock)

@@ -149,6 +149,7 @@ class CircuitBreaker:
         # Failures seen but not yet written: in fleet mode until the next read, and in either mode while
         # the store throttles the write. Written with one ADD; dropped if the circuit is no longer CLOSED.
         self._pending_failures = 0
+        self._pending_since = 0.0  # when the first of them happened
 
     # ------------------------------------------------------------------------------------ public
 
@@ -379,13 +380,22 @@ class CircuitBreaker:
             if permit.slot is not None:
                 self._settle_probe(permit, failed, now)
             elif failed:
-                self._pending_failures += 1
-                if self.settings.read_copies == 1:  # fleet mode writes them with its next read
-                    self._flush_failures(now)
+                self._count_failure(now)
         except Exception as store_exc:
             self._store_error("record", store_exc)
-        if self._pending_failures >= self.settings.failure_threshold:
+        if failed and permit.slot is None and self._pending_failures >= self.settings.failure_threshold:
             self._hold(now)
+
+    def _count_failure(self, now: float) -> None:
+        """Add a failure to those not yet written (dropping them if their window has passed); write
+        them now, or in fleet mode with the next read."""
+        if self._pending_failures and now - self._pending_since > self.settings.window:
+            self._pending_failures = 0
+        if not self._pending_failures:
+            self._pending_since = now
+        self._pending_failures += 1
+        if self.settings.read_copies == 1:
+            self._flush_failures(now)
 
     def _hold(self, now: float) -> None:
         """This container's own failures not yet written (fleet mode, or throttled) reach the threshold:
