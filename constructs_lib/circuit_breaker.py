@@ -62,6 +62,10 @@ from .runtime.governor import (
 )
 from .runtime.settings import BreakerSettings
 
+#: The busy containers one state item holds (``read_copies=1``): about 3,000 strongly consistent reads a
+#: second at one read per 1 s cache period, with room for the writes of an outage's onset.
+ONE_ITEM_CONTAINERS = 1_000
+
 __all__ = ["CircuitBreaker", "CircuitBreakerWiring", "ConsumerPause"]
 
 #: The governor's runtime (one the runtime layer supports).
@@ -214,6 +218,7 @@ class CircuitBreaker(Construct):
         already covers the copies, which are items of the same table.
         """
         target, settings = self._checked_attachment({**given_props(locals()), "function": function})
+        self._warn_about_fleet_size(target, circuit_id, settings)
         return self._wire(target, circuit_id, settings)
 
     def pause_while_open(
@@ -672,6 +677,23 @@ class CircuitBreaker(Construct):
             iam.PolicyStatement(actions=list(LAMBDA_ACTIONS), resources=[mapping.event_source_mapping_arn])
         )
         return governor
+
+    def _warn_about_fleet_size(
+        self, target: lambda_.Function, circuit_id: str, settings: Mapping[str, Any]
+    ) -> None:
+        """Warn when a function reserves more containers than one state item serves (fleet mode is off)."""
+        reserved = target.node.default_child.reserved_concurrent_executions  # type: ignore[union-attr]
+        copies = settings.get("read_copies", BreakerSettings.read_copies)
+        if isinstance(reserved, int) and reserved > ONE_ITEM_CONTAINERS and copies == 1:
+            cdk_warning(
+                self,
+                "breakerFleetMode",
+                f"function '{target.node.path}' reserves {reserved} concurrent executions, and each of "
+                f"them reads circuit '{circuit_id}''s one state item once a cache period: DynamoDB serves "
+                "one item about 3,000 reads a second, which holds about "
+                f"{ONE_ITEM_CONTAINERS:,} busy containers; pass read_copies=32 to attach() (fleet mode, "
+                'README "The breaker at scale")',
+            )
 
     def _warn_about_receive_room(
         self, mapping: lambda_.EventSourceMapping, circuit_id: str, facts: _MappingFacts

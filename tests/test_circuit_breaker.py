@@ -120,6 +120,35 @@ class TestAttach:
         assert "read_copies: got 100" in str(refused.value)
         assert "from 1 to 64" in str(refused.value)
 
+    def test_a_function_reserving_more_containers_than_one_item_holds_is_warned_about(self, stack):
+        breaker = CircuitBreaker(stack, "Breaker")
+        big = lambda_.Function(
+            stack,
+            "Big",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="index.handler",
+            code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
+            reserved_concurrent_executions=5000,
+        )
+        breaker.attach(big, circuit_id="payments")
+        warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("read_copies=32"))
+        assert len(warnings) == 1
+        assert "reserves 5000 concurrent executions" in str(warnings[0].entry.data)
+
+    def test_fleet_mode_or_a_small_function_is_not_warned_about(self, stack):
+        breaker = CircuitBreaker(stack, "Breaker")
+        for name, reserved, copies in (("Big", 5000, 32), ("Small", 1000, None)):
+            fn = lambda_.Function(
+                stack,
+                name,
+                runtime=lambda_.Runtime.PYTHON_3_14,
+                handler="index.handler",
+                code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
+                reserved_concurrent_executions=reserved,
+            )
+            breaker.attach(fn, circuit_id=f"c{name}", read_copies=copies)
+        assert Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("read_copies")) == []
+
     def test_grants_only_the_item_actions_the_runtime_uses_on_this_table(self, stack):
         breaker = CircuitBreaker(stack, "Breaker")
         fn = make_function(stack)
