@@ -81,3 +81,35 @@ def test_the_java_benchmark_times_init_first_and_steady_requests_with_and_withou
     for values in measured.values():
         assert set(values) == {"jvm_start_ms", "static_init_ms", "first_request_ms", "steady_request_us"}
         assert all(v > 0 for v in values.values())
+
+
+def test_the_fleet_extrapolation_is_a_least_squares_line_and_the_table_sets_the_designs_side_by_side():
+    from benchmarks import breaker_fleet as fleet
+
+    assert fleet.linear_at([(100, 10.0), (300, 30.0)]) == pytest.approx(2000.0)
+    assert fleet.linear_at([(100, 5.0), (1000, 5.0), (5000, 5.0)]) == pytest.approx(5.0)  # flat stays flat
+    assert fleet.linear_at([(100, 7.0)]) == pytest.approx(1400.0)  # one point: proportional
+    row = {"containers": 100, "steady_requests": 100, "onset_writes": 80, "onset_requests": 105}
+    before = fleet.DesignFigures(
+        1,
+        [{**row, "reaction_p99": 0.5, "max_probes": 1}],
+        {"steady_requests": 20000.0, "onset_writes": 16000.0, "onset_requests": 21000.0},
+    )
+    after = fleet.DesignFigures(
+        32,
+        [
+            {
+                **row,
+                "steady_requests": 7,
+                "onset_writes": 5,
+                "onset_requests": 9,
+                "reaction_p99": 1.38,
+                "max_probes": 1,
+            }
+        ],
+        {"steady_requests": 746.0, "onset_writes": 7.0, "onset_requests": 716.0},
+    )
+    lines = fleet.table(before, after).splitlines()
+    assert "1 → 32 copies" in lines[0]
+    assert lines[2] == "| 100 | 100 → 7 | 80 → 5 | 105 → 9 | 0.50 s → 1.38 s | 1 → 1 |"
+    assert lines[3] == "| **20,000** (extrapolated) | 20,000 → 746 | 16,000 → 7 | 21,000 → 716 | | |"
