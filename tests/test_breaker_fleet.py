@@ -219,6 +219,27 @@ class TestCopies:
         for name, stored in largest.items():
             assert item_bytes(stored) < 1024, (name, item_bytes(stored))
 
+    @pytest.mark.parametrize("read_copies", [1, COPIES])
+    def test_threads_of_one_container_lose_no_failure_and_count_none_twice(
+        self, clock, events, atomic_moto, read_copies
+    ):
+        breaker = make_breaker(clock, events, read_copies=read_copies, failure_threshold=10_000)
+        succeed(breaker)
+
+        def fail_25_times() -> None:
+            for _ in range(25):
+                with contextlib.suppress(ConnectionError), breaker.call():
+                    raise ConnectionError("downstream down")
+
+        threads = [threading.Thread(target=fail_25_times) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        clock.advance(1.25)
+        succeed(breaker)  # fleet mode writes with this read
+        assert int(item()["failureCount"]["N"]) == 8 * 25
+
     def test_failures_seen_while_the_copies_say_open_are_not_counted(self, clock, events):
         first, second = fleet_breaker(clock, events), fleet_breaker(clock, events)
         succeed(second)

@@ -7,6 +7,7 @@ import inspect
 import json
 import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -150,6 +151,7 @@ class CircuitBreaker:
         # the store throttles the write. Written with one ADD; dropped if the circuit is no longer CLOSED.
         self._pending_failures = 0
         self._pending_since = 0.0  # when the first of them happened
+        self._pending_lock = threading.Lock()  # threads of one container share them
 
     # ------------------------------------------------------------------------------------ public
 
@@ -389,11 +391,12 @@ class CircuitBreaker:
     def _count_failure(self, now: float) -> None:
         """Add a failure to those not yet written (dropping them if their window has passed); write
         them now, or in fleet mode with the next read."""
-        if self._pending_failures and now - self._pending_since > self.settings.window:
-            self._pending_failures = 0
-        if not self._pending_failures:
-            self._pending_since = now
-        self._pending_failures += 1
+        with self._pending_lock:
+            if self._pending_failures and now - self._pending_since > self.settings.window:
+                self._pending_failures = 0
+            if not self._pending_failures:
+                self._pending_since = now
+            self._pending_failures += 1
         if self.settings.read_copies == 1:
             self._flush_failures(now)
 
@@ -408,12 +411,16 @@ class CircuitBreaker:
 
     def _flush_failures(self, now: float) -> None:
         """Write the failures not yet written with one ADD; throttled, they wait for the next read."""
-        count, self._pending_failures = self._pending_failures, 0
+        with self._pending_lock:
+            count, self._pending_failures = self._pending_failures, 0
+        if not count:
+            return  # another thread of this container wrote them
         try:
             self._record_failure(now, count)
         except Exception as exc:
             if _error_code(exc) in THROTTLING_CODES:
-                self._pending_failures += count
+                with self._pending_lock:
+                    self._pending_failures += count
             raise
 
     def _record_failure(self, now: float, count: int) -> None:
@@ -505,7 +512,8 @@ class CircuitBreaker:
                 if self._pending_failures >= self.settings.failure_threshold:
                     self._hold(now)
             return self._cache[0] if self._cache is not None else snapshot
-        self._pending_failures = 0  # the circuit is open or probing: failures in it are not counted
+        with self._pending_lock:  # the circuit is open or probing: failures in it are not counted
+            self._pending_failures = 0
         return snapshot
 
     def _reread(self, now: float) -> Snapshot:
