@@ -20,10 +20,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import heapq
+import itertools
 import json
 import os
 import random
 import threading
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -145,14 +147,17 @@ class CountingClient:
         self._clock = clock
         self._result = result
         self._scenario = scenario
-        self._coin = random.Random(len(scenario.name))
         self.exceptions = client.exceptions
         self.circuit: dict[str, Any] = {}
+        # The runtime's copy writers are threads: what they touch here is locked.
+        self._lock = threading.Lock()
         #: Copy writes on their way: (lands at, order, request).
         self._in_flight: list[tuple[float, int, dict[str, Any]]] = []
-        self._order = 0
+        self._order = itertools.count()
         #: (thread or "pool", instant) -> copy writes issued so far.
         self._issued: dict[tuple[str, float], int] = {}
+        #: (item, instant) -> requests so far, which decide throttling.
+        self._attempts: dict[tuple[str, float], int] = {}
 
     def get_item(self, **kwargs: Any) -> Any:
         self._count(self._result.reads, kwargs)
@@ -173,15 +178,18 @@ class CountingClient:
         return response
 
     def _send_copy_write(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        now = self._clock()
-        self._maybe_throttle(now)
+        now, item = self._clock(), kwargs["Key"]["id"]["S"]
+        if self._throttles(item, now):
+            with self._lock:
+                self._result.writes[item, int(now)] += 1
+            self._refuse()
         pooled = threading.current_thread().name.startswith("breaker-copies")
         key = ("pool" if pooled else str(threading.get_ident()), now)
-        issued = self._issued[key] = self._issued.get(key, 0) + 1
-        rounds = -(-issued // COPY_WRITERS) if pooled else issued
-        lands = now + rounds * COPY_WRITE_SECONDS
-        heapq.heappush(self._in_flight, (lands, self._order, kwargs))
-        self._order += 1
+        with self._lock:
+            issued = self._issued[key] = self._issued.get(key, 0) + 1
+            rounds = -(-issued // COPY_WRITERS) if pooled else issued
+            lands = now + rounds * COPY_WRITE_SECONDS
+            heapq.heappush(self._in_flight, (lands, next(self._order), kwargs))
         return {}
 
     def land_copy_writes(self, until: float, set_clock: Callable[[float], None]) -> None:
@@ -193,6 +201,7 @@ class CountingClient:
             with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
                 self._client.update_item(**kwargs)
         self._issued.clear()
+        self._attempts.clear()
 
     @property
     def state(self) -> str:
@@ -203,16 +212,26 @@ class CountingClient:
         return float(self.circuit.get("openUntil", {}).get("N", "0"))
 
     def _count(self, counts: Counter[tuple[str, int]], kwargs: dict[str, Any], throttle: bool = True) -> None:
-        now = self._clock()
-        counts[kwargs["Key"]["id"]["S"], int(now)] += 1
-        if throttle:
-            self._maybe_throttle(now)
+        now, item = self._clock(), kwargs["Key"]["id"]["S"]
+        counts[item, int(now)] += 1
+        if throttle and self._throttles(item, now):
+            self._refuse()
 
-    def _maybe_throttle(self, now: float) -> None:
-        if self._scenario.throttled(now) and self._coin.random() < 0.5:
-            self._result.throttled += 1
-            error = {"Error": {"Code": THROTTLE_ERROR, "Message": "simulated"}}
-            raise self._client.exceptions.ProvisionedThroughputExceededException(error, "Request")
+    def _throttles(self, item: str, now: float) -> bool:
+        """Whether the scenario throttles this request: one in two on average, decided by the request
+        itself (its item, instant and attempt), so the order of the copy writers' threads cannot change
+        a run."""
+        if not self._scenario.throttled(now):
+            return False
+        with self._lock:
+            attempt = self._attempts[item, now] = self._attempts.get((item, now), 0) + 1
+            throttled = zlib.crc32(f"{item}|{now!r}|{attempt}".encode()) % 2 == 0
+            self._result.throttled += throttled
+        return throttled
+
+    def _refuse(self) -> None:
+        error = {"Error": {"Code": THROTTLE_ERROR, "Message": "simulated"}}
+        raise self._client.exceptions.ProvisionedThroughputExceededException(error, "Request")
 
     def _track(self, kwargs: dict[str, Any], item: dict[str, Any] | None) -> None:
         if kwargs["Key"]["id"]["S"] == CIRCUIT and item:
