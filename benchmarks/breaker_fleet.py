@@ -58,13 +58,6 @@ COPY_WRITE_SECONDS = 0.005
 RECOVERY_MAX_CONTAINERS = 1_000
 
 
-class Downstream:
-    """Healthy or failing by the simulated time, per scenario."""
-
-    def __init__(self, failing: Callable[[float], bool]) -> None:
-        self.failing = failing
-
-
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -418,7 +411,6 @@ def measure(sizes: list[int], read_copies: int, seed: int = 7) -> DesignFigures:
                 "onset_requests": onset.requests_per_second(since=ONSET),
                 "reaction_p99": onset.reaction_p99(),
                 "max_probes": recovery.max_probes,
-                "closed_again": recovery.transitions[-1:] == [("HALF_OPEN", "CLOSED")],
             }
         )
     extrapolated = {

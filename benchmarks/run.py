@@ -166,8 +166,9 @@ def main() -> None:
     for row in rows:
         print("| " + " | ".join(row) + " |")
     print(
-        "\nThe breaker's fleet (benchmarks/breaker_fleet.py): every container calls 5 times a second; the "
-        "busiest state item's requests per simulated second, extrapolated linearly to 20,000 containers.\n"
+        "\nThe breaker's fleet (benchmarks/breaker_fleet.py): every container calls 5 times a second on "
+        "average; the busiest state item's requests per simulated second, extrapolated linearly to 20,000 "
+        "containers.\n"
     )
     print(fleet)
     cpus = Path("/proc/cpuinfo").read_text().count("processor")

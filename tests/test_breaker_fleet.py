@@ -22,7 +22,7 @@ from constructs_lib.runtime import (
     CircuitOpenError,
     InvalidSettingsError,
 )
-from constructs_lib.runtime._store import COPY_SEPARATOR
+from constructs_lib.runtime._store import COPY_SEPARATOR, IAM_ACTIONS
 from constructs_lib.runtime.governor import transitions_in
 from tests.breaker_support import (
     TABLE,
@@ -93,6 +93,7 @@ def test_read_copies_must_be_a_whole_number_from_1_to_64(value):
         BreakerSettings.resolve("payments", {"read_copies": value})
 
 
+@pytest.mark.usefixtures("aws")
 def test_one_read_copy_is_the_default_and_reads_the_circuits_own_item(clock, events):
     client = new_client()
     counter = RequestCounter(client)
@@ -274,8 +275,12 @@ class TestCopies:
         for block in in_flight:
             block.__exit__(None, None, None)
         assert item()["circuitState"]["S"] == "CLOSED"
+        # Claims, probes, transitions and copy writes: every request is one attach() grants on the table.
+        assert {f"dynamodb:{name}" for name in counter.names()} <= set(IAM_ACTIONS)
 
-    def test_a_copy_its_winner_could_not_write_is_repaired_after_a_cache_period(self, clock, events):
+    def test_a_copy_its_winner_could_not_write_is_repaired_by_the_first_container_to_notice(
+        self, clock, events
+    ):
         opener, other = (
             fleet_breaker(clock, events, read_copies=2),
             fleet_breaker(clock, events, read_copies=2),

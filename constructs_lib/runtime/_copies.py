@@ -6,8 +6,8 @@ second. With ``read_copies`` = K above 1:
 - a container reads one of K copies of the state, at random, once per (jittered) cache period, so each
   copy takes 1/K of the fleet's reads and the circuit's own item takes none in steady traffic;
 - the container that wins a transition on the circuit's item writes the new state to every copy; a copy
-  that is still older than the circuit's item a cache period after the transition (its writer crashed,
-  or was throttled) is repaired by the next container that learns of the difference;
+  that is still older than the circuit's item ``COPY_SETTLE_SECONDS`` after the transition (its writer
+  crashed, or was throttled) is repaired by the next container that learns of the difference;
 - before a container tries a half-open probe on the circuit's item, it must win its copy's claim, so at
   most K containers at a time write to the circuit's item when its open period ends or a probe slot
   frees, however many containers are waiting.
@@ -19,10 +19,13 @@ import random
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from ._store import DynamoStore, Outcome, Snapshot
+from ._store import DynamoStore, Outcome, Snapshot, is_throttled
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 #: Cache periods are stretched by up to this fraction, at random, so containers do not read in step.
 CACHE_JITTER = 0.2
@@ -35,18 +38,16 @@ COPY_RETRY_SECONDS = 0.01
 #: How long after a transition a copy may still be older than the circuit's item before the first
 #: container to notice repairs it: the winner writes every copy at once, in a few milliseconds.
 COPY_SETTLE_SECONDS = 0.1
-#: DynamoDB's answers to a request over the item's, the table's or the account's throughput: the store
-#: works, it is only busy (the breaker then decides by the state it read last).
-THROTTLING_CODES = frozenset(
-    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
-)
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
 def _writers() -> ThreadPoolExecutor:
-    """The process's copy writers, started on the first transition (boto3 clients are thread-safe)."""
+    """The process's copy writers, started on the first transition (boto3 clients are thread-safe).
+    Imported here, not at the module's import, so a cold start in one-item mode does not pay for it."""
+    from concurrent.futures import ThreadPoolExecutor
+
     global _pool
     with _pool_lock:
         if _pool is None:
@@ -60,7 +61,6 @@ class Claim:
 
     copy: int
     owner: str
-    version: int
 
 
 class ReadCopies:
@@ -103,7 +103,7 @@ class ReadCopies:
                     self._store.write_copy(copy, snapshot, expires_at=expires_at)
                     return None
                 except Exception as exc:  # throttled or unreachable: the other copies still get the state
-                    if attempt == COPY_WRITE_ATTEMPTS - 1 or not _throttled(exc):
+                    if attempt == COPY_WRITE_ATTEMPTS - 1 or not is_throttled(exc):
                         return exc
                     time.sleep(COPY_RETRY_SECONDS * 2**attempt)
             return None
@@ -134,7 +134,7 @@ class ReadCopies:
             snapshot.copy, version=snapshot.version, owner=owner, until=until, now=now
         )
         if outcome.won:
-            self.claim = Claim(snapshot.copy, owner, snapshot.version)
+            self.claim = Claim(snapshot.copy, owner)
             self.last_read = outcome.snapshot
         return outcome
 
@@ -142,10 +142,4 @@ class ReadCopies:
         """Free the claim this container holds (its probe is settled), so another container may probe."""
         claim, self.claim = self.claim, None
         if claim is not None:
-            self._store.hold_claim(claim.copy, owner=claim.owner, until=now)
-
-
-def _throttled(exc: Exception) -> bool:
-    response = getattr(exc, "response", None)
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return code in THROTTLING_CODES
+            self._store.release_claim(claim.copy, owner=claim.owner, now=now)

@@ -23,8 +23,8 @@ With ``read_copies`` above 1, each circuit also has that many read copies, ``<ci
 ``circuitState``, ``version``, ``openUntil``, ``consecutiveOpens`` and ``stateChangedAt`` as the
 circuit's item had them at ``version``, ``copyOf`` (the circuit id, so stream readers can skip copies)
 and, while a container tries a half-open probe through the copy, ``claimOwner`` and ``claimUntil``.
-Copies are written only by the container that won a transition (and, after a cache period, by one that
-finds a copy older than the circuit's item), each write conditional on the copy's version being older.
+Copies are written only by the container that won a transition (and, 0.1 s after it, by one that finds a
+copy older than the state it knows), each write conditional on the copy's version being older.
 
 A missing item is a CLOSED circuit with no failures. Every write returns an :class:`Outcome`: the item
 as written (``ReturnValues=ALL_NEW``), or, when its condition did not hold (a lost race), the item as
@@ -34,6 +34,7 @@ and never overwrites.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,10 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 #: Joins a circuit id and a read copy's number into the copy's item id.
 COPY_SEPARATOR = "#copy-"
+#: DynamoDB's answers to a request over the item's, the table's or the account's throughput.
+THROTTLING_CODES = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
 #: The TTL attribute the table must be configured with.
 TTL_ATTRIBUTE = "expiresAt"
 #: The only DynamoDB actions this module performs; the CDK construct grants exactly these.
@@ -161,7 +166,7 @@ class DynamoStore:
         response = self._client.get_item(TableName=self._table, Key=self._key_of(copy), ConsistentRead=True)
         return parse(dict(response.get("Item") or {}), copy)
 
-    def write_copy(self, copy: int, snapshot: Snapshot, *, expires_at: int) -> bool:
+    def write_copy(self, copy: int, snapshot: Snapshot, *, expires_at: int) -> None:
         """Bring read copy ``copy`` up to ``snapshot`` (the circuit's item), unless it is as new already."""
         values: dict[str, Any] = {
             ":state": _s(snapshot.state.value),
@@ -173,7 +178,8 @@ class DynamoStore:
             ":sv": _n(SCHEMA_VERSION),
             ":exp": _n(expires_at),
         }
-        try:
+        # A failed condition means the copy is as new already.
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
             self._client.update_item(
                 TableName=self._table,
                 Key=self._key_of(copy),
@@ -183,9 +189,6 @@ class DynamoStore:
                 ConditionExpression="attribute_not_exists(version) OR version < :v",
                 ExpressionAttributeValues=values,
             )
-        except self._client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
 
     def claim_copy(self, copy: int, *, version: int, owner: str, until: float, now: float) -> Outcome:
         """Hold read copy ``copy``'s half-open claim until ``until``, if it is free at ``version``."""
@@ -196,12 +199,12 @@ class DynamoStore:
             copy=copy,
         )
 
-    def hold_claim(self, copy: int, *, owner: str, until: float) -> Outcome:
-        """Keep (``until`` in the future) or end (``until`` now) a claim this owner holds."""
+    def release_claim(self, copy: int, *, owner: str, now: float) -> Outcome:
+        """End, at ``now``, a claim on read copy ``copy`` if this owner still holds it."""
         return self._update(
-            "SET claimUntil = :until",
+            "SET claimUntil = :now",
             "claimOwner = :owner",
-            {":owner": _s(owner), ":until": _n(until)},
+            {":owner": _s(owner), ":now": _n(now)},
             copy=copy,
         )
 
@@ -356,6 +359,20 @@ class DynamoStore:
         except self._client.exceptions.ConditionalCheckFailedException as lost:
             return Outcome(False, parse(lost.response.get("Item"), copy))
         return Outcome(True, parse(response.get("Attributes"), copy))
+
+
+def error_code(exc: Exception) -> str | None:
+    """The AWS error code of a botocore ClientError; None for anything else (timeouts, connections)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code else None
+    return None
+
+
+def is_throttled(exc: Exception) -> bool:
+    """DynamoDB refused the request for throughput: the store works, it is only busy."""
+    return error_code(exc) in THROTTLING_CODES
 
 
 def copy_id(circuit_id: str, copy: int) -> str:

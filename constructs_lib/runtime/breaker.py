@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from ._copies import THROTTLING_CODES, ReadCopies
+from ._copies import ReadCopies
 from ._emf import EmfWriter
-from ._store import DynamoStore, Outcome, Snapshot, State, default_client
+from ._store import DynamoStore, Outcome, Snapshot, State, default_client, error_code, is_throttled
 from .settings import BreakerSettings, InvalidSettingsError
 
 if TYPE_CHECKING:
@@ -304,7 +304,7 @@ class CircuitBreaker:
         reach ``failure_threshold``; OPEN and HALF_OPEN reject it), and the store is asked again after a
         cache period. Any other error, or no state read yet, follows ``fail_open``."""
         self._store_error("acquire", exc)
-        if self._known is not None and _error_code(exc) in THROTTLING_CODES:
+        if self._known is not None and is_throttled(exc):
             self._remember(self._known, now)
             if self._pending_failures >= self.settings.failure_threshold:
                 self._hold(now)
@@ -418,7 +418,7 @@ class CircuitBreaker:
         try:
             self._record_failure(now, count)
         except Exception as exc:
-            if _error_code(exc) in THROTTLING_CODES:
+            if is_throttled(exc):
                 with self._pending_lock:
                     self._pending_failures += count
             raise
@@ -614,7 +614,7 @@ class CircuitBreaker:
         A missing table, a key schema the breaker cannot use or a role without access fails on every
         call: the breaker is then off (failing open or closed), which an operator must fix, not wait out.
         """
-        code = _error_code(exc)
+        code = error_code(exc)
         misconfigured = code in MISCONFIGURATION_CODES
         self._emit(
             "StateStoreError",
@@ -683,15 +683,6 @@ def _paused_circuits() -> list[str]:
     except json.JSONDecodeError:
         return []
     return [str(c) for c in paused] if isinstance(paused, list) else []
-
-
-def _error_code(exc: Exception) -> str | None:
-    """The AWS error code of a botocore ClientError; None for anything else (timeouts, connections)."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        return str(code) if code else None
-    return None
 
 
 def _settled(snapshot: Snapshot, now: float) -> bool:

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._emf import EmfWriter
-from ._store import DynamoStore, Snapshot, State, default_client
-from .breaker import DEFAULT_NAMESPACE, NAMESPACE_ENV, TABLE_ENV, _error_code
+from ._store import DynamoStore, Snapshot, State, default_client, error_code
+from .breaker import DEFAULT_NAMESPACE, NAMESPACE_ENV, TABLE_ENV
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -295,7 +295,7 @@ class Governor:
         try:
             self._lambda.update_event_source_mapping(**update)
         except Exception as exc:
-            if _error_code(exc) != "ResourceInUseException":
+            if error_code(exc) != "ResourceInUseException":
                 raise
             self._busy(governed, "ResourceInUse", now)  # it started a transition since we read it
             return None

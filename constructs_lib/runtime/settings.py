@@ -40,7 +40,8 @@ class BreakerSettings:
         half_open_max_calls: Probes allowed at once across all containers while HALF_OPEN. Default: 1.
         success_threshold: Probe successes that close the circuit. Default: 1.
         cache_ttl: How long a container trusts its last read of a CLOSED or HALF_OPEN state. Default: 1.
-        fail_open: Let calls through when DynamoDB itself fails (logged and counted). Default: True.
+        fail_open: Let calls through when DynamoDB itself fails (logged and counted). Default: True. A
+            throttled store is not a failed one: the state the container read last decides instead.
         slow_call_duration: Calls slower than this count as failures. Default: None (off).
         probe_timeout: How long a probe's lease lasts; a crashed probe frees its slot after it. Default: 30.
         idle_expiry: TTL of the item after its last write; only cleans up idle circuits. Default: 7 days.
