@@ -88,6 +88,9 @@ def render(templates: Templates, stack: Stack, value: Any) -> str | None:
 def _reference(templates: Templates, stack: Stack, name: Any, attribute: str | None) -> str | None:
     if attribute is None and name in _PSEUDO:
         return _PSEUDO[name]
+    followed = templates.follow(stack, name, attribute)
+    if followed is not None:
+        return render(templates, *followed)
     if not isinstance(name, str) or name not in stack.resources:
         return None
     resource = Resource(stack, name)

@@ -1,18 +1,23 @@
 """The synthesized templates of an app as the rules read them: resources, and what each value refers to.
 
-References are followed across stacks (``Fn::ImportValue`` and ``Fn::GetStackOutput``), so a rule sees a
-queue in a stateful stack from the event source mapping in a stateless one. Values that only deploy time
-can know (parameters, pseudo parameters, intrinsic functions over them) stay unresolved: rules skip them.
+Every stack that will deploy is read, nested stacks included (:mod:`._assembly` finds their templates),
+with the environment the assembly gives each stack (a literal account and region, or none). References
+are followed across stacks (``Fn::ImportValue`` and ``Fn::GetStackOutput``) and across the nested-stack
+boundary (a nested template's ``Parameters`` take the parent's values; the parent's ``Fn::GetAtt
+[Stack, Outputs.X]`` is the nested template's output), so a rule sees a queue in a stateful stack from
+the event source mapping in a stateless one. Values that only deploy time can know (parameters, pseudo
+parameters, intrinsic functions over them) stay unresolved: rules skip them.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from . import _assembly
 
 _SUB_VARIABLE = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.([A-Za-z0-9.]+))?\}")
 
@@ -24,11 +29,27 @@ class Stack:
     name: str
     template_path: str
     template: Mapping[str, Any] = field(repr=False)
+    #: The literal account and region the stack deploys to; None where the stack leaves it to deploy
+    #: time (an environment-agnostic stack writes ``AWS::AccountId`` and ``AWS::Region`` instead).
+    account: str | None = None
+    region: str | None = None
+    #: For a nested stack: its parent, and the logical id of its ``AWS::CloudFormation::Stack`` there.
+    parent: Stack | None = field(default=None, repr=False)
+    parent_resource: str | None = None
+    #: Logical id → construct path, where the assembly's metadata gives it.
+    construct_paths: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: The stack's own construct path, where the metadata gives it.
+    path: str | None = None
 
     @property
     def resources(self) -> Mapping[str, Any]:
-        resources: Mapping[str, Any] = self.template.get("Resources", {})
-        return resources
+        resources = self.template.get("Resources", {})
+        return resources if isinstance(resources, Mapping) else {}
+
+    @property
+    def root(self) -> Stack:
+        """The top-level stack that deploys this one (itself when it is not nested)."""
+        return self.parent.root if self.parent is not None else self
 
 
 @dataclass(frozen=True)
@@ -47,6 +68,11 @@ class Resource:
     def props(self) -> Mapping[str, Any]:
         props: Mapping[str, Any] = self.stack.resources[self.logical_id].get("Properties", {})
         return props
+
+    @property
+    def path(self) -> str:
+        """The construct path (``/Stack/Queue/Resource``), else ``<stack>/<logical id>``."""
+        return self.stack.construct_paths.get(self.logical_id) or f"{self.stack.name}/{self.logical_id}"
 
     def __str__(self) -> str:
         return f"{self.stack.name}/{self.logical_id}"
@@ -91,20 +117,51 @@ class Templates:
     def __init__(self, stacks: Sequence[Stack]) -> None:
         self.stacks = {stack.name: stack for stack in stacks}
         self._exports: dict[str, tuple[Stack, Any]] = {}
+        self._nested: dict[tuple[int, str], Stack] = {}
         for stack in stacks:
-            for output in stack.template.get("Outputs", {}).values():
-                export = output.get("Export", {}).get("Name")
+            if stack.parent is not None and stack.parent_resource is not None:
+                self._nested[(id(stack.parent), stack.parent_resource)] = stack
+            for output in _mapping(stack.template.get("Outputs")).values():
+                export = _mapping(_mapping(output).get("Export")).get("Name")
                 if isinstance(export, str):
                     self._exports[export] = (stack, output.get("Value"))
 
     @classmethod
     def load(cls, template_paths: Sequence[str]) -> Templates:
-        """Read the templates; each stack is named by its file name, as ``Fn::GetStackOutput`` names it."""
-        stacks = []
-        for path in template_paths:
-            name = Path(path).name.removesuffix(".template.json")
-            stacks.append(Stack(name, path, json.loads(Path(path).read_text())))
+        """Read the templates and every nested stack's under them; each stack is named by its file name,
+        as ``Fn::GetStackOutput`` names it. The environment and construct paths come from the assembly
+        beside each template, where there is one."""
+        stacks: list[Stack] = []
+        loaded: set[Path] = set()
+        for path in _assembly.unique(template_paths):
+            if path not in loaded:
+                infos = _assembly.stack_infos(path.parent)
+                info = infos.get(path.name, _assembly.StackInfo())
+                stacks.extend(_load_tree(path, info, infos, None, None, loaded))
         return cls(stacks)
+
+    def nested(self, stack: Stack, logical_id: str) -> Stack | None:
+        """The nested stack that ``stack``'s ``AWS::CloudFormation::Stack`` resource deploys, if read."""
+        return self._nested.get((id(stack), logical_id))
+
+    def follow(self, stack: Stack, name: Any, attribute: str | None) -> tuple[Stack, Any] | None:
+        """Where a ``Ref``/``Fn::GetAtt`` crosses a nested-stack boundary, the stack and value it stands
+        for: a nested template's parameter is the parent's value for it, and ``Outputs.X`` of a nested
+        stack resource is that template's output."""
+        if not isinstance(name, str):
+            return None
+        parent = stack.parent
+        if attribute is None and parent is not None and name in _mapping(stack.template.get("Parameters")):
+            given = _mapping(parent.resources.get(stack.parent_resource or ""))
+            parameters = _mapping(_mapping(given.get("Properties")).get("Parameters"))
+            if name in parameters:
+                return parent, parameters[name]
+        if attribute is not None and attribute.startswith("Outputs."):
+            child = self.nested(stack, name)
+            output = _mapping(_mapping(child.template.get("Outputs")).get(attribute[8:])) if child else {}
+            if child is not None and "Value" in output:
+                return child, output["Value"]
+        return None
 
     def of_type(self, *types: str) -> Iterator[Resource]:
         for stack in self.stacks.values():
@@ -177,6 +234,9 @@ class Templates:
         return self.pieces(stack, value)
 
     def _reference(self, stack: Stack, name: Any, attribute: str | None) -> list[Piece]:
+        followed = self.follow(stack, name, attribute)
+        if followed is not None:
+            return self.pieces(*followed)
         if isinstance(name, str) and name in stack.resources:
             return [Reference(Resource(stack, name), attribute)]
         return []
@@ -197,6 +257,53 @@ class Templates:
             position = match.end()
         pieces.append(text[position:])
         return [piece for piece in pieces if piece != ""]
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _load_tree(
+    path: Path,
+    info: _assembly.StackInfo,
+    infos: Mapping[str, _assembly.StackInfo],
+    parent: Stack | None,
+    parent_resource: str | None,
+    loaded: set[Path],
+) -> list[Stack]:
+    """The stack of ``path`` and, depth first, every nested stack it deploys whose template is here."""
+    template = _assembly.read_json(path)
+    loaded.add(path)
+    if not isinstance(template, Mapping):
+        return []
+    stack = Stack(
+        _assembly.stack_name(path),
+        str(path),
+        template,
+        account=info.account if parent is None else parent.account,
+        region=info.region if parent is None else parent.region,
+        parent=parent,
+        parent_resource=parent_resource,
+        construct_paths=info.construct_paths,
+        path=info.path,
+    )
+    stacks = [stack]
+    assets: dict[str, str] | None = None
+    probe = Templates([stack])
+    for logical_id, resource in stack.resources.items():
+        if not isinstance(resource, Mapping) or resource.get("Type") != _assembly.NESTED_STACK:
+            continue
+        assets = _assembly.asset_files(path.parent) if assets is None else assets
+        url = probe.literal_text(stack, _mapping(resource.get("Properties")).get("TemplateURL"))
+        file = _assembly.nested_template_file(
+            url, info.construct_paths.get(logical_id), assets, info.nested_templates
+        )
+        child_path = (path.parent / file).resolve() if file else None
+        if child_path is None or child_path in loaded or not child_path.is_file():
+            continue
+        child_info = infos.get(child_path.name, _assembly.StackInfo())
+        stacks.extend(_load_tree(child_path, child_info, infos, stack, logical_id, loaded))
+    return stacks
 
 
 def _is_intrinsic(value: Mapping[str, Any]) -> bool:
