@@ -16,6 +16,9 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_apigatewayv2 as apigatewayv2
+from aws_cdk import aws_apigatewayv2_authorizers as apigatewayv2_authorizers
+from aws_cdk import aws_apigatewayv2_integrations as apigatewayv2_integrations
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -108,6 +111,39 @@ def distribution(
             allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
         ),
     )
+
+
+def reserved(stack: cdk.Stack, concurrency: int) -> lambda_.Function:
+    return lambda_.Function(
+        stack,
+        "Reserved",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(e, c):\n    return {}\n"),
+        timeout=Duration.seconds(30),
+        reserved_concurrent_executions=concurrency,
+    )
+
+
+def disabled_consumer(stack: cdk.Stack, fn: lambda_.IFunction) -> None:
+    """A consumer paused the documented way: its mapping disabled."""
+    queue = sqs.Queue(stack, "Queue", visibility_timeout=Duration.seconds(180))
+    fn.add_event_source(
+        event_sources.SqsEventSource(queue, report_batch_item_failures=True, max_concurrency=2, enabled=False)
+    )
+
+
+def http_api_behind_cdn(stack: cdk.Stack, *, iam_route: bool) -> None:
+    """An HTTP API with a Lambda route, fronted by CloudFront through its endpoint's host name."""
+    api = apigatewayv2.HttpApi(stack, "HttpApi")
+    api.add_routes(
+        path="/orders",
+        methods=[apigatewayv2.HttpMethod.POST],
+        integration=apigatewayv2_integrations.HttpLambdaIntegration("Orders", function(stack)),
+        authorizer=apigatewayv2_authorizers.HttpIamAuthorizer() if iam_route else None,
+    )
+    host = cdk.Fn.select(2, cdk.Fn.split("/", api.api_endpoint))
+    distribution(stack, origins.HttpOrigin(host))
 
 
 def iam_url(stack: cdk.Stack, fn: lambda_.IFunction | None = None) -> lambda_.FunctionUrl:
@@ -539,6 +575,13 @@ CASES: dict[str, dict[str, dict[str, Build]]] = {
             ),
         },
     },
+    "SqsConsumerCanRun": {
+        "trips": {"": lambda s: sqs_consumer(s, target=reserved(s, 0))},
+        "passes": {
+            "Reserved": lambda s: sqs_consumer(s, target=reserved(s, 5)),
+            "ZeroButDisabled": lambda s: disabled_consumer(s, reserved(s, 0)),
+        },
+    },
     "CdnApiCacheKeyAuthorization": {
         "trips": {
             "RestApi": lambda s: distribution(
@@ -607,10 +650,12 @@ CASES: dict[str, dict[str, dict[str, Build]]] = {
         "trips": {
             "": lambda s: distribution(
                 s, origins.RestApiOrigin(rest_api(s, authorization=apigateway.AuthorizationType.IAM))
-            )
+            ),
+            "HttpApi": lambda s: http_api_behind_cdn(s, iam_route=True),
         },
         "passes": {
             "": lambda s: distribution(s, origins.RestApiOrigin(rest_api(s))),
+            "HttpApi": lambda s: http_api_behind_cdn(s, iam_route=False),
             "IamNotFronted": lambda s: rest_api(s, authorization=apigateway.AuthorizationType.IAM),
         },
     },
