@@ -16,7 +16,7 @@ from .nag import (
     acknowledge_xray_wildcard,
 )
 from .props import merge_props
-from .types import check_types, visible_signature
+from .types import check_types, checked_arguments, visible_signature
 from .validation import (
     ConstructsLibValidationError,
     Problem,
@@ -40,6 +40,7 @@ __all__ = [
     "acknowledge_xray_wildcard",
     "cdk_warning",
     "check_types",
+    "checked_arguments",
     "child_path",
     "given_props",
     "has_snap_start",

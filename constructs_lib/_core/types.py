@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections.abc
 import enum
+import functools
 import inspect
 import types
 import typing
@@ -15,6 +16,7 @@ from aws_cdk import Duration
 from .validation import Problems, is_unresolved
 
 C = TypeVar("C", bound=type)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def visible_signature(cls: C) -> C:
@@ -27,6 +29,36 @@ def visible_signature(cls: C) -> C:
     params = list(init.parameters.values())[1:]  # drop self
     cls.__signature__ = init.replace(parameters=params, return_annotation=cls)  # type: ignore[attr-defined]
     return cls
+
+
+def checked_arguments(owner: str) -> Callable[[F], F]:
+    """Refuse, with :class:`ConstructsLibValidationError`, keyword-only arguments whose type the
+    function's own annotations refuse, so ``scopes="a/b"`` or ``single_page_app="false"`` fail where
+    they are given instead of meaning something else. ``owner`` names the function in the error.
+    Positional arguments are left to the function, which names what it takes in its own words."""
+
+    def decorate(function: F) -> F:
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            try:
+                bound = signature.bind(*args, **kwargs)
+            except TypeError:
+                return function(*args, **kwargs)  # Python's own message names what is missing or extra
+            given = {
+                name: value
+                for name, value in bound.arguments.items()
+                if signature.parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
+            }
+            problems = Problems(owner)
+            check_types(problems, function, given)
+            problems.raise_if_any()
+            return function(*args, **kwargs)
+
+        return checked  # type: ignore[return-value]
+
+    return decorate
 
 
 def check_types(problems: Problems, function: Callable[..., Any], given: Mapping[str, Any]) -> bool:

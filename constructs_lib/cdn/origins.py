@@ -27,6 +27,7 @@ from constructs import Construct, IConstruct
 
 from .._core import ConstructsLibValidationError, Problem, Problems, acknowledge, unqualified_snapstart_fix
 from .._core.regions import resolved_region
+from .._core.types import checked_arguments
 
 __all__ = ["BucketCdnOrigin", "CdnOrigin", "FunctionUrlCdnOrigin", "RestApiCdnOrigin"]
 
@@ -178,6 +179,7 @@ class CdnOrigin(abc.ABC):
         self.allowed_methods = allowed_methods
 
     @staticmethod
+    @checked_arguments("CdnOrigin.rest_api")
     def rest_api(
         api: apigateway.RestApi,
         *,
@@ -209,6 +211,7 @@ class CdnOrigin(abc.ABC):
         )
 
     @staticmethod
+    @checked_arguments("CdnOrigin.function_url")
     def function_url(
         function: lambda_.IFunction,
         *,
@@ -227,6 +230,7 @@ class CdnOrigin(abc.ABC):
         )
 
     @staticmethod
+    @checked_arguments("CdnOrigin.bucket")
     def bucket(
         bucket: s3.IBucket,
         *,

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from aws_cdk import aws_apigateway as apigateway
 
+from .._core.types import checked_arguments
+
 __all__ = ["ApiAuthorization"]
 
 
@@ -24,14 +26,17 @@ class ApiAuthorization:
         return ApiAuthorization(authorization_type=apigateway.AuthorizationType.IAM)
 
     @staticmethod
+    @checked_arguments("ApiAuthorization.authorizer_of")
     def authorizer_of(
         authorizer: apigateway.IAuthorizer, *, scopes: tuple[str, ...] | None = None
     ) -> ApiAuthorization:
-        """A Cognito user-pool or Lambda (token/request) authorizer; ``scopes`` for Cognito OAuth scopes."""
+        """A Cognito user-pool or Lambda (token/request) authorizer; ``scopes`` for Cognito OAuth scopes,
+        a list or tuple of scope names (``["orders/write"]``). Default: no scopes."""
         kind = authorizer.authorization_type or apigateway.AuthorizationType.CUSTOM
         return ApiAuthorization(authorization_type=kind, authorizer=authorizer, scopes=tuple(scopes or ()))
 
     @staticmethod
+    @checked_arguments("ApiAuthorization.none")
     def none(*, reason: str) -> ApiAuthorization:
         """An open endpoint. ``reason`` is recorded as the acknowledgment of the cdk-nag findings."""
         return ApiAuthorization(authorization_type=apigateway.AuthorizationType.NONE, open_reason=reason)
