@@ -20,6 +20,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Annotations, Match, Template
 
 from constructs_lib import (
+    ApiAuthorization,
     CdnFrontedOrigin,
     CdnOrigin,
     CircuitBreaker,
@@ -33,7 +34,7 @@ from constructs_lib.runtime import CircuitBreaker as RuntimeBreaker
 from constructs_lib.runtime import CircuitOpenError, InvalidSettingsError
 from constructs_lib.testing.velocity import IngestMethod
 from tests import breaker_support
-from tests.conftest import make_function
+from tests.conftest import make_function, user_pool_authorization
 from tests.harness import FEATURE_FLAGS, REPO_ROOT, assert_misconfigured, new_stack, template_of
 
 # ------------------------------------------------------------------------------------ the runtime
@@ -530,9 +531,22 @@ def test_the_test_kit_takes_templates_and_picks_one_post_method():
         QueueBufferedIngest(stack, f"Ingest{path}", consumer=make_function(stack, f"Fn{path}"), path=path)
     template = Template.from_stack(stack)
     assert testing.scrubbed(template) == testing.scrubbed(template.to_json())
-    with pytest.raises(ValueError, match="found /a, /b; pass path="):
+    with pytest.raises(ValueError, match=r"found /a \(IngestaApi\w+\), /b \(IngestbApi\w+\); pass path="):
         IngestMethod.from_template(template)
     assert IngestMethod.from_template(template, path="b").method["HttpMethod"] == "POST"
+
+
+def test_the_test_kit_refuses_two_apis_with_one_path_naming_them():
+    stack = new_stack()
+    for name in ("Orders", "Returns"):
+        QueueBufferedIngest(stack, name, consumer=make_function(stack, f"{name}Consumer"))
+    template = Template.from_stack(stack)
+    with pytest.raises(
+        ValueError, match=r"/messages \(OrdersApi\w+\), /messages \(ReturnsApi\w+\).*pass api="
+    ):
+        IngestMethod.from_template(template, path="messages")
+    picked = IngestMethod.from_template(template, path="messages", api="ReturnsApi")
+    assert picked.method["RestApiId"]["Ref"].startswith("ReturnsApi")
 
 
 # ------------------------------------------------------------------------------------ SnapStart
@@ -616,3 +630,98 @@ def test_an_object_of_the_wrong_kind_is_named_by_its_class_not_its_address(stack
     message = str(raised.value)
     assert "object at 0x" not in message
     assert "got an aws_cdk SqsEventSource; must be an aws_lambda.EventSourceMapping" in message
+
+
+# ------------------------------------------------------------------------------------ wrong types
+
+
+def test_scopes_given_as_one_string_are_refused_not_split_into_letters(stack):
+    pool_authorizer = user_pool_authorization(stack).authorizer
+    assert pool_authorizer is not None
+    with pytest.raises(ConstructsLibValidationError) as raised:
+        ApiAuthorization.authorizer_of(pool_authorizer, scopes="orders/write")  # type: ignore[arg-type]
+    [problem] = raised.value.problems
+    assert (problem.prop, problem.value) == ("scopes", "orders/write")
+    assert "must be a list" in problem.fix
+    given = ApiAuthorization.authorizer_of(pool_authorizer, scopes=["orders/write"])  # type: ignore[arg-type]
+    assert given.scopes == ("orders/write",)
+
+
+@pytest.mark.parametrize(
+    ("factory", "make_target", "option"),
+    [
+        (CdnOrigin.bucket, lambda s: s3.Bucket(s, "Site"), "single_page_app"),
+        (CdnOrigin.rest_api, lambda s: apigateway.RestApi(s, "Api"), "iam_signed_for_origin_host"),
+    ],
+)
+def test_a_string_where_a_bool_belongs_is_refused(stack, factory, make_target, option):
+    target = make_target(stack)
+    with pytest.raises(ConstructsLibValidationError) as raised:
+        factory(target, **{option: "false"})
+    [problem] = raised.value.problems
+    assert (problem.prop, problem.value) == (option, "false")
+    assert "True or False" in problem.fix
+    factory(target, **{option: False})  # the documented form passes
+
+
+def test_check_policy_refuses_a_string_for_its_switches(tmp_path):
+    with pytest.raises(ConstructsLibValidationError, match="acknowledgments: got 'false'"):
+        testing.check_policy(testing.checked_app, tmp_path, acknowledgments="false")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------ test kit
+
+
+def test_checked_app_twice_reports_each_finding_once(tmp_path):
+    def build(app: cdk.App) -> cdk.App:
+        testing.checked_app(app)
+        testing.checked_app(app)  # a helper and a fixture both register the packs
+        queue_pair(cdk.Stack(app, "Twice"), enforce_ssl=False)
+        return app
+
+    report = testing.check_policy(build, tmp_path, context=FEATURE_FLAGS)
+    assert report.findings, "the app must have findings for the test to mean anything"
+    lines = report.finding_lines
+    assert len(lines) == len(set(lines)), [line for line in lines if lines.count(line) > 1]
+
+
+def test_a_pack_that_ran_and_found_nothing_counts_as_having_run(tmp_path):
+    def only_this_pack(app: cdk.App) -> cdk.App:
+        cdk.Validations.of(app).add_plugins(ServerlessPatternsChecks())
+        queue_pair(cdk.Stack(app, "Clean"))
+        return app
+
+    report = testing.check_policy(only_this_pack, tmp_path, context=FEATURE_FLAGS)
+    assert report.plugins == ["ServerlessPatterns"]
+    assert report.findings == []
+
+
+def test_scrubbed_keeps_pinned_digests_and_scrubs_only_asset_hashes():
+    digest_a, digest_b, asset = "a" * 64, "b" * 64, "c" * 64
+
+    def template(digest: str) -> dict[str, Any]:
+        return {
+            "Resources": {
+                "Fn": {
+                    "Type": "AWS::Lambda::Function",
+                    "Properties": {
+                        "Code": {"S3Key": f"{asset}.zip"},
+                        "Environment": {"Variables": {"PINNED_SHA256": digest}},
+                    },
+                    "Metadata": {"aws:asset:path": f"asset.{asset}"},
+                },
+                "Image": {
+                    "Type": "AWS::Lambda::Function",
+                    "Properties": {"Code": {"ImageUri": f"1.dkr.ecr.eu-west-1.amazonaws.com/repo:{asset}"}},
+                },
+            }
+        }
+
+    scrubbed_a = testing.scrubbed(template(digest_a))
+    assert testing.scrubbed(template(digest_b)) != scrubbed_a
+    function = scrubbed_a["Resources"]["Fn"]
+    assert function["Properties"]["Code"]["S3Key"] == "<asset-hash>.zip"
+    assert function["Properties"]["Environment"]["Variables"]["PINNED_SHA256"] == digest_a
+    assert function["Metadata"]["aws:asset:path"] == "asset.<asset-hash>"
+    image = scrubbed_a["Resources"]["Image"]["Properties"]["Code"]["ImageUri"]
+    assert image.endswith("repo:<asset-hash>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -13,6 +14,20 @@ from .._core.validation import ConstructsLibValidationError, Problem
 from ._model import Templates
 from ._rule import PACK, Finding, Rule
 from .rules import ALL_RULES
+
+#: Assembly directories this process validated with the pack, and the packs' names: CDK's report lists
+#: only plugins with findings, so a pack that ran and found nothing would otherwise look absent.
+_RAN: dict[Path, set[str]] = {}
+
+
+def packs_that_ran(outdir: str | Path) -> set[str]:
+    """Names of this library's packs that validated the assembly in ``outdir`` in this process."""
+    return set(_RAN.get(Path(outdir).resolve(), ()))
+
+
+def forget_runs(outdir: str | Path) -> None:
+    """Forget the runs recorded for ``outdir`` (before it is synthesized again)."""
+    _RAN.pop(Path(outdir).resolve(), None)
 
 
 def run_rules(templates: Templates, rules: Sequence[Rule] = ALL_RULES) -> list[tuple[Rule, Finding]]:
@@ -82,7 +97,10 @@ class ServerlessPatternsChecks:
         return [rule.id for rule in self._rules]
 
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
-        templates = Templates.load(list(context.template_paths))
+        paths = list(context.template_paths)
+        for directory in {Path(path).resolve().parent for path in paths}:
+            _RAN.setdefault(directory, set()).add(PACK)
+        templates = Templates.load(paths)
         violations = [
             cdk.PolicyViolation(
                 rule_name=rule.id,

@@ -4,7 +4,8 @@
   ServerlessPatterns pack run at synth.
 - :func:`check_policy` synthesizes an app that way, runs cfn-lint on each template (when cfn-lint is
   installed: ``pip install "constructs_lib[testing]"``) and returns every finding and acknowledgment.
-- :func:`scrubbed` replaces asset hashes in a template, so a snapshot changes only when infrastructure does.
+- :func:`scrubbed` replaces asset hashes where CDK writes them in a template, so a snapshot changes only
+  when infrastructure does.
 - :func:`acknowledgments_disabled` builds apps whose ``constructs_lib.acknowledge`` calls record nothing,
   which shows what each acknowledgment hides.
 - :mod:`constructs_lib.testing.velocity` renders API Gateway's Velocity templates offline (airspeed), and
@@ -16,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +27,9 @@ from unittest import mock
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
+from .._core.types import checked_arguments
 from ..checks import policy_packs
+from ..checks.pack import forget_runs, packs_that_ran
 
 __all__ = [
     "DEFAULT_CFN_LINT_EXCLUSIONS",
@@ -53,26 +57,50 @@ def context_of(cdk_json: Path | str = "cdk.json") -> dict[str, Any]:
     return context
 
 
+#: Apps that :func:`checked_app` has registered the packs on, so a second call adds nothing.
+_CHECKED_APPS: weakref.WeakSet[cdk.App] = weakref.WeakSet()
+
+
 def checked_app(app: cdk.App | None = None, **app_props: Any) -> cdk.App:
-    """``app`` (or ``cdk.App(**app_props)``) with :func:`policy_packs` registered to run at synth."""
+    """``app`` (or ``cdk.App(**app_props)``) with :func:`policy_packs` registered to run at synth.
+
+    Calling it again on the same app (a helper and a fixture both do) registers nothing more, so every
+    finding is reported once.
+    """
     app = app or cdk.App(**app_props)
-    cdk.Validations.of(app).add_plugins(*policy_packs(app))
+    if app not in _CHECKED_APPS:
+        cdk.Validations.of(app).add_plugins(*policy_packs(app))
+        _CHECKED_APPS.add(app)
     return app
 
 
-_ASSET_HASH = re.compile(r"[0-9a-f]{64}")
+#: Where CDK writes a file asset's or image's hash: an S3 key or template URL (``<hash>.zip``,
+#: ``.jar``, ``.json``), an asset path (``asset.<hash>``), an image tag (``...dkr.ecr...:<hash>``).
+_ASSET_HASH = re.compile(
+    r"(?<![0-9a-f])[0-9a-f]{64}(?=\.(?:zip|jar|json|tar|tgz)\b)|(?<=asset\.)[0-9a-f]{64}(?![0-9a-f])"
+)
+_IMAGE_TAG = re.compile(r"(\.dkr\.ecr\.[^\s]*:)[0-9a-f]{64}$")
 _CURRENT_VERSION_ID = re.compile(r"(CurrentVersion[0-9A-F]{8})[0-9a-f]{32}")
 
 
 def scrubbed(template_json: Any) -> Any:
-    """The template (its JSON, or an ``assertions.Template``) with asset hashes replaced, so snapshots
-    survive code-only changes of handlers."""
+    """The template (its JSON, or an ``assertions.Template``) with asset hashes replaced where CDK writes
+    them, so snapshots survive code-only changes of handlers. Other 64-hex values (a pinned SHA-256 in an
+    environment variable, say) are kept: a change of them is a change of the infrastructure."""
     if isinstance(template_json, Template):
         template_json = template_json.to_json()
-    text = json.dumps(template_json, sort_keys=True)
-    text = _ASSET_HASH.sub("<asset-hash>", text)
-    text = _CURRENT_VERSION_ID.sub(r"\1<version-hash>", text)
-    return json.loads(text)
+    return _scrub(json.loads(json.dumps(template_json, sort_keys=True)))
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_CURRENT_VERSION_ID.sub(r"\1<version-hash>", k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    if isinstance(value, str):
+        value = _IMAGE_TAG.sub(r"\1<asset-hash>", _ASSET_HASH.sub("<asset-hash>", value))
+        return _CURRENT_VERSION_ID.sub(r"\1<version-hash>", value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -136,6 +164,7 @@ def acknowledgments_disabled() -> Iterator[None]:
         yield
 
 
+@checked_arguments("check_policy")
 def check_policy(
     build_app: Callable[[cdk.App], cdk.App],
     outdir: Path | str,
@@ -153,6 +182,7 @@ def check_policy(
     outdir = Path(outdir)
     # A report from an earlier synth into the same directory must never be read as this one's.
     (outdir / "validation-report.json").unlink(missing_ok=True)
+    forget_runs(outdir)
     ctx = {"aws:cdk:version-reporting": False, **(context or {})}
     given = cdk.App(context=ctx, outdir=str(outdir))
     with contextlib.nullcontext() if acknowledgments else acknowledgments_disabled():
@@ -176,6 +206,7 @@ def check_policy(
     return report
 
 
+@checked_arguments("read_policy")
 def read_policy(
     outdir: Path | str,
     *,
@@ -190,8 +221,11 @@ def read_policy(
     outdir = Path(outdir)
     report = PolicyReport(outdir=outdir)
     validation = outdir / "validation-report.json"
+    # A pack with nothing to say is absent from CDK's report; this library's own pack says it ran.
+    report.plugins.extend(sorted(packs_that_ran(outdir)))
     for plugin in json.loads(validation.read_text())["pluginReports"] if validation.exists() else []:
-        report.plugins.append(plugin["pluginName"])
+        if plugin["pluginName"] not in report.plugins:
+            report.plugins.append(plugin["pluginName"])
         for violation in plugin["violations"]:
             for construct in violation["violatingConstructs"]:
                 report.findings.append(

@@ -187,6 +187,24 @@ def substitute(template: str, context: Mapping[str, Any]) -> str:
     return re.sub(r"\$context\.([A-Za-z.]+[A-Za-z])", value, template)
 
 
+def _post_methods(resources: Mapping[str, Any]) -> list[tuple[str, str, Mapping[str, Any]]]:
+    """``(API logical id, resource path, method)`` of every POST method in a template's resources."""
+    return [
+        (
+            _api_id(r["Properties"].get("RestApiId")),
+            _resource_path(resources, r["Properties"].get("ResourceId")),
+            r,
+        )
+        for r in resources.values()
+        if r["Type"] == "AWS::ApiGateway::Method" and r["Properties"]["HttpMethod"] == "POST"
+    ]
+
+
+def _api_id(value: Any) -> str:
+    """The logical id of the ``AWS::ApiGateway::RestApi`` a method's ``RestApiId`` refers to."""
+    return str(value["Ref"]) if isinstance(value, Mapping) and "Ref" in value else "?"
+
+
 def _resource_path(resources: Mapping[str, Any], value: Any) -> str:
     """The path of an ``AWS::ApiGateway::Resource`` (``""`` for the root), from PathPart and ParentId."""
     if isinstance(value, Mapping) and "Ref" in value and value["Ref"] in resources:
@@ -211,29 +229,35 @@ class IngestMethod:
     gateway_responses: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def from_template(cls, template: Mapping[str, Any] | Any, *, path: str | None = None) -> IngestMethod:
+    def from_template(
+        cls, template: Mapping[str, Any] | Any, *, path: str | None = None, api: str | None = None
+    ) -> IngestMethod:
         """The POST method of a synthesized template (its JSON, or an ``assertions.Template``).
 
-        ``path`` picks one when the template has several POST methods (``"messages"``, ``"api/orders"``).
+        ``path`` picks one when the template has several POST methods (``"messages"``, ``"api/orders"``);
+        ``api`` (the ``AWS::ApiGateway::RestApi``'s logical id, or its start) picks the API when several
+        have a POST method at that path. A choice that still leaves several methods is refused.
         """
         if hasattr(template, "to_json"):
             template = template.to_json()
         resources = template["Resources"]
-        posts = {
-            _resource_path(resources, r["Properties"].get("ResourceId")): r["Properties"]
-            for r in resources.values()
-            if r["Type"] == "AWS::ApiGateway::Method" and r["Properties"]["HttpMethod"] == "POST"
-        }
-        if path is not None:
-            posts = {p: m for p, m in posts.items() if p == path.strip("/")}
+        posts = [
+            post
+            for post in _post_methods(resources)
+            if (path is None or post[1] == path.strip("/")) and (api is None or post[0].startswith(api))
+        ]
         if len(posts) != 1:
-            found = ", ".join(sorted(f"/{p}" for p in posts)) or "none"
-            raise ValueError(
-                f"IngestMethod.from_template: expected one POST method, found {found}"
-                + ("" if path is None else f" at path {path!r}")
-                + "; pass path='<resource path>' to pick one"
+            found = ", ".join(sorted(f"/{p} ({a})" for a, p, _ in posts)) or "none"
+            choice = ("" if path is None else f" at path {path!r}") + (
+                "" if api is None else f" of API {api!r}"
             )
-        [method] = posts.values()
+            shared_path = len({p for _, p, _ in posts}) < len(posts)
+            hint = "api='<RestApi logical id>'" if shared_path else "path='<resource path>'"
+            raise ValueError(
+                f"IngestMethod.from_template: expected one POST method, found {found}{choice}; "
+                f"pass {hint} to pick one"
+            )
+        method = posts[0][2]["Properties"]
         gateway = {
             r["Properties"]["ResponseType"]: r["Properties"]
             for r in resources.values()
