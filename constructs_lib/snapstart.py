@@ -74,9 +74,9 @@ class SnapStartFunction(Construct):
         alias_name: The alias every caller uses. Default: ``"live"``.
         description: Default: none.
         log_retention: Retention of the function's log group. Default: one month.
-        java_tool_options: ``JAVA_TOOL_OPTIONS`` for Java runtimes; ``""`` leaves it unset, and
-            ``environment["JAVA_TOOL_OPTIONS"]`` wins over it. Default: tiered compilation stopped at
-            level 1.
+        java_tool_options: ``JAVA_TOOL_OPTIONS`` for Java runtimes; ``""`` leaves it unset. Set it here
+            or in ``environment``, not in both with different values (refused). Default: tiered
+            compilation stopped at level 1, unless ``environment`` sets the variable.
         deployment: A CodeDeploy config, for example ``LambdaDeploymentConfig.CANARY_10_PERCENT_5_MINUTES``,
             to shift the alias to each new version gradually and roll back on the alarms. Default: the
             alias moves at once.
@@ -343,6 +343,7 @@ def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
             given["java_tool_options"],
             f"only Java runtimes read JAVA_TOOL_OPTIONS, and this one is {runtime.name}; remove it",
         )
+    _check_java_tool_options_given_once(problems, given["environment"], given["java_tool_options"])
     function_kwargs = _merge_function_props(problems, given["function_props"])
     _check_layer_architectures(problems, function_kwargs.get("layers"), architecture)
     plan = _Plan(
@@ -367,6 +368,19 @@ def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
     _check_snapstart_limits(problems, function_kwargs)
     problems.raise_if_any()
     return plan
+
+
+def _check_java_tool_options_given_once(
+    problems: Problems, environment: Mapping[str, str] | None, java_tool_options: str | None
+) -> None:
+    in_environment = (environment or {}).get("JAVA_TOOL_OPTIONS")
+    if java_tool_options is not None and in_environment is not None and in_environment != java_tool_options:
+        problems.add(
+            "java_tool_options",
+            java_tool_options,
+            f"environment['JAVA_TOOL_OPTIONS'] also sets the variable (to {in_environment!r}), and only one "
+            "can apply; give it once, in java_tool_options (merged options included) or in environment",
+        )
 
 
 def _is_java(runtime: lambda_.Runtime) -> bool:

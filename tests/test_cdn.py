@@ -255,6 +255,32 @@ class TestOrigins:
         for permission in permissions:
             assert f'"Ref": "{distribution_id}"' in json.dumps(permission["SourceArn"])
 
+    def test_a_function_that_already_has_a_url_is_refused_naming_it(self, stack):
+        fn = make_function(stack, "Api")
+        fn.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
+        with pytest.raises(ConstructsLibValidationError) as raised:
+            CdnFrontedOrigin(stack, "Cdn", default_origin=CdnOrigin.function_url(fn))
+        [problem] = raised.value.problems
+        assert problem.prop == "default_origin"
+        assert "Api/FunctionUrl/Resource (AuthType NONE)" in str(problem.value)
+        assert "one function URL per function and qualifier" in problem.fix
+
+    def test_a_url_added_after_the_distribution_fails_synth(self, stack):
+        fn = make_function(stack, "Api")
+        CdnFrontedOrigin(stack, "Cdn", default_origin=CdnOrigin.function_url(fn))
+        fn.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
+        with pytest.raises(RuntimeError, match=r"Api/FunctionUrl/Resource \(AuthType NONE\)"):
+            template_of(stack)
+
+    def test_urls_on_other_aliases_or_functions_pass(self, stack):
+        fn = make_function(stack, "Api")
+        other = lambda_.Alias(stack, "Canary", alias_name="canary", version=fn.current_version)
+        other.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
+        make_function(stack, "Other").add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
+        live = lambda_.Alias(stack, "Live", alias_name="live", version=fn.current_version)
+        CdnFrontedOrigin(stack, "Cdn", default_origin=CdnOrigin.function_url(live))
+        assert len(resources_of(template_of(stack), "AWS::Lambda::Url")) == 3
+
     def test_no_function_url_is_left_open(self, stack):
         full(stack)
         urls = resources_of(template_of(stack), "AWS::Lambda::Url")

@@ -170,6 +170,21 @@ class TestOverrides:
             "STAGE": "prod",
         }
 
+    def test_java_tool_options_given_in_both_places_are_refused_naming_both(self, stack):
+        with pytest.raises(ConstructsLibValidationError) as raised:
+            build(
+                stack,
+                java_tool_options="-XX:+UseSerialGC",
+                environment={"JAVA_TOOL_OPTIONS": "-Xshare:auto"},
+            )
+        [problem] = raised.value.problems
+        assert (problem.prop, problem.value) == ("java_tool_options", "-XX:+UseSerialGC")
+        assert "'-Xshare:auto'" in problem.fix
+
+    def test_java_tool_options_given_twice_alike_pass(self, stack):
+        build(stack, java_tool_options="-Xshare:auto", environment={"JAVA_TOOL_OPTIONS": "-Xshare:auto"})
+        assert function_props(stack)["Environment"]["Variables"] == {"JAVA_TOOL_OPTIONS": "-Xshare:auto"}
+
     def test_props(self, stack):
         build(
             stack,

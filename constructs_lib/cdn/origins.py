@@ -28,6 +28,7 @@ from constructs import Construct, IConstruct
 from .._core import ConstructsLibValidationError, Problem, Problems, acknowledge, unqualified_snapstart_fix
 from .._core.regions import resolved_region
 from .._core.types import checked_arguments
+from . import _function_urls
 
 __all__ = ["BucketCdnOrigin", "CdnOrigin", "FunctionUrlCdnOrigin", "RestApiCdnOrigin"]
 
@@ -411,6 +412,10 @@ class FunctionUrlCdnOrigin(CdnOrigin):
                 self.function.node.path,
                 "function URLs can target an alias or the unqualified function, not a version; pass an alias",
             )
+            return
+        existing = _function_urls.urls_of(self.function, scope.node.root)
+        if existing:
+            problems.add(prop, _function_urls.describe(existing), _function_urls.ONE_URL_FIX)
 
     def bind(self, context: OriginContext, name: str) -> BoundOrigin:
         url = lambda_.FunctionUrl(
@@ -419,6 +424,7 @@ class FunctionUrlCdnOrigin(CdnOrigin):
             function=self.function,
             auth_type=lambda_.FunctionUrlAuthType.AWS_IAM,
         )
+        url.node.add_validation(_function_urls.OnlyUrlOfItsFunction(url, self.function))
         return BoundOrigin(origins.FunctionUrlOrigin.with_origin_access_control(url), function_url=url)
 
 
