@@ -14,31 +14,46 @@ STACK ?=
 CDK_APP = $(if $(APP),--app "python3 -m apps.$(APP)")
 CDK_STACKS = $(or $(STACK),--all)
 
-.PHONY: setup synth test test-fast lint bench dist diff deploy clean local cost cost-docs
+.PHONY: setup setup-synth synth test test-fast lint bench dist diff deploy clean local cost cost-docs
 
-setup: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed /usr/bin/chromium
+# What synth needs (the venv, Node 22 and the CDK CLI; the JDK is the machine's), and what only the tests
+# add (checkov's venv and Chromium for the browser test).
+setup-synth: $(VENV)/.installed-synth node_modules/.installed
+setup: setup-synth $(VENV)/.installed $(CHECKOV_VENV)/.installed /usr/bin/chromium
 
 # The browser test drives Debian's Chromium (Playwright's own browser download cannot be used here).
 /usr/bin/chromium:
 	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi
 
-$(VENV)/.installed: pyproject.toml
+# uv installs into the venv (pip byte-compiles all 400 MB of aws-cdk-lib, which takes a minute); the
+# system's CA store is used, as pip's is. The library and what it needs at synth come first; the tests'
+# tools (moto, mypy, Playwright...) come with `[dev]`.
+UV := $(VENV)/bin/uv
+export UV_NATIVE_TLS := 1
+$(UV):
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check 'uv>=0.9'
+
+$(VENV)/.installed-synth: pyproject.toml $(UV)
+	$(UV) pip install --quiet --python $(PY) -e .
+	touch $@
+
+$(VENV)/.installed: pyproject.toml $(VENV)/.installed-synth
+	$(UV) pip install --quiet --python $(PY) -e '.[dev]'
 	touch $@
 
 # checkov's pinned dependencies clash with the project's, so it has a venv of its own.
-$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt $(UV)
 	test -x $(CHECKOV_VENV)/bin/python || python3 -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	$(UV) pip install --quiet --python $(CHECKOV_VENV)/bin/python -r requirements-checkov.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-synth: setup
+synth: setup-synth
 	$(CDK) synth --quiet $(CDK_APP) --output cdk.out
 
 # Test modules are spread over the cores (a module stays on one worker, so its shared fixtures run once).
@@ -50,13 +65,13 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -n auto --dist loadfile -m "not slow"
 
-lint: setup
+lint: $(VENV)/.installed
 	$(PY) -m ruff check constructs_lib apps tests benchmarks
 	$(PY) -m ruff format --check constructs_lib apps tests benchmarks
 	$(PY) -m mypy
 
 # The storefront on a local edge (moto, the real handlers, the template's behaviors) at a printed address.
-local: setup
+local: setup-synth
 	$(PY) -m tests.localedge
 
 # What the storefront costs a month at the traffic in apps/storefront/usage.toml (see README, "What it costs").
@@ -68,18 +83,18 @@ cost: synth
 cost-docs: synth
 	$(COST) --levels 1e5,1e7,1e9 --chart docs/storefront-cost.svg
 
-bench: setup
+bench: setup-synth
 	$(PY) benchmarks/run.py
 
 # The sdist and wheel a team installs (offline: the venv's setuptools builds them).
-dist: setup
+dist: $(VENV)/.installed
 	$(PY) -m build --no-isolation --outdir dist .
 
 # Need AWS credentials; never run by the tests.
-diff: setup
+diff: setup-synth
 	$(CDK) diff $(CDK_APP) $(CDK_STACKS)
 
-deploy: setup
+deploy: setup-synth
 	$(CDK) deploy $(CDK_APP) $(CDK_STACKS)
 
 clean:
