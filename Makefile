@@ -14,7 +14,7 @@ STACK ?=
 CDK_APP = $(if $(APP),--app "python3 -m apps.$(APP)")
 CDK_STACKS = $(or $(STACK),--all)
 
-.PHONY: setup setup-synth synth test test-fast lint bench dist diff deploy clean local cost cost-docs
+.PHONY: setup setup-synth synth test test-fast lint docs bench dist diff deploy clean local cost cost-docs
 
 # What synth needs (the venv, Node 22 and the CDK CLI; the JDK is the machine's), and what only the tests
 # add (checkov's venv and Chromium for the browser test).
@@ -69,6 +69,11 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff check constructs_lib apps tests benchmarks
 	$(PY) -m ruff format --check constructs_lib apps tests benchmarks
 	$(PY) -m mypy
+
+# The documentation site (MkDocs Material, API reference from the docstrings) into site/; strict, so a
+# broken link or a public name without a docstring fails. make test builds it too (tests/test_docs.py).
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 
 # The storefront on a local edge (moto, the real handlers, the template's behaviors) at a printed address.
 local: setup-synth

@@ -15,6 +15,7 @@ def _usd(value: Decimal) -> str:
 
 
 def render(report: CostReport, form: str) -> str:
+    """The report as ``"table"`` (plain text), ``"markdown"`` or ``"json"``."""
     if form == "json":
         return json.dumps(report.to_json(), indent=2)
     return _markdown(report) if form == "markdown" else _table(report)
