@@ -13,7 +13,8 @@ from constructs_lib.checks import ALL_RULES
 from tests.harness import REPO_ROOT
 
 _spec = importlib.util.spec_from_file_location("docs_hooks", REPO_ROOT / "docs" / "hooks.py")
-assert _spec is not None and _spec.loader is not None
+assert _spec is not None
+assert _spec.loader is not None
 hooks = importlib.util.module_from_spec(_spec)  # the site's build hooks
 _spec.loader.exec_module(hooks)
 
