@@ -66,8 +66,8 @@ test-fast: setup
 	$(PY) -m pytest -n auto --dist loadfile -m "not slow"
 
 lint: $(VENV)/.installed
-	$(PY) -m ruff check constructs_lib apps tests benchmarks
-	$(PY) -m ruff format --check constructs_lib apps tests benchmarks
+	$(PY) -m ruff check constructs_lib apps tests benchmarks docs/hooks.py
+	$(PY) -m ruff format --check constructs_lib apps tests benchmarks docs/hooks.py
 	$(PY) -m mypy
 
 # The documentation site (MkDocs Material, API reference from the docstrings) into site/; strict, so a
