@@ -10,8 +10,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._core.errors import ConstructsLibValidationError
     from ._core.nag import acknowledge
-    from ._core.validation import ConstructsLibValidationError
     from .cdn import BucketCdnOrigin, CdnFrontedOrigin, CdnOrigin, FunctionUrlCdnOrigin, RestApiCdnOrigin
     from .circuit_breaker import CircuitBreaker, CircuitBreakerWiring, ConsumerPause
     from .ingest import ApiAuthorization, QueueBufferedIngest
@@ -29,7 +29,7 @@ _EXPORTS = {
     "CircuitBreaker": ".circuit_breaker",
     "CircuitBreakerWiring": ".circuit_breaker",
     "ConsumerPause": ".circuit_breaker",
-    "ConstructsLibValidationError": "._core.validation",
+    "ConstructsLibValidationError": "._core.errors",
     "JavaToolchainError": ".java",
     "QueueBufferedIngest": ".ingest",
     "SnapStartFunction": ".snapstart",

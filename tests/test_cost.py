@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -337,3 +339,23 @@ def test_an_alias_and_a_stage_without_hourly_extras_are_free():
         "AWS::Lambda::Alias",
     ]
     assert report.not_priced == []
+
+
+@pytest.mark.slow
+def test_the_command_line_imports_nothing_from_aws_cdk_or_jsii(assembly):
+    """Reading JSON needs no CDK: the CLI must not start jsii's node runtime (about 1 s a run)."""
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "constructs_lib.cost", str(assembly), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+    )
+    imported = {
+        line.rsplit("|", 1)[-1].strip().split(".")[0]
+        for line in run.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert {"constructs_lib", "json", "tomllib"} <= imported  # the trace lists what the run imported
+    assert imported.isdisjoint({"aws_cdk", "jsii", "constructs", "cdk_nag"})
+    assert json.loads(run.stdout)["region"] == "us-east-1"

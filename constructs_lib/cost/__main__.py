@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .._core.validation import ConstructsLibValidationError
+from .._core.errors import ConstructsLibValidationError
 from ._estimate import estimate, load_assembly
 from ._prices import load_prices
 from ._report import render

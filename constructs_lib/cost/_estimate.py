@@ -10,12 +10,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from .._core.errors import ConstructsLibValidationError, Problem
 from .._core.limits import (
     LAMBDA_DEFAULT_MEMORY_MB,
     SQS_DEFAULT_BATCH_SIZE,
     SQS_DEFAULT_VISIBILITY_TIMEOUT_SECONDS,
 )
-from .._core.validation import ConstructsLibValidationError, Problem
 from ..checks._lambda import function_target, sqs_mappings
 from ..checks._model import Resource, Templates
 from ._model import Charge, Model

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .._core.validation import ConstructsLibValidationError, Problem
+from .._core.errors import ConstructsLibValidationError, Problem
 
 #: The day the table was last compared with the pricing pages.
 PRICES_AS_OF = "2026-11-29"

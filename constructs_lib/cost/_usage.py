@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .._core.validation import ConstructsLibValidationError, Problem
+from .._core.errors import ConstructsLibValidationError, Problem
 
 #: Seconds in the month the model prices (30 days, as the pricing pages' examples use).
 MONTH_SECONDS = 30 * 24 * 3600
