@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
+import fnmatch
+import json
+import math
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._core.limits import LAMBDA_DEFAULT_MEMORY_MB, SQS_DEFAULT_BATCH_SIZE, snap_start_applies
-from ..checks._lambda import FUNCTION, function_target, sqs_mappings
+from .._core.limits import LAMBDA_DEFAULT_MEMORY_MB, snap_start_applies
+from ..checks._lambda import FUNCTION, function_target
 from ..checks._model import Resource, Templates
+from ._arrivals import XRAY_RATE, XRAY_RESERVOIR, traced
+from ._prices import MONTH_HOURS
 from ._traffic import (
     KB_PER_GB,
     LONG_POLL_SECONDS,
+    Batches,
     Traffic,
+    authorizer_ttl,
     breaker_reads,
     breaker_writes,
     chunks,
-    construct_path,
     containers,
     pollers,
     queue_meter,
     schedule_ticks,
 )
 from ._usage import MONTH_SECONDS, Usage
+from ._volumes import construct_path
 
 #: Custom metrics the breaker runtime can emit per circuit, and the governor per governed mapping.
 BREAKER_METRICS = (
@@ -50,8 +57,29 @@ API_DETAILED_METRICS = 7
 CLOUDFRONT_LOG_LINE_KB = 0.5
 #: Months of logs kept where nothing expires them (the model's horizon).
 UNEXPIRED_MONTHS = 12.0
-#: Share of invocations X-Ray's default sampling records.
-XRAY_SAMPLED = 0.05
+#: A new on-demand table's warm throughput (read and write units a second): raising it is charged once.
+ON_DEMAND_WARM_READS = 12_000
+ON_DEMAND_WARM_WRITES = 4_000
+#: Express workflows bill memory in 64 MB steps, duration in 100 ms steps.
+EXPRESS_MEMORY_STEP_MB = 64
+EXPRESS_DURATION_STEP_MS = 100
+NESTED_STACK = "AWS::CloudFormation::Stack"
+CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"
+_VPC_FREE = "VPC networking has no charge; traffic is billed where it leaves (NAT gateway, data transfer)"
+
+#: Types the model knows are billed, but not how much: each is listed with the reason.
+NOT_MODELLED: dict[str, str] = {
+    "AWS::Kinesis::StreamConsumer": "enhanced fan-out (per consumer-shard-hour and GB) is not modelled",
+    "AWS::Events::EventBus": "custom events published to a bus ($1.00 per million) are not modelled",
+    "AWS::Events::Archive": "archived events (per GB) are not modelled",
+    "AWS::Pipes::Pipe": "EventBridge Pipes requests are not modelled",
+    "AWS::EC2::Instance": "EC2 instances are not modelled",
+    "AWS::RDS::DBInstance": "RDS instances are not modelled",
+    "AWS::RDS::DBCluster": "RDS clusters are not modelled",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": "load balancers (hours and LCUs) are not modelled",
+    "AWS::ECS::Service": "ECS services (Fargate vCPU and memory) are not modelled",
+    "AWS::Route53::HostedZone": "hosted zones ($0.50 a month) and queries are not modelled",
+}
 
 #: Types that cost nothing by themselves, and why (their traffic is priced on the resource it lands on).
 FREE: dict[str, str] = {
@@ -65,7 +93,6 @@ FREE: dict[str, str] = {
     "AWS::Lambda::EventSourceMapping": "its queue and function requests are priced on them",
     "AWS::ApiGateway::Account": "no charge",
     "AWS::ApiGateway::ApiKey": "no charge",
-    "AWS::ApiGateway::Authorizer": "Cognito authorizers have no charge beyond the API call",
     "AWS::ApiGateway::Deployment": "no charge",
     "AWS::ApiGateway::GatewayResponse": "no charge",
     "AWS::ApiGateway::Method": "requests are priced on the API",
@@ -94,6 +121,57 @@ FREE: dict[str, str] = {
     "Custom::S3AutoDeleteObjects": "runs at deploy time only",
     "Custom::LogRetention": "runs at deploy time only",
     "Custom::CrossRegionExportWriter": "runs at deploy time only",
+    "AWS::EC2::VPC": _VPC_FREE,
+    "AWS::EC2::Subnet": _VPC_FREE,
+    "AWS::EC2::RouteTable": _VPC_FREE,
+    "AWS::EC2::Route": _VPC_FREE,
+    "AWS::EC2::SubnetRouteTableAssociation": _VPC_FREE,
+    "AWS::EC2::SecurityGroup": _VPC_FREE,
+    "AWS::EC2::SecurityGroupIngress": _VPC_FREE,
+    "AWS::EC2::SecurityGroupEgress": _VPC_FREE,
+    "AWS::EC2::InternetGateway": _VPC_FREE,
+    "AWS::EC2::VPCGatewayAttachment": _VPC_FREE,
+    "AWS::EC2::EgressOnlyInternetGateway": _VPC_FREE,
+    "AWS::EC2::NetworkAcl": _VPC_FREE,
+    "AWS::EC2::NetworkAclEntry": _VPC_FREE,
+    "AWS::EC2::SubnetNetworkAclAssociation": _VPC_FREE,
+    "AWS::EC2::VPCCidrBlock": _VPC_FREE,
+    "AWS::EC2::DHCPOptions": _VPC_FREE,
+    "AWS::EC2::VPCDHCPOptionsAssociation": _VPC_FREE,
+    "AWS::EC2::PrefixList": _VPC_FREE,
+    "AWS::ApplicationAutoScaling::ScalableTarget": "Application Auto Scaling has no charge",
+    "AWS::ApplicationAutoScaling::ScalingPolicy": "Application Auto Scaling has no charge",
+    "AWS::XRay::SamplingRule": "no charge; the traces it keeps are priced on the function",
+    "AWS::ApiGatewayV2::Route": "requests are priced on the API",
+    "AWS::ApiGatewayV2::Integration": "requests are priced on the API, invocations on the function",
+    "AWS::ApiGatewayV2::Stage": "requests are priced on the API",
+    "AWS::ApiGatewayV2::Deployment": "no charge",
+    "AWS::StepFunctions::Activity": "its state transitions are priced on the state machine",
+    "AWS::SQS::QueueInlinePolicy": "no charge",
+    "AWS::SNS::TopicInlinePolicy": "no charge",
+    "AWS::IAM::InstanceProfile": "IAM has no charge",
+    "AWS::IAM::User": "IAM has no charge",
+    "AWS::IAM::Group": "IAM has no charge",
+    "AWS::IAM::AccessKey": "IAM has no charge",
+    "AWS::KMS::Alias": "an alias has no charge; the key is priced",
+    "AWS::Logs::SubscriptionFilter": "no charge; what it delivers is billed by the destination",
+    "AWS::Logs::ResourcePolicy": "no charge",
+    "AWS::Events::Connection": "no charge",
+    "AWS::Scheduler::ScheduleGroup": "no charge",
+    "AWS::Lambda::LayerVersionPermission": "no charge",
+    "AWS::CloudFront::KeyGroup": "no charge",
+    "AWS::CloudFront::PublicKey": "no charge",
+    "AWS::CloudFront::CloudFrontOriginAccessIdentity": "no charge",
+    "AWS::S3::BucketNotification": "no charge",
+    "AWS::Cognito::UserPoolDomain": "no charge",
+    "AWS::Cognito::UserPoolGroup": "no charge",
+    "AWS::Cognito::UserPoolResourceServer": "no charge",
+    "AWS::Cognito::UserPoolUser": "users are priced on the pool",
+    "AWS::Cognito::UserPoolUICustomizationAttachment": "no charge",
+    "AWS::SSM::Document": "no charge",
+    "AWS::CertificateManager::Certificate": "public certificates have no charge",
+    "AWS::CloudFormation::WaitConditionHandle": "no charge",
+    "AWS::CloudFormation::WaitCondition": "no charge",
 }
 
 
@@ -126,13 +204,17 @@ class Model:
             "AWS::Lambda::Function": self._function,
             "AWS::ApiGateway::RestApi": self._rest_api,
             "AWS::ApiGatewayV2::Api": self._http_api,
+            "AWS::ApiGateway::Authorizer": self._authorizer,
+            "AWS::ApiGatewayV2::Authorizer": self._authorizer,
             "AWS::SQS::Queue": self._queue,
             "AWS::DynamoDB::Table": self._table,
+            "AWS::DynamoDB::GlobalTable": self._global_table,
             "AWS::CloudFront::Distribution": self._distribution,
             "AWS::WAFv2::WebACL": self._web_acl,
             "AWS::CloudWatch::Alarm": self._alarm,
             "AWS::CloudWatch::CompositeAlarm": self._composite_alarm,
             "AWS::CloudWatch::Dashboard": self._dashboard,
+            "AWS::Logs::MetricFilter": self._metric_filter,
             "AWS::KMS::Key": self._key,
             "AWS::SecretsManager::Secret": self._secret,
             "AWS::Cognito::UserPool": self._user_pool,
@@ -142,6 +224,14 @@ class Model:
             "AWS::Lambda::Alias": self._qualifier,
             "AWS::Lambda::Version": self._qualifier,
             "AWS::ApiGateway::Stage": self._api_stage,
+            "AWS::EC2::NatGateway": self._nat_gateway,
+            "AWS::EC2::EIP": self._elastic_ip,
+            "AWS::EC2::VPCEndpoint": self._vpc_endpoint,
+            "AWS::Kinesis::Stream": self._stream,
+            "AWS::StepFunctions::StateMachine": self._state_machine,
+            "AWS::XRay::Group": self._xray_group,
+            NESTED_STACK: self._nested_stack,
+            CUSTOM_RESOURCE: self._custom_resource,
         }
 
     def run(self) -> Priced:
@@ -152,6 +242,7 @@ class Model:
         return self.result
 
     def _resources(self) -> Iterator[Resource]:
+        """Every resource of every stack, nested stacks' included."""
         for stack in self.templates.stacks.values():
             for logical_id in stack.resources:
                 yield Resource(stack, logical_id)
@@ -164,17 +255,32 @@ class Model:
             self._handlers[kind](resource)
         elif kind in FREE:
             self.result.free.append((resource, FREE[kind]))
-        elif kind.startswith("Custom::") and self._deploy_time(resource):
-            self.result.free.append((resource, "a custom resource: runs at deploy time only"))
+        elif kind in NOT_MODELLED:
+            self.result.not_priced.append((resource, NOT_MODELLED[kind]))
+        elif kind.startswith("Custom::"):
+            self._custom_resource(resource)
         else:
             self.result.not_priced.append((resource, f"the cost model has no price for {kind}"))
 
     def charge(self, resource: Resource, meter: str, quantity: float, item: str) -> None:
         self.result.charges.append(Charge(resource, meter, quantity, item))
 
-    def _deploy_time(self, resource: Resource) -> bool:
-        """A custom resource with a service token: its handler runs when CloudFormation deploys it."""
-        return "ServiceToken" in resource.props
+    def _custom_resource(self, resource: Resource) -> None:
+        """A custom resource (``Custom::*`` or ``AWS::CloudFormation::CustomResource``): its handler runs
+        when CloudFormation deploys it, and is priced (as free) where it is defined."""
+        if "ServiceToken" in resource.props:
+            self.result.free.append((resource, "a custom resource: runs at deploy time only"))
+        else:
+            self.result.not_priced.append((resource, "a custom resource without a ServiceToken"))
+
+    def _nested_stack(self, resource: Resource) -> None:
+        if self.templates.nested(resource.stack, resource.logical_id) is not None:
+            self.result.free.append(
+                (resource, "a nested stack: its resources are priced from its own template")
+            )
+        else:
+            why = "a nested stack whose template is not in the assembly: its resources cannot be priced"
+            self.result.not_priced.append((resource, why))
 
     # --- Lambda -------------------------------------------------------------------------------------
 
@@ -197,7 +303,7 @@ class Model:
         )
         self._snap_start(function, memory_gb)
         if (props.get("TracingConfig") or {}).get("Mode") == "Active":
-            self.charge(function, "xray.traces_recorded", invocations * XRAY_SAMPLED, "traces (5% sampled)")
+            self._traces(function, invocations)
         environment = (props.get("Environment") or {}).get("Variables") or {}
         if "POWERTOOLS_SERVICE_NAME" in environment:
             self.charge(
@@ -208,6 +314,18 @@ class Model:
             )
         self._send_logs(function, props.get("LoggingConfig"), invocations * usage.log_kb_per_invocation)
         self._idempotency(function, environment)
+
+    def _traces(self, function: Resource, invocations: float) -> None:
+        """Lambda's default sampling (the first request each second, then 5%), or the template's own
+        sampling rule for the function, applied to invocations arriving at random."""
+        rule = _sampling_rule(self.templates, function)
+        reservoir, rate, name = rule or (XRAY_RESERVOIR, XRAY_RATE, "Lambda's default rule")
+        self.charge(
+            function,
+            "xray.traces_recorded",
+            traced(invocations, reservoir, rate),
+            f"traces ({name}: {reservoir:g} a second, then {rate:.0%})",
+        )
 
     def _qualifier(self, qualifier: Resource) -> None:
         """An alias or version: free, unless it keeps provisioned concurrency warm (billed by the hour)."""
@@ -223,7 +341,7 @@ class Model:
         if self.traffic.invocations.get(function):
             return False
         return any(
-            resource.type.startswith("Custom::") or resource.type == "AWS::CloudFormation::CustomResource"
+            resource.type.startswith("Custom::") or resource.type == CUSTOM_RESOURCE
             for stack in self.templates.stacks.values()
             for logical_id in stack.resources
             if (resource := Resource(stack, logical_id)).type != FUNCTION
@@ -321,37 +439,67 @@ class Model:
         else:
             self.result.free.append((stage, "requests are priced on the API"))
 
+    def _authorizer(self, authorizer: Resource) -> None:
+        kind = str(authorizer.props.get("Type") or authorizer.props.get("AuthorizerType") or "")
+        if kind in ("COGNITO_USER_POOLS", "JWT"):
+            name = "Cognito" if kind.startswith("COGNITO") else "JWT"
+            why = f"a {name} authorizer has no charge beyond the API call"
+        else:
+            ttl = authorizer_ttl(authorizer)
+            cached = (
+                f"its answers are cached {ttl:g} s, so its invocations come from the profile"
+                if ttl
+                else ("uncached, so every request to its methods invokes it")
+            )
+            why = f"a Lambda ({kind or 'REQUEST'}) authorizer: priced as its function's invocations; {cached}"
+        self.result.free.append((authorizer, why))
+
     def _http_api(self, api: Resource) -> None:
         if api.props.get("ProtocolType") == "WEBSOCKET":
             self.result.not_priced.append(
                 (api, "WebSocket APIs (messages, connection minutes) are not modeled")
             )
             return
-        self.charge(
-            api, "apigateway.http_requests", self.traffic.api_requests.get(api, 0.0), "HTTP API requests"
-        )
+        requests = self.traffic.api_requests.get(api, 0.0)
+        self.charge(api, "apigateway.http_requests", requests, "HTTP API requests")
+        if self.traffic.api_direct.get(api):
+            self.charge(
+                api,
+                "datatransfer.internet_out",
+                requests * self.usage.api_response_kb / KB_PER_GB,
+                "responses to callers",
+            )
 
     def _queue(self, queue: Resource) -> None:
         meter = queue_meter(queue)
-        sends = self.traffic.queue_sends.get(queue, 0.0) * chunks(self.usage.order_kb)
-        self.charge(queue, meter, sends, "sends (each 64 KB is a request)")
-        consumers = [m for m in sqs_mappings(self.templates) if m.queue == queue]
-        for mapping in consumers:
-            self._polling(queue, meter, mapping.mapping, sends / max(1, len(consumers)))
+        per_message = chunks(self.usage.order_kb)
+        sends = self.traffic.queue_sends.get(queue, 0.0)
+        self.charge(queue, meter, sends * per_message, "sends (each 64 KB of a message is a request)")
+        consumers = [b for b in self.traffic.batches if b.queue == queue]
+        for batches in consumers:
+            self._polling(queue, meter, batches)
         self._queue_key(queue, sends, len(consumers))
 
-    def _polling(self, queue: Resource, meter: str, mapping: Resource, messages: float) -> None:
-        batch = float(mapping.props.get("BatchSize", SQS_DEFAULT_BATCH_SIZE))
-        productive = messages / batch
-        at_rest = pollers(mapping)
+    def _polling(self, queue: Resource, meter: str, batches: Batches) -> None:
+        """Receives with messages (each 64 KB of the messages returned is a request), one delete per batch
+        request, and the empty long polls of the mapping's pollers the rest of the time."""
+        receives = batches.batches * batches.requests_per_batch
+        per_receive = batches.size / batches.requests_per_batch
+        billed = receives * chunks(per_receive * self.usage.order_kb)
+        at_rest = pollers(batches.mapping)
         floor = at_rest * MONTH_SECONDS / LONG_POLL_SECONDS
-        if mapping.logical_id in self.traffic.paused_mappings:
+        if batches.mapping.logical_id in self.traffic.paused_mappings:
             floor *= 1 - min(1.0, self.usage.circuit_open_hours * 3600 / MONTH_SECONDS)
-        self.charge(queue, meter, productive, "receives with messages (by the consumer's pollers)")
         self.charge(
-            queue, meter, max(0.0, floor - productive), f"empty long-poll receives ({at_rest:g} pollers)"
+            queue,
+            meter,
+            billed,
+            f"receives with messages ({batches.size:.2f} a batch; each 64 KB returned is a request)",
         )
-        self.charge(queue, meter, productive, "batch deletes")
+        self.charge(
+            queue, meter, max(0.0, floor - receives), f"empty long-poll receives ({at_rest:g} pollers)"
+        )
+        self.charge(queue, meter, receives, "batch deletes (one request per batch)")
 
     def _queue_key(self, queue: Resource, sends: float, consumers: int) -> None:
         if "KmsMasterKeyId" not in queue.props or not sends:
@@ -368,38 +516,143 @@ class Model:
     # --- Data ---------------------------------------------------------------------------------------
 
     def _table(self, table: Resource) -> None:
-        if table.props.get("BillingMode") != "PAY_PER_REQUEST":  # CloudFormation's default is PROVISIONED
-            why = "provisioned capacity (billed per capacity unit-hour) is not modelled, only on-demand"
-            self.result.not_priced.append((table, why))
-            return
-        circuits = [c for c in self.traffic.circuits if c.table == table]
-        governed = sum(len(ids) for ids in self.traffic.governed.values()) if circuits else 0
-        reads = sum(breaker_reads(c) for c in circuits)
-        writes = sum(breaker_writes(c, self.usage) for c in circuits)
-        ticks = sum(self._ticks(f) for f in self.traffic.governed)
-        if circuits:
-            self.charge(
-                table, "dynamodb.read_request_units", reads, "breaker state reads (strongly consistent)"
-            )
-            self.charge(table, "dynamodb.write_request_units", writes, "breaker failures and transitions")
-            self.charge(table, "dynamodb.read_request_units", governed * ticks, "governor state reads")
-            self.charge(
-                table,
-                "dynamodb.write_request_units",
-                governed * self.usage.circuit_openings * 2,
-                "governor pause markers",
-            )
-        else:
-            self.charge(table, "dynamodb.read_request_units", 0.0, "reads (none derived)")
-        self._circuit_metrics(table, circuits)
-        gb = self._table_gb(table, len(circuits))
-        self.charge(table, "dynamodb.storage", gb, "storage")
-        if (table.props.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled"):
-            self.charge(table, "dynamodb.pitr", gb, "point-in-time recovery")
+        if table.props.get("BillingMode") == "PAY_PER_REQUEST":
+            self._on_demand(table)
+        else:  # CloudFormation's default is PROVISIONED
+            throughput = table.props.get("ProvisionedThroughput") or {}
+            indexes = [
+                i.get("ProvisionedThroughput") or {}
+                for i in table.props.get("GlobalSecondaryIndexes") or []
+                if isinstance(i, dict)
+            ]
+            self._provisioned(table, [throughput, *indexes])
+        self._table_storage(table)
+        self._warm_throughput(table, table.props.get("WarmThroughput"))
         if "StreamSpecification" in table.props:
             self.result.free.append(
                 (table, "its stream is read by Lambda, and Lambda's stream reads are free")
             )
+
+    def _global_table(self, table: Resource) -> None:
+        """A ``TableV2``: priced as a table in its own region; replicas elsewhere are listed."""
+        replicas = table.props.get("Replicas") or []
+        if len(replicas) > 1:
+            why = f"{len(replicas)} replicas: replicated writes in the other regions are not modelled"
+            self.result.not_priced.append((table, why))
+        if table.props.get("BillingMode") == "PAY_PER_REQUEST":
+            self._on_demand(table)
+        else:
+            writes = table.props.get("WriteProvisionedThroughputSettings") or {}
+            reads = (replicas[0] if replicas else {}).get("ReadProvisionedThroughputSettings") or {}
+            self._provisioned(table, [_global_capacity(reads, "Read"), _global_capacity(writes, "Write")])
+        self._table_storage(table)
+        self._warm_throughput(table, table.props.get("WarmThroughput"))
+
+    def _on_demand(self, table: Resource) -> None:
+        resolved = self.traffic.resolved
+        circuits = [c for c in self.traffic.circuits if c.table == table]
+        reads, writes = resolved.volume(table, "reads"), resolved.volume(table, "writes")
+        if reads is not None or writes is not None:
+            self.charge(table, "dynamodb.read_request_units", reads or 0.0, "reads (from the profile)")
+            self.charge(table, "dynamodb.write_request_units", writes or 0.0, "writes (from the profile)")
+        elif circuits:
+            self._breaker_requests(table, circuits)
+        else:
+            self.charge(
+                table, "dynamodb.read_request_units", 0.0, "reads (none derived; set them in the profile)"
+            )
+        self._circuit_metrics(table, circuits)
+
+    def _breaker_requests(self, table: Resource, circuits: list[Any]) -> None:
+        governed = sum(len(ids) for ids in self.traffic.governed.values())
+        ticks = sum(self._ticks(f) for f in self.traffic.governed)
+        self.charge(
+            table,
+            "dynamodb.read_request_units",
+            sum(breaker_reads(c) for c in circuits),
+            "breaker state reads (strongly consistent)",
+        )
+        self.charge(
+            table,
+            "dynamodb.write_request_units",
+            sum(breaker_writes(c, self.usage) for c in circuits),
+            "breaker failures and transitions",
+        )
+        self.charge(table, "dynamodb.read_request_units", governed * ticks, "governor state reads")
+        self.charge(
+            table,
+            "dynamodb.write_request_units",
+            governed * self.usage.circuit_openings * 2,
+            "governor pause markers",
+        )
+
+    def _provisioned(self, table: Resource, throughputs: list[Any]) -> None:
+        """Provisioned capacity by the hour: the template's units, autoscaling at its minimum, unless the
+        profile gives the average (``read_capacity``/``write_capacity``)."""
+        scaled = self._autoscaling_minimums(table)
+        for kind, meter, volume in (
+            ("Read", "dynamodb.read_capacity_unit_hours", "read_capacity"),
+            ("Write", "dynamodb.write_capacity_unit_hours", "write_capacity"),
+        ):
+            given = self.traffic.resolved.volume(table, volume)
+            units = sum(
+                float(t.get(f"{kind}CapacityUnits", 0) or 0) for t in throughputs if isinstance(t, dict)
+            )
+            source = "provisioned"
+            if given is not None:
+                units, source = given, "average, from the profile"
+            elif kind in scaled:
+                units, source = scaled[kind], "autoscaling at its minimum"
+            self.charge(
+                table, meter, units * MONTH_HOURS, f"{kind.lower()} capacity: {units:g} units ({source})"
+            )
+
+    def _autoscaling_minimums(self, table: Resource) -> dict[str, float]:
+        """``{"Read": units, "Write": units}``: the minimum of the table's (and its indexes') scalable
+        targets, where Application Auto Scaling manages its capacity."""
+        found: dict[str, float] = {}
+        for target in self.templates.of_type("AWS::ApplicationAutoScaling::ScalableTarget"):
+            dimension = str(target.props.get("ScalableDimension", ""))
+            if not dimension.startswith("dynamodb:") or table not in self.templates.references(
+                target.stack, target.props.get("ResourceId")
+            ):
+                continue
+            kind = "Read" if dimension.endswith("ReadCapacityUnits") else "Write"
+            minimum = target.props.get("MinCapacity")
+            if isinstance(minimum, int | float):
+                found[kind] = found.get(kind, 0.0) + float(minimum)
+        return found
+
+    def _warm_throughput(self, table: Resource, warm: Any) -> None:
+        """Warm throughput above what the table has anyway (a new on-demand table: 12,000 reads and 4,000
+        writes a second; a provisioned one: its capacity) is charged once, per unit raised."""
+        if not isinstance(warm, dict):
+            return
+        on_demand = table.props.get("BillingMode") == "PAY_PER_REQUEST"
+        throughput = table.props.get("ProvisionedThroughput") or {}
+        for kind, key, meter, default in (
+            ("read", "ReadUnitsPerSecond", "dynamodb.warm_read_units", ON_DEMAND_WARM_READS),
+            ("write", "WriteUnitsPerSecond", "dynamodb.warm_write_units", ON_DEMAND_WARM_WRITES),
+        ):
+            wanted = warm.get(key)
+            if not isinstance(wanted, int | float):
+                continue
+            baseline = default if on_demand else float(throughput.get(f"{kind.title()}CapacityUnits", 0) or 0)
+            raised = max(0.0, float(wanted) - baseline)
+            self.charge(
+                table,
+                meter,
+                raised,
+                f"warm throughput: {wanted:g} {kind} units a second ({raised:g} above its {baseline:g})",
+            )
+
+    def _table_storage(self, table: Resource) -> None:
+        circuits = [c for c in self.traffic.circuits if c.table == table]
+        given = self.traffic.resolved.volume(table, "gb")
+        gb = given if given is not None else self._table_gb(table, len(circuits))
+        self.charge(table, "dynamodb.storage", gb, "storage")
+        if (table.props.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled"):
+            self.charge(table, "dynamodb.pitr", gb, "point-in-time recovery")
 
     def _circuit_metrics(self, table: Resource, circuits: list[Any]) -> None:
         """The runtime's EMF metrics: by circuit and table, so each circuit counts once per table.
@@ -432,6 +685,82 @@ class Model:
         # Idempotency records live an hour (Powertools' default expiry): an hour's records at 1 KB each.
         hourly = self.idempotency_records.get(table, 0.0) / (MONTH_SECONDS / 3600)
         return (circuits * 1.0 + hourly) / KB_PER_GB
+
+    def _stream(self, stream: Resource) -> None:
+        """On-demand: the stream-hours and the GB written (records rounded up to 1 KB) and read by each
+        consumer; provisioned: the shard-hours and the 25 KB PUT payload units."""
+        resolved = self.traffic.resolved
+        records = resolved.volume(stream, "records") or 0.0
+        record_kb = resolved.volume(stream, "record_kb") or 1.0
+        mode = (stream.props.get("StreamModeDetails") or {}).get("StreamMode", "PROVISIONED")
+        if mode == "ON_DEMAND":
+            consumers = self._stream_consumers(stream)
+            gb = records * math.ceil(record_kb) / KB_PER_GB
+            self.charge(stream, "kinesis.on_demand_stream_hours", MONTH_HOURS, "on-demand stream")
+            self.charge(
+                stream, "kinesis.on_demand_gb_written", gb, "data written (records rounded up to 1 KB)"
+            )
+            self.charge(
+                stream, "kinesis.on_demand_gb_read", gb * consumers, f"data read ({consumers} consumer(s))"
+            )
+        else:
+            shards = float(stream.props.get("ShardCount", 1) or 1)
+            self.charge(stream, "kinesis.shard_hours", shards * MONTH_HOURS, f"{shards:g} shard(s)")
+            units = records * math.ceil(record_kb / 25)
+            self.charge(stream, "kinesis.put_payload_units", units, "PUT payload units (25 KB each)")
+        if float(stream.props.get("RetentionPeriodHours", 24) or 24) > 24:
+            self.result.not_priced.append((stream, "retention beyond 24 hours is not modelled"))
+
+    def _stream_consumers(self, stream: Resource) -> int:
+        return sum(
+            1
+            for mapping in self.templates.of_type("AWS::Lambda::EventSourceMapping")
+            if stream in self.templates.references(mapping.stack, mapping.props.get("EventSourceArn"))
+        )
+
+    def _state_machine(self, machine: Resource) -> None:
+        """Standard: state transitions (the profile's per execution, else one per state of the
+        definition); Express: requests and GB-seconds (100 ms and 64 MB steps)."""
+        resolved = self.traffic.resolved
+        executions = self.traffic.executions.get(machine, 0.0)
+        if machine.props.get("StateMachineType") == "EXPRESS":
+            duration = resolved.volume(machine, "duration_ms") or self.usage.duration_ms
+            memory = resolved.volume(machine, "memory_mb") or EXPRESS_MEMORY_STEP_MB
+            billed_ms = math.ceil(duration / EXPRESS_DURATION_STEP_MS) * EXPRESS_DURATION_STEP_MS
+            billed_gb = math.ceil(memory / EXPRESS_MEMORY_STEP_MB) * EXPRESS_MEMORY_STEP_MB / 1024
+            self.charge(machine, "states.express_requests", executions, "Express executions")
+            self.charge(
+                machine,
+                "states.express_gb_seconds",
+                executions * billed_ms / 1000 * billed_gb,
+                f"Express duration ({billed_ms:g} ms at {billed_gb * 1024:g} MB each)",
+            )
+            return
+        transitions = resolved.volume(machine, "transitions") or float(_states(self.templates, machine))
+        self.charge(
+            machine,
+            "states.state_transitions",
+            executions * transitions,
+            f"state transitions ({transitions:g} per execution)",
+        )
+
+    # --- Network ------------------------------------------------------------------------------------
+
+    def _nat_gateway(self, nat: Resource) -> None:
+        gb = self.traffic.resolved.volume(nat, "gb")
+        self.charge(nat, "vpc.nat_gateway_hours", MONTH_HOURS, "NAT gateway hours")
+        item = "data processed" if gb is not None else "data processed (none given: set gb under [resources])"
+        self.charge(nat, "vpc.nat_gateway_gb", gb or 0.0, item)
+
+    def _elastic_ip(self, address: Resource) -> None:
+        self.charge(address, "vpc.public_ipv4_hours", MONTH_HOURS, "public IPv4 address")
+
+    def _vpc_endpoint(self, endpoint: Resource) -> None:
+        if endpoint.props.get("VpcEndpointType", "Gateway") == "Gateway":
+            self.result.free.append((endpoint, "gateway endpoints (S3, DynamoDB) have no charge"))
+        else:
+            why = "interface endpoints (per AZ-hour and GB) are not modelled"
+            self.result.not_priced.append((endpoint, why))
 
     # --- Edge -----------------------------------------------------------------------------------------
 
@@ -494,11 +823,18 @@ class Model:
             bucket in self.templates.references(d.stack, d.props.get("DestinationBucketName"))
             for d in self.templates.of_type("Custom::CDKBucketDeployment")
         )
-        stored = (self.usage.site_gb if site else 0.0) + log_gb
+        resolved = self.traffic.resolved
+        given_gb, reads, writes = (resolved.volume(bucket, v) for v in ("gb", "reads", "writes"))
+        stored = given_gb if given_gb is not None else (self.usage.site_gb if site else 0.0) + log_gb
         self.charge(
             bucket, "s3.standard_storage", stored, "objects stored" if not log_gb else "access logs stored"
         )
-        self.charge(bucket, "s3.get_requests", gets, "GETs from CloudFront on cache misses")
+        if reads is not None:
+            self.charge(bucket, "s3.get_requests", reads, "GETs (from the profile)")
+        else:
+            self.charge(bucket, "s3.get_requests", gets, "GETs from CloudFront on cache misses")
+        if writes is not None:
+            self.charge(bucket, "s3.put_requests", writes, "PUTs (from the profile)")
 
     def _cloudfront_log_gb(self, bucket: Resource) -> float:
         lines = self._viewers_through(bucket, "Logging")
@@ -526,6 +862,17 @@ class Model:
     def _dashboard(self, dashboard: Resource) -> None:
         self.charge(dashboard, "cloudwatch.dashboards", 1, "dashboard")
 
+    def _metric_filter(self, metric_filter: Resource) -> None:
+        metrics = metric_filter.props.get("MetricTransformations") or []
+        count = len(metrics) if isinstance(metrics, list) else 1
+        self.charge(metric_filter, "cloudwatch.custom_metrics", count, "metrics the filter publishes")
+
+    def _xray_group(self, group: Resource) -> None:
+        if (group.props.get("InsightsConfiguration") or {}).get("InsightsEnabled"):
+            self.result.not_priced.append((group, "X-Ray Insights (per trace processed) is not modelled"))
+        else:
+            self.result.free.append((group, "an X-Ray group has no charge"))
+
     def _log_group(self, group: Resource) -> None:
         gb = self.log_kb.get(group, 0.0) / KB_PER_GB
         days = group.props.get("RetentionInDays")
@@ -548,18 +895,13 @@ class Model:
         self.charge(
             pool,
             f"cognito.{tier}_mau",
-            self.usage.monthly_active_users,
+            self.traffic.resolved.users.get(pool, 0.0),
             f"monthly active users ({tier} plan)",
         )
 
     def _topic(self, topic: Resource) -> None:
-        alarms = [
-            a
-            for a in self.templates.of_type("AWS::CloudWatch::Alarm")
-            if topic in self.templates.references(a.stack, a.props.get("AlarmActions"))
-        ]
-        publishes = self.usage.alarm_notifications if alarms else 0.0
-        self.charge(topic, "sns.publishes", publishes, "alarm notifications published")
+        publishes = self.traffic.publishes.get(topic, 0.0)
+        self.charge(topic, "sns.publishes", publishes, "messages published")
         emails = sum(
             1
             for s in self.templates.of_type("AWS::SNS::Subscription")
@@ -573,6 +915,77 @@ class Model:
 
     def _schedule(self, schedule: Resource) -> None:
         self.charge(schedule, "scheduler.invocations", schedule_ticks(schedule), "scheduled invocations")
+
+
+def _sampling_rule(templates: Templates, function: Resource) -> tuple[float, float, str] | None:
+    """``(reservoir, rate, name)`` of the template's highest-priority X-Ray sampling rule that matches a
+    Lambda function's invocations (service type and name, any host, method, path and resource)."""
+    name = function.props.get("FunctionName")
+    found: list[tuple[float, float, float, str]] = []
+    for resource in templates.of_type("AWS::XRay::SamplingRule"):
+        rule = (
+            resource.props.get("SamplingRule")
+            or resource.props.get("SamplingRuleRecord", {}).get("SamplingRule")
+            or {}
+        )
+        if not isinstance(rule, dict) or not _rule_matches(rule, name):
+            continue
+        numbers = [rule.get(k) for k in ("Priority", "ReservoirSize", "FixedRate")]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in numbers):
+            priority, reservoir, rate = (float(v) for v in numbers if isinstance(v, int | float))
+            found.append((priority, reservoir, rate, str(rule.get("RuleName", "a rule"))))
+    if not found:
+        return None
+    _, reservoir, rate, rule_name = min(found)
+    return reservoir, rate, f"sampling rule {rule_name}"
+
+
+def _rule_matches(rule: Mapping[str, Any], function_name: Any) -> bool:
+    service_type = rule.get("ServiceType", "*")
+    service = rule.get("ServiceName", "*")
+    if service_type not in ("*", "AWS::Lambda::Function", "AWS::Lambda"):
+        return False
+    if service != "*" and not (
+        isinstance(function_name, str) and fnmatch.fnmatchcase(function_name, service)
+    ):
+        return False
+    return all(rule.get(key, "*") == "*" for key in ("Host", "HTTPMethod", "URLPath", "ResourceARN"))
+
+
+def _global_capacity(settings: Mapping[str, Any], kind: str) -> dict[str, float]:
+    """A ``TableV2`` replica's read or write capacity as ``{"<kind>CapacityUnits": units}``: its fixed
+    units, or its autoscaling minimum."""
+    fixed = settings.get(f"{kind}CapacityUnits")
+    scaling = settings.get(f"{kind}CapacityAutoScalingSettings") or {}
+    units = fixed if isinstance(fixed, int | float) else scaling.get("MinCapacity", 0)
+    return {f"{kind}CapacityUnits": float(units) if isinstance(units, int | float) else 0.0}
+
+
+def _states(templates: Templates, machine: Resource) -> int:
+    """States in a state machine's definition (each execution passes each once, as an estimate)."""
+    definition = machine.props.get("Definition")
+    if not isinstance(definition, Mapping):
+        text = templates.literal_text(machine.stack, machine.props.get("DefinitionString"))
+        try:
+            definition = json.loads(text) if text else {}
+        except json.JSONDecodeError:
+            return text.count('"Type"') or 1
+    return max(1, _count_states(definition))
+
+
+def _count_states(definition: Any) -> int:
+    if not isinstance(definition, Mapping):
+        return 0
+    states = definition.get("States")
+    if not isinstance(states, Mapping):
+        return 0
+    nested = sum(
+        _count_states(branch)
+        for state in states.values()
+        if isinstance(state, Mapping)
+        for branch in [*(state.get("Branches") or []), state.get("Iterator"), state.get("ItemProcessor")]
+    )
+    return len(states) + nested
 
 
 def _pricing_order(resource: Resource) -> int:
