@@ -8,9 +8,9 @@ model shares imports without aws_cdk, so ``python -m constructs_lib.cost`` never
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
+from .._lazy import lazy_exports
 from ._rule import PACK, Rule
 
 if TYPE_CHECKING:
@@ -23,13 +23,7 @@ __all__ = ["ALL_RULES", "PACK", "Rule", "ServerlessPatternsChecks", "policy_pack
 _LAZY = {"ALL_RULES": ".rules", "ServerlessPatternsChecks": ".pack", "run_rules": ".pack"}
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY, globals())
 
 
 def policy_packs(app: cdk.App) -> list[Any]:

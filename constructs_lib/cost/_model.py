@@ -399,13 +399,7 @@ class Model:
     def _rest_api(self, api: Resource) -> None:
         requests = self.traffic.api_requests.get(api, 0.0)
         self.charge(api, "apigateway.rest_requests", requests, "REST API requests")
-        if self.traffic.api_direct.get(api):
-            self.charge(
-                api,
-                "datatransfer.internet_out",
-                requests * self.usage.api_response_kb / KB_PER_GB,
-                "responses to callers",
-            )
+        self._responses(api, requests)
         for stage in self.templates.of_type("AWS::ApiGateway::Stage"):
             if api in self.templates.references(stage.stack, stage.props.get("RestApiId")):
                 self._stage(api, stage, requests)
@@ -462,6 +456,10 @@ class Model:
             return
         requests = self.traffic.api_requests.get(api, 0.0)
         self.charge(api, "apigateway.http_requests", requests, "HTTP API requests")
+        self._responses(api, requests)
+
+    def _responses(self, api: Resource, requests: float) -> None:
+        """An API called directly (no CDN in front) sends its responses out of the region."""
         if self.traffic.api_direct.get(api):
             self.charge(
                 api,
