@@ -5,18 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..checks._model import Resource
-from ._ledger import Ledger
+from ._ledger import Collaborator
 from ._traffic import KB_PER_GB, authorizer_ttl
 
 API_DETAILED_METRICS = 7
 
 
-class Apis:
+class Apis(Collaborator):
     """Prices REST and HTTP APIs and says what their stages and authorizers cost."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-        self.templates, self.usage, self.traffic = ledger.templates, ledger.usage, ledger.traffic
 
     def handlers(self) -> dict[str, Callable[[Resource], None]]:
         return {

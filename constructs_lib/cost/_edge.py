@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..checks._model import Resource
-from ._ledger import UNEXPIRED_MONTHS, Ledger
+from ._ledger import UNEXPIRED_MONTHS, Collaborator
 from ._traffic import KB_PER_GB
 
 #: Metrics CloudFront adds per distribution with additional metrics on, and API Gateway per method with
@@ -16,12 +16,8 @@ CLOUDFRONT_ADDITIONAL_METRICS = 8
 CLOUDFRONT_LOG_LINE_KB = 0.5
 
 
-class Edge:
+class Edge(Collaborator):
     """Prices distributions (requests, transfer, Functions, metrics), web ACLs and S3 buckets."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-        self.templates, self.usage, self.traffic = ledger.templates, ledger.usage, ledger.traffic
 
     def handlers(self) -> dict[str, Callable[[Resource], None]]:
         return {

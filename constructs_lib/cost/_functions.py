@@ -11,18 +11,14 @@ from ..checks._lambda import FUNCTION, function_target
 from ..checks._model import Resource, Templates
 from ._arrivals import XRAY_RATE, XRAY_RESERVOIR, traced
 from ._catalog import CUSTOM_RESOURCE
-from ._ledger import Ledger
+from ._ledger import Collaborator
 from ._traffic import containers
 from ._usage import MONTH_SECONDS
 from ._volumes import construct_path
 
 
-class Functions:
+class Functions(Collaborator):
     """Prices each function (or lists it as a deploy-time handler) and its aliases and versions."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-        self.templates, self.usage, self.traffic = ledger.templates, ledger.usage, ledger.traffic
 
     def handlers(self) -> dict[str, Callable[[Resource], None]]:
         return {

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..checks._model import Resource, Templates
-from ._ledger import Ledger
+from ._ledger import Collaborator
 from ._prices import MONTH_HOURS
 
 #: Express workflows bill memory in 64 MB steps, duration in 100 ms steps.
@@ -16,12 +16,8 @@ EXPRESS_MEMORY_STEP_MB = 64
 EXPRESS_DURATION_STEP_MS = 100
 
 
-class Infrastructure:
+class Infrastructure(Collaborator):
     """Prices NAT gateways and their addresses, VPC endpoints and state machines."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-        self.templates, self.usage, self.traffic = ledger.templates, ledger.usage, ledger.traffic
 
     def handlers(self) -> dict[str, Callable[[Resource], None]]:
         return {

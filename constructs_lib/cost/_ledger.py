@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,3 +63,15 @@ class Ledger:
             self.log_kb[groups[0]] += kb
         elif kb:
             self.charge(source, "cloudwatch.logs_ingested", kb / KB_PER_GB, "logs (default log group)")
+
+
+class Collaborator:
+    """A part of the model that prices the types of one concern, on the ledger it shares with the others."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.templates, self.usage, self.traffic = ledger.templates, ledger.usage, ledger.traffic
+
+    def handlers(self) -> dict[str, Callable[[Resource], None]]:
+        """Resource type -> the method that prices it."""
+        raise NotImplementedError

@@ -6,19 +6,15 @@ import math
 from collections.abc import Callable
 
 from ..checks._model import Resource
-from ._ledger import Ledger
+from ._ledger import Collaborator
 from ._prices import MONTH_HOURS
 from ._traffic import KB_PER_GB, LONG_POLL_SECONDS, Batches, chunks, pollers, queue_meter, schedule_ticks
 from ._usage import MONTH_SECONDS
 
 
-class Messaging:
+class Messaging(Collaborator):
     """Prices SQS queues (sends, receives, deletes, empty polls, data keys), SNS topics, EventBridge
     schedules and Kinesis streams."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-        self.templates, self.usage, self.traffic = ledger.templates, ledger.usage, ledger.traffic
 
     def handlers(self) -> dict[str, Callable[[Resource], None]]:
         return {

@@ -5,17 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..checks._model import Resource
-from ._ledger import UNEXPIRED_MONTHS, Ledger
+from ._ledger import UNEXPIRED_MONTHS, Collaborator
 from ._traffic import KB_PER_GB
 from ._usage import MONTH_SECONDS
 
 
-class Operations:
+class Operations(Collaborator):
     """Prices CloudWatch, KMS, Secrets Manager and Cognito resources."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-        self.templates, self.usage, self.traffic = ledger.templates, ledger.usage, ledger.traffic
 
     def handlers(self) -> dict[str, Callable[[Resource], None]]:
         return {

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..checks._lambda import function_target
 from ..checks._model import Resource
-from ._ledger import Ledger
+from ._ledger import Collaborator
 from ._prices import MONTH_HOURS
 from ._traffic import KB_PER_GB, breaker_reads, breaker_writes, schedule_ticks
 from ._usage import MONTH_SECONDS
@@ -35,12 +35,8 @@ ON_DEMAND_WARM_READS = 12_000
 ON_DEMAND_WARM_WRITES = 4_000
 
 
-class Tables:
+class Tables(Collaborator):
     """Prices DynamoDB tables (``Table`` and ``TableV2``), whatever their billing mode."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-        self.templates, self.usage, self.traffic = ledger.templates, ledger.usage, ledger.traffic
 
     def handlers(self) -> dict[str, Callable[[Resource], None]]:
         return {
