@@ -636,6 +636,40 @@ def test_each_authorizer_is_listed_for_what_it_is(kind, said):
     assert ("Cognito" in listed.why) == (kind == "COGNITO_USER_POOLS")
 
 
+def test_warm_throughput_is_charged_once_above_what_a_provisioned_table_already_has():
+    """A provisioned table is warm at its capacity: only the units above it are charged, once, at the
+    provisioned rates ($0.00013 a read unit, $0.00065 a write unit)."""
+    table = {
+        "Type": "AWS::DynamoDB::Table",
+        "Properties": {
+            "ProvisionedThroughput": {"ReadCapacityUnits": 100, "WriteCapacityUnits": 50},
+            "WarmThroughput": {"ReadUnitsPerSecond": 1000, "WriteUnitsPerSecond": 50},
+        },
+    }
+    global_table = {
+        "Type": "AWS::DynamoDB::GlobalTable",
+        "Properties": {
+            "BillingMode": "PROVISIONED",
+            "WriteProvisionedThroughputSettings": {"WriteCapacityAutoScalingSettings": {"MinCapacity": 10}},
+            "Replicas": [
+                {"Region": "us-east-1", "ReadProvisionedThroughputSettings": {"ReadCapacityUnits": 20}}
+            ],
+            "WarmThroughput": {"WriteUnitsPerSecond": 110},
+        },
+    }
+    report = estimate(templates_of({"T": table, "G": global_table}))
+    once = {(ln.path, ln.meter): ln.quantity for ln in report.one_time}
+    assert once == {
+        ("App/T", "dynamodb.warm_read_units"): 900,
+        ("App/T", "dynamodb.warm_write_units"): 0,
+        ("App/G", "dynamodb.warm_write_units"): 100,
+    }
+    assert cents(report.one_time_usd) == cents(
+        Decimal(900) * Decimal("0.00013") + Decimal(100) * Decimal("0.00065")
+    )
+    assert not [ln for ln in report.lines if "warm" in ln.meter]
+
+
 # --- Usage by construct path -------------------------------------------------------------------------------
 
 POOL = {"Type": "AWS::Cognito::UserPool", "Properties": {"UserPoolTier": "ESSENTIALS"}}

@@ -45,10 +45,10 @@ class Tables(Collaborator):
         }
 
     def _table(self, table: Resource) -> None:
+        throughput = table.props.get("ProvisionedThroughput") or {}
         if table.props.get("BillingMode") == "PAY_PER_REQUEST":
             self._on_demand(table)
         else:  # CloudFormation's default is PROVISIONED
-            throughput = table.props.get("ProvisionedThroughput") or {}
             indexes = [
                 i.get("ProvisionedThroughput") or {}
                 for i in table.props.get("GlobalSecondaryIndexes") or []
@@ -56,7 +56,7 @@ class Tables(Collaborator):
             ]
             self._provisioned(table, [throughput, *indexes])
         self._table_storage(table)
-        self._warm_throughput(table, table.props.get("WarmThroughput"))
+        self._warm_throughput(table, throughput)
         if "StreamSpecification" in table.props:
             self.ledger.free((table, "its stream is read by Lambda, and Lambda's stream reads are free"))
 
@@ -66,14 +66,15 @@ class Tables(Collaborator):
         if len(replicas) > 1:
             why = f"{len(replicas)} replicas: replicated writes in the other regions are not modelled"
             self.ledger.not_priced((table, why))
+        writes = table.props.get("WriteProvisionedThroughputSettings") or {}
+        reads = (replicas[0] if replicas else {}).get("ReadProvisionedThroughputSettings") or {}
+        capacity = {**_global_capacity(reads, "Read"), **_global_capacity(writes, "Write")}
         if table.props.get("BillingMode") == "PAY_PER_REQUEST":
             self._on_demand(table)
         else:
-            writes = table.props.get("WriteProvisionedThroughputSettings") or {}
-            reads = (replicas[0] if replicas else {}).get("ReadProvisionedThroughputSettings") or {}
-            self._provisioned(table, [_global_capacity(reads, "Read"), _global_capacity(writes, "Write")])
+            self._provisioned(table, [capacity])
         self._table_storage(table)
-        self._warm_throughput(table, table.props.get("WarmThroughput"))
+        self._warm_throughput(table, capacity)
 
     def _on_demand(self, table: Resource) -> None:
         resolved = self.traffic.resolved
@@ -152,13 +153,13 @@ class Tables(Collaborator):
                 found[kind] = found.get(kind, 0.0) + float(minimum)
         return found
 
-    def _warm_throughput(self, table: Resource, warm: Any) -> None:
+    def _warm_throughput(self, table: Resource, throughput: Mapping[str, Any]) -> None:
         """Warm throughput above what the table has anyway (a new on-demand table: 12,000 reads and 4,000
-        writes a second; a provisioned one: its capacity) is charged once, per unit raised."""
+        writes a second; a provisioned one: its ``throughput``) is charged once, per unit raised."""
+        warm = table.props.get("WarmThroughput")
         if not isinstance(warm, dict):
             return
         on_demand = table.props.get("BillingMode") == "PAY_PER_REQUEST"
-        throughput = table.props.get("ProvisionedThroughput") or {}
         for kind, key, meter, default in (
             ("read", "ReadUnitsPerSecond", "dynamodb.warm_read_units", ON_DEMAND_WARM_READS),
             ("write", "WriteUnitsPerSecond", "dynamodb.warm_write_units", ON_DEMAND_WARM_WRITES),
