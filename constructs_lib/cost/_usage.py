@@ -28,9 +28,11 @@ class Usage:
             default behavior gets the rest. Default: none.
         orders: Requests to each queue-buffered ingest API (SQS sends), through the CDN where one fronts
             the API. Default 0.
-        order_kb: Request body size of an order, in KB (SQS bills each 64 KB as one request). Default 1.
+        order_kb: Request body size of an order, and of each SQS message, in KB (SQS bills each 64 KB as
+            one request). Default 1.
         requests_by_path: Requests that reach an API, or invocations of a function, directly (not through
-            a CDN or a queue), keyed by a part of its construct path. Default: none.
+            a CDN or a queue), keyed by a part of its construct path; a key must name an API or a
+            function of the app. Default: none.
         api_response_kb: Response size of an API called directly, in KB. Default 0.5 (an ingest 202).
         duration_ms: Average duration of a function invocation. Default 100.
         duration_ms_by_path: Durations for functions whose construct path contains the key. Default: none.
