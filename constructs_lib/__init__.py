@@ -6,12 +6,13 @@ Lambda) imports where aws_cdk is not installed.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from ._core.errors import ConstructsLibValidationError
     from ._core.nag import acknowledge
-    from ._core.validation import ConstructsLibValidationError
     from .cdn import BucketCdnOrigin, CdnFrontedOrigin, CdnOrigin, FunctionUrlCdnOrigin, RestApiCdnOrigin
     from .circuit_breaker import CircuitBreaker, CircuitBreakerWiring, ConsumerPause
     from .ingest import ApiAuthorization, QueueBufferedIngest
@@ -29,7 +30,7 @@ _EXPORTS = {
     "CircuitBreaker": ".circuit_breaker",
     "CircuitBreakerWiring": ".circuit_breaker",
     "ConsumerPause": ".circuit_breaker",
-    "ConstructsLibValidationError": "._core.validation",
+    "ConstructsLibValidationError": "._core.errors",
     "JavaToolchainError": ".java",
     "QueueBufferedIngest": ".ingest",
     "SnapStartFunction": ".snapstart",
@@ -55,13 +56,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'constructs_lib' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

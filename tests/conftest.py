@@ -85,3 +85,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("figures")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def plain_assembly(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The plain aws-cdk-lib apps of tests/cost_apps.py, synthesized once a session (a cloud assembly)."""
+    from tests.cost_apps import synth_plain_apps
+
+    return synth_plain_apps(tmp_path_factory.mktemp("plain-apps"))

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from apps.storefront.app import build_app as build_storefront_app
 from apps.storefront.app import compose as compose_storefront
 from constructs_lib.checks import run_rules
 from constructs_lib.checks._lambda import sqs_mappings
-from constructs_lib.checks._model import Templates
+from constructs_lib.checks._model import Resource, Templates
 from constructs_lib.checks.rules.delivery_undecided import delivery_edges
 from constructs_lib.testing.velocity import IngestMethod
 from tests.harness import (
@@ -416,20 +417,105 @@ def storefront_costed(cli_assembly: Path) -> tuple[Any, Any]:
     return load_assembly(cli_assembly), load_usage(STOREFRONT_USAGE)
 
 
-@pytest.mark.parametrize("assembly", ["storefront", "samples"])
-def test_every_resource_of_every_sample_is_priced_free_or_listed(assembly, cli_assembly, samples_assembly):
-    from constructs_lib.cost import estimate, load_assembly, load_usage
+#: The cloud assemblies the cost model must account for in full: a name, and how a test gets the
+#: assembly directory (or directories) from its fixtures. Adding an assembly is one line.
+COSTED_ASSEMBLIES: dict[str, Callable[[pytest.FixtureRequest], Path | Iterable[Path]]] = {
+    "storefront": lambda request: request.getfixturevalue("cli_assembly"),
+    "samples": lambda request: request.getfixturevalue("samples_assembly").outdir,
+    "plain aws-cdk-lib apps": lambda request: request.getfixturevalue("plain_assembly"),
+}
+#: Types AWS does not bill by themselves: none may be listed as "not priced".
+UNBILLED_TYPES = {
+    *(f"AWS::IAM::{kind}" for kind in ("Role", "Policy", "ManagedPolicy", "InstanceProfile")),
+    *(f"AWS::Lambda::{kind}" for kind in ("Permission", "EventSourceMapping", "Url", "EventInvokeConfig")),
+    *(
+        f"AWS::EC2::{kind}"
+        for kind in (
+            "VPC",
+            "Subnet",
+            "RouteTable",
+            "Route",
+            "SubnetRouteTableAssociation",
+            "SecurityGroup",
+            "SecurityGroupIngress",
+            "SecurityGroupEgress",
+            "InternetGateway",
+            "VPCGatewayAttachment",
+            "NetworkAcl",
+            "NetworkAclEntry",
+        )
+    ),
+    *(
+        f"AWS::ApiGateway::{kind}"
+        for kind in (
+            "Method",
+            "Resource",
+            "Deployment",
+            "Model",
+            "RequestValidator",
+            "GatewayResponse",
+            "Account",
+        )
+    ),
+    *(f"AWS::ApiGatewayV2::{kind}" for kind in ("Route", "Integration", "Stage", "Deployment")),
+    *(f"AWS::ApplicationAutoScaling::{kind}" for kind in ("ScalableTarget", "ScalingPolicy")),
+    "AWS::CloudFormation::Stack",
+    "AWS::CloudFormation::CustomResource",
+    "AWS::CDK::Metadata",
+    "AWS::SNS::Subscription",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SQS::QueuePolicy",
+    "AWS::S3::BucketPolicy",
+    "AWS::Events::Rule",
+    "AWS::XRay::SamplingRule",
+    "AWS::CloudFront::OriginAccessControl",
+    "AWS::CloudFront::CachePolicy",
+    "AWS::CloudFront::OriginRequestPolicy",
+    "AWS::CloudFront::ResponseHeadersPolicy",
+}
 
-    templates = load_assembly(cli_assembly if assembly == "storefront" else samples_assembly.outdir)
-    report = estimate(templates, load_usage(STOREFRONT_USAGE))
-    accounted = {ln.path for ln in report.lines} | {i.path for i in [*report.free, *report.not_priced]}
-    for stack in templates.stacks.values():
-        for logical_id, resource in stack.resources.items():
-            path = resource.get("Metadata", {}).get("aws:cdk:path", f"{stack.name}/{logical_id}")
-            assert path in accounted, f"{path} ({resource['Type']}) is neither priced, free nor listed"
-    # A type the model has never seen is listed as "no price"; no sample may have one.
-    assert [i for i in report.not_priced if "has no price" in i.why] == []
-    assert report.total_monthly_usd > 0
+
+@pytest.mark.parametrize("name", COSTED_ASSEMBLIES)
+def test_every_resource_is_priced_free_or_listed_and_nothing_unbilled_is_unpriced(name, request):
+    """No resource dropped (nested stacks' included), no type the model has never seen, and no type AWS
+    does not bill listed as "not priced"."""
+    from constructs_lib.cost import estimate, load_assembly
+    from constructs_lib.cost._volumes import construct_path
+
+    given = COSTED_ASSEMBLIES[name](request)
+    for assembly in [given] if isinstance(given, Path) else list(given):
+        templates = load_assembly(assembly)
+        report = estimate(templates)
+        accounted = {ln.path for ln in [*report.lines, *report.one_time]}
+        accounted |= {i.path for i in [*report.free, *report.not_priced]}
+        resources = [
+            r for stack in templates.stacks.values() for r in map(stack_resource(stack), stack.resources)
+        ]
+        dropped = [f"{construct_path(r)} ({r.type})" for r in resources if construct_path(r) not in accounted]
+        assert dropped == [], f"{assembly}: neither priced, free nor listed"
+        unknown = [f"{i.path} ({i.resource_type})" for i in report.not_priced if "has no price" in i.why]
+        assert unknown == [], f"{assembly}: types the model has never seen"
+        unbilled = [
+            f"{i.path} ({i.resource_type})"
+            for i in report.not_priced
+            if i.resource_type in UNBILLED_TYPES or i.resource_type.startswith("Custom::")
+        ]
+        assert unbilled == [], f"{assembly}: types AWS does not bill, listed as not priced"
+        assert report.total_monthly_usd > 0
+
+
+def stack_resource(stack: Any) -> Callable[[str], Resource]:
+    return lambda logical_id: Resource(stack, logical_id)
+
+
+def test_the_storefront_profile_names_only_what_the_storefront_has(storefront_costed):
+    """Every path key of apps/storefront/usage.toml names a resource or behavior of the storefront."""
+    from constructs_lib.cost._volumes import resolve
+
+    templates, usage = storefront_costed
+    resolved = resolve(templates, usage)
+    assert len(resolved.users) == 1  # one user pool, charged once
+    assert sum(resolved.users.values()) == usage.monthly_active_users
 
 
 def test_request_driven_costs_scale_linearly_with_traffic(storefront_costed):
@@ -454,12 +540,15 @@ def test_a_cache_that_hits_nothing_saves_nothing_at_the_origin(storefront_costed
     from constructs_lib.cost import estimate
 
     templates, usage = storefront_costed
-    # Without response bytes, the origin's cost without the CDN is its requests alone.
+    # Without response bytes, the origin's cost without the CDN is its requests alone, and the regional
+    # web ACL (the distribution's rules) that its REST API takes in the CDN's place.
     cdn = estimate(templates, replace(usage, cache_hit_ratio=0.0, response_kb=0.0, orders=0.0)).cdn
+    [acl] = templates.of_type("AWS::WAFv2::WebACL")
+    regional_acl = Decimal(5) + len(acl.props["Rules"])  # $5 an ACL, $1 a rule; no requests reach the API
     assert cdn.origin_requests_avoided == 0
     assert cdn.origin_requests == cdn.viewer_requests
-    assert cdn.origin_monthly_usd == cdn.origin_monthly_usd_without_cdn
-    assert cdn.net_savings_usd == -cdn.cdn_monthly_usd
+    assert cdn.origin_monthly_usd_without_cdn - cdn.origin_monthly_usd == regional_acl
+    assert cdn.net_savings_usd == regional_acl - cdn.cdn_monthly_usd
 
 
 def test_a_higher_hit_ratio_never_raises_the_origins_cost(storefront_costed):

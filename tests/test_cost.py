@@ -4,7 +4,11 @@ the command line. The sample apps' costs are tested in test_apps.py, on the asse
 from __future__ import annotations
 
 import json
+import math
 import re
+import subprocess
+import sys
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -305,7 +309,6 @@ def test_table_and_markdown_formats_state_the_total(assembly, capsys):
 @pytest.mark.parametrize(
     ("resource", "why"),
     [
-        ({"Type": "AWS::DynamoDB::Table", "Properties": {}}, "provisioned capacity"),
         (
             {"Type": "AWS::Lambda::Alias", "Properties": {"ProvisionedConcurrencyConfig": {"X": 2}}},
             "provisioned concurrency",
@@ -314,8 +317,8 @@ def test_table_and_markdown_formats_state_the_total(assembly, capsys):
     ],
 )
 def test_what_bills_by_the_hour_beyond_the_model_is_listed_not_called_free(resource, why):
-    """A provisioned table, warm provisioned concurrency and an API cache cost money the model does not
-    price: each is listed, with the reason, rather than passed off as free or as on-demand."""
+    """Warm provisioned concurrency and an API cache cost money the model does not price: each is listed,
+    with the reason, rather than passed off as free or as on-demand."""
     report = estimate(templates_of({"Thing": resource}))
     [listed] = report.not_priced
     assert why in listed.why
@@ -337,3 +340,556 @@ def test_an_alias_and_a_stage_without_hourly_extras_are_free():
         "AWS::Lambda::Alias",
     ]
     assert report.not_priced == []
+
+
+@pytest.mark.slow
+def test_the_command_line_imports_nothing_from_aws_cdk_or_jsii(assembly):
+    """Reading JSON needs no CDK: the CLI must not start jsii's node runtime (about 1 s a run)."""
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "constructs_lib.cost", str(assembly), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+    )
+    imported = {
+        line.rsplit("|", 1)[-1].strip().split(".")[0]
+        for line in run.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert {"constructs_lib", "json", "tomllib"} <= imported  # the trace lists what the run imported
+    assert imported.isdisjoint({"aws_cdk", "jsii", "constructs", "cdk_nag"})
+    assert json.loads(run.stdout)["region"] == "us-east-1"
+
+
+# --- Exact output ------------------------------------------------------------------------------------------
+
+
+def test_json_carries_each_published_price_in_full(assembly, capsys):
+    """Rounded to 6 decimals, Lambda's $0.20 per million read 0.0 and x86 GB-seconds 1.7e-05."""
+    usage = [
+        "--set",
+        "requests_by_path.Fn=3e6",
+        "--set",
+        "duration_ms=1000",
+        "--set",
+        "log_kb_per_invocation=0",
+    ]
+    usage += ["--format", "json"]
+    assert main([str(assembly), *usage]) == 0
+    report = json.loads(capsys.readouterr().out)
+    [requests] = [ln for ln in report["lines"] if ln["item"] == "invocations"]
+    assert requests["unit_price_usd"] == 0.0000002
+    assert requests["quoted_price"] == "$0.20 per million requests"
+    [compute] = [ln for ln in report["lines"] if ln["item"].startswith("compute")]
+    assert compute["unit_price_usd"] == 0.0000166667
+    assert compute["quoted_price"] == "$0.0000166667 per GB-s"
+    # Money keeps at least cents: 3 M x 0.5 GB-s x $0.0000166667 = $25.000050.
+    assert compute["monthly_usd"] == 25.00005
+    assert report["total_monthly_usd"] == 25.60  # and 3 M requests at $0.20 a million
+
+
+def test_table_and_markdown_quote_prices_in_the_pricing_pages_units(assembly, capsys):
+    for form in ("table", "markdown"):
+        settings = ["--set", "requests_by_path.Api=1e6", "--set", "requests_by_path.Fn=1e6"]
+        assert main([str(assembly), *settings, "--format", form]) == 0
+        out = capsys.readouterr().out
+        for quoted in ("$3.50 per million requests", "$0.20 per million requests", "$0.0000166667 per GB-s"):
+            assert quoted in out, (form, quoted)
+
+
+def test_rest_and_http_api_requests_cost_3_50_and_1_00_a_million():
+    """https://aws.amazon.com/api-gateway/pricing/ (read 2026-11-29): REST APIs $3.50 per million requests
+    (first 333 million), HTTP APIs $1.00 per million (first 300 million)."""
+    http = {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"ProtocolType": "HTTP"}}
+    usage = Usage(requests_by_path={"Api": 1e6, "Http": 1e6}, api_response_kb=0)
+    report = estimate(templates_of({"Api": REST_API, "Http": http}), usage)
+    assert cents(line_usd(report, "REST API requests")) == Decimal("3.50")
+    assert cents(line_usd(report, "HTTP API requests")) == Decimal("1.00")
+
+
+# --- The free tier as AWS applies it -----------------------------------------------------------------------
+
+ARM = {**FUNCTION, "Properties": {**FUNCTION["Properties"], "Architectures": ["arm64"]}}
+
+
+def test_arm64_512_mb_three_million_one_second_invocations_is_15_07_with_the_free_tier():
+    """https://aws.amazon.com/lambda/pricing/ (read 2026-11-29): the free 400,000 GB-s are shared across
+    architectures. arm64 at $0.0000133334 per GB-s: 3 M x 0.5 GB-s = 1.5 M GB-s, 1.1 M billable = $14.67;
+    2 M billable requests at $0.20 a million = $0.40; $15.07 (the model said $20.40: no allowance)."""
+    usage = Usage(requests_by_path={"Fn": 3e6}, duration_ms=1000, log_kb_per_invocation=0)
+    report = estimate(templates_of({"Fn": ARM}), usage, free_tier=True)
+    assert cents(line_usd(report, "compute")) == Decimal("14.67")
+    assert cents(report.total_monthly_usd) == Decimal("15.07")
+
+
+def test_both_architectures_share_one_allowance_of_gb_seconds():
+    """300,000 GB-s on each architecture: 600,000 against one allowance of 400,000, shared out by use."""
+    other = {**FUNCTION, "Metadata": {"aws:cdk:path": "App/Other/Resource"}}
+    usage = Usage(
+        requests_by_path={"Fn": 600_000, "Other": 600_000}, duration_ms=1000, log_kb_per_invocation=0
+    )
+    report = estimate(templates_of({"Fn": ARM, "Other": other}), usage, free_tier="always")
+    by_meter = {ln.meter: ln.monthly_usd for ln in report.lines if ln.item.startswith("compute")}
+    assert cents(by_meter["lambda.gb_seconds.arm64"]) == cents(Decimal(100_000) * Decimal("0.0000133334"))
+    assert cents(by_meter["lambda.gb_seconds.x86_64"]) == cents(Decimal(100_000) * Decimal("0.0000166667"))
+
+
+def test_fifo_queues_share_the_free_million_requests():
+    """https://aws.amazon.com/sqs/pricing/: the first million requests a month are free, FIFO included."""
+    queue = {"Type": "AWS::SQS::Queue", "Properties": {"FifoQueue": True}}
+    usage = Usage(resources={"App/Q": {"messages": 1e6}})
+    assert estimate(templates_of({"Q": queue}), usage, free_tier="always").total_monthly_usd == 0
+    assert cents(estimate(templates_of({"Q": queue}), usage).total_monthly_usd) == Decimal("0.50")
+
+
+def test_the_perpetual_allowances_apply_apart_from_the_12_month_ones(assembly, capsys):
+    """Lambda's free million requests never expire; API Gateway's is for an account's first 12 months."""
+    usage = Usage(
+        requests_by_path={"Api": 1e6, "Fn": 1e6}, duration_ms=0, api_response_kb=0, log_kb_per_invocation=0
+    )
+    templates = templates_of({"Api": REST_API, "Fn": FUNCTION})
+    totals = {
+        mode: estimate(templates, usage, free_tier=mode).total_monthly_usd
+        for mode in ("none", "always", "all")
+    }
+    assert {mode: cents(total) for mode, total in totals.items()} == {
+        "none": Decimal("3.70"),
+        "always": Decimal("3.50"),
+        "all": Decimal("0.00"),
+    }
+    settings = ["--set", "requests_by_path.Api=1e6", "--set", "api_response_kb=0", "--format", "json"]
+    for flag, mode in ((["--free-tier"], "all"), (["--free-tier", "always"], "always"), ([], "none")):
+        assert main([str(assembly), *settings, *flag]) == 0
+        assert json.loads(capsys.readouterr().out)["free_tier"] == mode
+
+
+# --- Traffic shapes ----------------------------------------------------------------------------------------
+
+TRACED = {**FUNCTION, "Properties": {**FUNCTION["Properties"], "TracingConfig": {"Mode": "Active"}}}
+
+
+def _traces(report: Any) -> float:
+    return sum(ln.quantity for ln in report.lines if ln.meter == "xray.traces_recorded")
+
+
+def test_xray_traces_by_lambdas_default_rule_from_the_arrival_rate():
+    """The first request each second, then 5% of the rest: below one request a second nearly every
+    request is traced (the storefront's 1,053,200 invocations were modelled as 52,660 traces)."""
+    for invocations in (1_053_200, 1e9):
+        report = estimate(templates_of({"Fn": TRACED}), Usage(requests_by_path={"Fn": invocations}))
+        rate = invocations / MONTH_SECONDS
+        first = 1 - math.exp(-rate)  # a second with at least one request keeps its first
+        assert _traces(report) == pytest.approx(MONTH_SECONDS * (first + 0.05 * (rate - first)))
+    sparse = estimate(templates_of({"Fn": TRACED}), Usage(requests_by_path={"Fn": 1_053_200}))
+    assert _traces(sparse) > 0.8 * 1_053_200
+    dense = estimate(templates_of({"Fn": TRACED}), Usage(requests_by_path={"Fn": 1e9}))
+    assert 0.05 * 1e9 < _traces(dense) < 0.053 * 1e9  # 5%, and the first of each second
+
+
+def test_a_sampling_rule_in_the_template_replaces_lambdas_default():
+    rule = {
+        "Type": "AWS::XRay::SamplingRule",
+        "Properties": {
+            "SamplingRule": {
+                "RuleName": "Sparse",
+                "Priority": 10,
+                "ReservoirSize": 0,
+                "FixedRate": 0.01,
+                "ServiceName": "*",
+                "ServiceType": "*",
+                "Host": "*",
+                "HTTPMethod": "*",
+                "URLPath": "*",
+                "ResourceARN": "*",
+                "Version": 1,
+            }
+        },
+    }
+    report = estimate(templates_of({"Fn": TRACED, "Rule": rule}), Usage(requests_by_path={"Fn": 1e6}))
+    assert _traces(report) == pytest.approx(1e4)
+    assert any("sampling rule Sparse" in ln.item for ln in report.lines)
+
+
+def _consumer(batch_size: int = 10, **mapping: Any) -> dict[str, Any]:
+    return {
+        "Q": {"Type": "AWS::SQS::Queue", "Properties": {}},
+        "Fn": FUNCTION,
+        "Mapping": {
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Properties": {
+                "EventSourceArn": {"Fn::GetAtt": ["Q", "Arn"]},
+                "FunctionName": {"Ref": "Fn"},
+                "BatchSize": batch_size,
+                **mapping,
+            },
+        },
+    }
+
+
+def _requests(report: Any, item: str) -> float:
+    return sum(ln.quantity for ln in report.lines if ln.item.startswith(item))
+
+
+def test_sqs_bills_each_64_kb_of_a_returned_batch_and_one_request_a_delete():
+    """10 messages of 100 KB returned together are 1,000 KB: 16 billed requests (not 2); their delete
+    carries no payload: 1 request. Two containers that each take 10 s per batch, at 2 messages a second,
+    find 10 waiting every time."""
+    messages = 2 * MONTH_SECONDS
+    usage = Usage(
+        resources={"App/Q": {"messages": messages}}, order_kb=100, duration_ms=10_000, log_kb_per_invocation=0
+    )
+    report = estimate(templates_of(_consumer(ScalingConfig={"MaximumConcurrency": 2})), usage)
+    batches = messages / 10
+    assert _requests(report, "receives with messages") == pytest.approx(batches * 16)
+    assert _requests(report, "batch deletes") == pytest.approx(batches)
+    assert _requests(report, "sends") == messages * 2  # each 100 KB message is two 64 KB chunks
+    assert _requests(report, "invocations") == pytest.approx(batches)
+
+
+def test_batches_fill_from_the_arrival_rate_and_the_batching_window():
+    """At 100,000 messages a month (one every 26 s) a poller without a batching window returns each
+    message alone: about 100,000 invocations, not 10,000. A 20 s window gathers the ones that follow."""
+    usage = Usage(resources={"App/Q": {"messages": 1e5}}, log_kb_per_invocation=0)
+    alone = estimate(templates_of(_consumer()), usage)
+    assert _requests(alone, "invocations") == pytest.approx(1e5, rel=1e-3)
+    windowed = estimate(templates_of(_consumer(MaximumBatchingWindowInSeconds=20)), usage)
+    followers = 1e5 / MONTH_SECONDS * 20  # Poisson mean of the messages arriving within the window
+    assert _requests(windowed, "invocations") == pytest.approx(1e5 / (1 + followers), rel=0.05)
+
+
+def test_every_integration_counts_toward_its_function():
+    """An HTTP API route, an alarm action, an EventBridge rule and an SNS subscription each invoke the
+    function they name (only REST API methods did)."""
+    functions = {name: {**FUNCTION, "Metadata": {"aws:cdk:path": f"App/{name}/Resource"}} for name in "ABCD"}
+    arn = {name: {"Fn::GetAtt": [name, "Arn"]} for name in functions}
+    resources = {
+        **functions,
+        "Http": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"ProtocolType": "HTTP"}},
+        "Integration": {
+            "Type": "AWS::ApiGatewayV2::Integration",
+            "Properties": {
+                "ApiId": {"Ref": "Http"},
+                "IntegrationType": "AWS_PROXY",
+                "IntegrationUri": arn["A"],
+            },
+        },
+        "Route": {
+            "Type": "AWS::ApiGatewayV2::Route",
+            "Properties": {
+                "ApiId": {"Ref": "Http"},
+                "Target": {"Fn::Join": ["", ["integrations/", {"Ref": "Integration"}]]},
+            },
+        },
+        "Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmActions": [arn["B"]]}},
+        "Rule": {
+            "Type": "AWS::Events::Rule",
+            "Properties": {"EventPattern": {"source": ["aws.s3"]}, "Targets": [{"Id": "1", "Arn": arn["C"]}]},
+        },
+        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {}},
+        "Subscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {"Protocol": "lambda", "TopicArn": {"Ref": "Topic"}, "Endpoint": arn["D"]},
+        },
+    }
+    usage = Usage(
+        requests_by_path={"App/Http": 3e6},
+        alarm_notifications=40,
+        resources={"App/Rule": {"events": 5e4}, "App/Topic": {"messages": 7e3}},
+    )
+    report = estimate(templates_of(resources), usage)
+    invocations = {ln.path: ln.quantity for ln in report.lines if ln.item == "invocations"}
+    assert invocations == {
+        "App/A/Resource": 3e6,
+        "App/B/Resource": 40,
+        "App/C/Resource": 5e4,
+        "App/D/Resource": 7e3,
+    }
+
+
+# --- Types -------------------------------------------------------------------------------------------------
+
+
+def test_custom_resources_are_free_whatever_their_type_is_called():
+    custom = {
+        "Type": "AWS::CloudFormation::CustomResource",
+        "Properties": {"ServiceToken": "arn:aws:lambda:x"},
+    }
+    named = {"Type": "Custom::Thing", "Properties": {"ServiceToken": "arn:aws:lambda:x"}}
+    report = estimate(templates_of({"A": custom, "B": named}))
+    assert report.not_priced == []
+    assert [i.why for i in report.free] == ["a custom resource: runs at deploy time only"] * 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("TOKEN", "a Lambda (TOKEN) authorizer"),
+        ("REQUEST", "a Lambda (REQUEST) authorizer"),
+        ("COGNITO_USER_POOLS", "Cognito"),
+    ],
+)
+def test_each_authorizer_is_listed_for_what_it_is(kind, said):
+    authorizer = {"Type": "AWS::ApiGateway::Authorizer", "Properties": {"Type": kind, "RestApiId": "x"}}
+    [listed] = estimate(templates_of({"Auth": authorizer})).free
+    assert said in listed.why
+    assert ("Cognito" in listed.why) == (kind == "COGNITO_USER_POOLS")
+
+
+def test_warm_throughput_is_charged_once_above_what_a_provisioned_table_already_has():
+    """A provisioned table is warm at its capacity: only the units above it are charged, once, at the
+    provisioned rates ($0.00013 a read unit, $0.00065 a write unit)."""
+    table = {
+        "Type": "AWS::DynamoDB::Table",
+        "Properties": {
+            "ProvisionedThroughput": {"ReadCapacityUnits": 100, "WriteCapacityUnits": 50},
+            "WarmThroughput": {"ReadUnitsPerSecond": 1000, "WriteUnitsPerSecond": 50},
+        },
+    }
+    global_table = {
+        "Type": "AWS::DynamoDB::GlobalTable",
+        "Properties": {
+            "BillingMode": "PROVISIONED",
+            "WriteProvisionedThroughputSettings": {"WriteCapacityAutoScalingSettings": {"MinCapacity": 10}},
+            "Replicas": [
+                {"Region": "us-east-1", "ReadProvisionedThroughputSettings": {"ReadCapacityUnits": 20}}
+            ],
+            "WarmThroughput": {"WriteUnitsPerSecond": 110},
+        },
+    }
+    report = estimate(templates_of({"T": table, "G": global_table}))
+    once = {(ln.path, ln.meter): ln.quantity for ln in report.one_time}
+    assert once == {
+        ("App/T", "dynamodb.warm_read_units"): 900,
+        ("App/T", "dynamodb.warm_write_units"): 0,
+        ("App/G", "dynamodb.warm_write_units"): 100,
+    }
+    assert cents(report.one_time_usd) == cents(
+        Decimal(900) * Decimal("0.00013") + Decimal(100) * Decimal("0.00065")
+    )
+    assert not [ln for ln in report.lines if "warm" in ln.meter]
+
+
+# --- Usage by construct path -------------------------------------------------------------------------------
+
+POOL = {"Type": "AWS::Cognito::UserPool", "Properties": {"UserPoolTier": "ESSENTIALS"}}
+
+
+def test_a_resources_table_sets_the_volumes_of_plain_resources():
+    table = {"Type": "AWS::DynamoDB::Table", "Properties": {"BillingMode": "PAY_PER_REQUEST"}}
+    queue = {"Type": "AWS::SQS::Queue", "Properties": {}}
+    usage = Usage(resources={"App/Q": {"messages": 2e6}, "App/T": {"reads": 8e6, "writes": 1.6e6}})
+    report = estimate(templates_of({"Q": queue, "T": table}), usage)
+    assert cents(line_usd(report, "sends")) == Decimal("0.80")
+    assert cents(line_usd(report, "reads (from the profile)")) == Decimal("1.00")
+    assert cents(line_usd(report, "writes (from the profile)")) == Decimal("1.00")
+
+
+def test_monthly_active_users_are_charged_once_per_pool_or_given_by_pool():
+    """An app with three pools was charged the profile's users three times."""
+    pools = {"Shop": POOL, "Staff": POOL, "Partners": POOL}
+    with pytest.raises(ConstructsLibValidationError) as raised:
+        estimate(templates_of(pools), Usage(monthly_active_users=20_000))
+    assert "3 user pools (App/Partners, App/Shop, App/Staff)" in str(raised.value)
+    usage = Usage(monthly_active_users={"Shop": 20_000, "Staff": 100})
+    report = estimate(templates_of(pools), usage)
+    assert {ln.path: ln.quantity for ln in report.lines} == {
+        "App/Shop": 20_000,
+        "App/Staff": 100,
+        "App/Partners": 0,
+    }
+    one = estimate(templates_of({"Shop": POOL}), Usage(monthly_active_users=20_000))
+    assert cents(one.total_monthly_usd) == Decimal("300.00")  # 20,000 at $0.015, once
+
+
+def test_every_path_key_that_names_nothing_is_refused_with_the_paths_that_exist():
+    usage = usage_from(
+        {
+            "requests_by_path": {"Apii": 1e6},
+            "duration_ms_by_path": {"Fnn": 50},
+            "behavior_share": {"/nowhere*": 0.1},
+            "resources": {"App/Queue": {"messages": 1}, "App/Fn": {"reads": 5}},
+            "monthly_active_users": {"Pool": 10},
+        }
+    )
+    with pytest.raises(ConstructsLibValidationError) as raised:
+        estimate(templates_of({"Api": REST_API, "Fn": FUNCTION}), usage)
+    text = str(raised.value)
+    assert "(6 problem(s))" in text
+    assert (
+        "requests_by_path.Apii: got 1000000.0; matches no resource it applies to; the app has: "
+        "App/Api/Resource, App/Fn/Resource" in text
+    )
+    assert (
+        "duration_ms_by_path.Fnn: got 50.0; matches no resource it applies to; the app has: App/Fn/Resource"
+        in text
+    )
+    assert "behavior_share./nowhere*: got 0.1; matches no behavior: the app has none" in text
+    assert "resources.App/Queue" in text
+    assert "resources.App/Fn.reads: got 5.0; a AWS::Lambda::Function takes: invocations" in text
+    assert "monthly_active_users.Pool: got 10.0; matches no resource that takes it: the app has none" in text
+
+
+def test_a_key_that_names_several_resources_must_say_which():
+    queue = {"Type": "AWS::SQS::Queue", "Properties": {}}
+    templates = templates_of({"Orders": queue, "OrdersDeadLetterQueue": queue, "OrdersArchive": queue})
+    report = estimate(templates, Usage(resources={"Orders": {"messages": 10}}))  # whole segments win
+    assert {ln.path for ln in report.lines if ln.quantity} == {"App/Orders"}
+    with pytest.raises(ConstructsLibValidationError, match="names 3 resources"):
+        estimate(templates, Usage(resources={"App": {"messages": 10}}))
+
+
+# --- Bad input ---------------------------------------------------------------------------------------------
+
+
+def test_a_malformed_toml_file_names_the_line_and_column(assembly, tmp_path, capsys):
+    broken = tmp_path / "broken.toml"
+    broken.write_text("orders = 10\nviewer_requests = = 5\n")
+    for option in ("--usage", "--prices"):
+        assert main([str(assembly), option, str(broken)]) == 2
+        error = capsys.readouterr().err
+        assert f"{option}: got '{broken}'; is not valid TOML" in error
+        assert "line 2, column" in error
+
+
+def test_bad_levels_say_what_they_take(assembly, capsys):
+    for levels in ("1e5;1e7", "many", "0,1e5", "1e5,,1e7"):
+        assert main([str(assembly), "--set", "viewer_requests=1e6", "--levels", levels]) == 2
+        assert "comma-separated page views a month, each above 0" in capsys.readouterr().err
+    assert main([str(assembly), "--levels", "1e5"]) == 2  # nothing to scale: the profile has no page views
+    assert "set viewer_requests above 0" in capsys.readouterr().err
+
+
+def test_a_price_far_from_the_pinned_one_is_refused_unless_on_purpose(assembly, tmp_path, capsys):
+    """A price per million given as per request (0.20 for $0.0000002) priced 1 M requests at $200,001."""
+    prices = tmp_path / "prices.toml"
+    prices.write_text('"lambda.requests" = 0.20\n')
+    assert main([str(assembly), "--prices", str(prices), "--set", "requests_by_path.Fn=1e6"]) == 2
+    error = capsys.readouterr().err
+    assert "lambda.requests: got 0.2; is 1,000,000 times the pinned $0.0000002 per request" in error
+    assert "($0.20 per million requests); give USD per request, or pass --allow-price-change" in error
+    settings = ["--prices", str(prices), "--set", "requests_by_path.Fn=1e6", "--allow-price-change"]
+    assert main([str(assembly), *settings, "--format", "json"]) == 0
+    lines = json.loads(capsys.readouterr().out)["lines"]
+    assert next(ln for ln in lines if ln["item"] == "invocations")["monthly_usd"] == 200_000.0
+    with pytest.raises(ConstructsLibValidationError, match="1/1,000 of"):
+        with_overrides(METERS, {"sqs.standard_requests": 0.0000000004}, "mine.toml")
+
+
+# --- The CDN section ---------------------------------------------------------------------------------------
+
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+
+
+def _edge_app(web_acl: bool = True) -> Templates:
+    rules = [{"Name": f"r{i}", "Statement": {"ByteMatchStatement": {}}} for i in range(4)]
+    config: dict[str, Any] = {
+        "DefaultCacheBehavior": {"TargetOriginId": "site"},
+        "CacheBehaviors": [
+            {"PathPattern": "/api/*", "TargetOriginId": "api", "CachePolicyId": CACHING_DISABLED}
+        ],
+        "Origins": [
+            {"Id": "site", "DomainName": {"Fn::GetAtt": ["Site", "RegionalDomainName"]}},
+            {
+                "Id": "api",
+                "DomainName": {"Fn::Join": ["", [{"Ref": "Api"}, ".execute-api.us-east-1.amazonaws.com"]]},
+            },
+        ],
+    }
+    resources: dict[str, Any] = {
+        "Site": {"Type": "AWS::S3::Bucket", "Properties": {}},
+        "Api": REST_API,
+        "Cdn": {"Type": "AWS::CloudFront::Distribution", "Properties": {"DistributionConfig": config}},
+    }
+    if web_acl:
+        config["WebACLId"] = {"Fn::GetAtt": ["Acl", "Arn"]}
+        resources["Acl"] = {
+            "Type": "AWS::WAFv2::WebACL",
+            "Properties": {"Scope": "CLOUDFRONT", "Rules": rules},
+        }
+    return templates_of(resources)
+
+
+EDGE_USAGE = Usage(viewer_requests=5e6, behavior_share={"/api/*": 0.2}, response_kb=30, site_gb=0)
+
+
+def test_the_cdn_section_prices_the_edge_each_way_cloudfront_is_sold():
+    cdn = estimate(_edge_app(), EDGE_USAGE).cdn
+    assert cdn is not None
+    gb = 5e6 * 30 / 1024**2
+    waf = 5 + 4 + 5e6 * 0.6 / 1e6
+    edges = {o.name: o.edge_usd for o in cdn.options}
+    assert list(edges) == [
+        "pay-as-you-go",
+        "pay-as-you-go with the perpetual free allowance",
+        "Free",
+        "Pro",
+        "Business",
+        "Premium",
+    ]
+    assert float(edges["pay-as-you-go"]) == pytest.approx(5e6 / 1e4 * 0.01 + gb * 0.085 + waf)
+    assert float(edges["pay-as-you-go with the perpetual free allowance"]) == pytest.approx(
+        waf
+    )  # 1 TB, 10 M free
+    assert edges["Free"] is None  # 5 M requests and 143 GB do not fit 1 M and 100 GB
+    assert edges["Pro"] == Decimal(15)  # the plan covers CloudFront and the web ACL
+    assert edges["Business"] == Decimal(200)
+    assert cdn.cheapest_plan is not None
+    assert cdn.cheapest_plan.name == "Pro"
+
+
+def test_without_the_cdn_the_origins_keep_the_same_protection_where_they_can():
+    """The with-CDN side carried a web ACL that the without-CDN side did not: a REST API takes a regional
+    web ACL with the same rules; an S3 bucket cannot take one, and the section says so."""
+    cdn = estimate(_edge_app(), EDGE_USAGE).cdn
+    bare = estimate(_edge_app(web_acl=False), EDGE_USAGE).cdn
+    assert cdn is not None
+    assert bare is not None
+    api_requests = 5e6 * 0.2
+    regional_acl = Decimal(repr(5 + 4 + api_requests * 0.6 / 1e6))
+    assert cents(cdn.origin_monthly_usd_without_cdn - bare.origin_monthly_usd_without_cdn) == cents(
+        regional_acl
+    )
+    assert cdn.protection == (
+        "Without the CDN: a regional web ACL with the same 4 rules on each REST API (1); "
+        "S3 bucket origins cannot take a web ACL and have none."
+    )
+    assert bare.protection == "Neither side has a web ACL: the distribution has none."
+
+
+def test_the_verdict_names_the_assumption_that_decides_it():
+    cdn = estimate(_edge_app(), EDGE_USAGE).cdn
+    assert cdn is not None
+    nets = {o.name: cdn.net_under(o) for o in cdn.options}
+    assert nets["pay-as-you-go"] < 0 < nets["pay-as-you-go with the perpetual free allowance"]
+    costs, saves = (
+        cents(-nets["pay-as-you-go"]),
+        cents(nets["pay-as-you-go with the perpetual free allowance"]),
+    )
+    assert cdn.verdict == (
+        "Whether the CDN pays for itself depends on how CloudFront is bought: at pay-as-you-go list "
+        f"prices it costs ${costs:,} a month more than it saves, but with CloudFront's perpetual free "
+        f"allowance it saves ${saves:,}."
+    )
+    heavy = estimate(_edge_app(), replace(EDGE_USAGE, response_kb=3000, cache_hit_ratio=0.99)).cdn
+    assert heavy is not None
+    assert heavy.verdict.startswith("The CDN saves $")
+
+
+# --- Structure ---------------------------------------------------------------------------------------------
+
+
+def test_no_cost_module_is_over_600_lines_and_no_class_over_400():
+    """The cost model's modules stay readable: one concern each (the model's collaborators: functions, APIs,
+    messaging, tables, the edge, operations, infrastructure)."""
+    import ast
+
+    too_long = []
+    for path in sorted((REPO_ROOT / "constructs_lib" / "cost").glob("*.py")):
+        text = path.read_text()
+        if len(text.splitlines()) > 600:
+            too_long.append(f"{path.name} ({len(text.splitlines())} lines)")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef) and (length := (node.end_lineno or 0) - node.lineno + 1) > 400:
+                too_long.append(f"{path.name}:{node.lineno} class {node.name} ({length} lines)")
+    assert too_long == []

@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aws_cdk import Annotations, Duration, Token
 from constructs import IConstruct
 
+from .errors import ConstructsLibValidationError as ConstructsLibValidationError
+from .errors import Problem as Problem
+from .errors import describe
+
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One invalid prop: which prop, what it received, and how to fix it."""
-
-    prop: str
-    value: Any
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{self.prop}: got {_describe(self.value)}; {self.fix}"
-
-
-class ConstructsLibValidationError(ValueError):
-    """Raised when a construct's props are invalid.
-
-    Lists every problem found in one construct at once; each line names the prop, the value received and
-    the fix. ``problems`` holds the same information as data.
-    """
-
-    def __init__(self, construct: str, problems: list[Problem]) -> None:
-        self.construct = construct
-        self.problems = list(problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"{construct} is misconfigured ({len(self.problems)} problem(s)):\n{lines}")
 
 
 class Problems:
@@ -125,13 +101,4 @@ def seconds(value: Duration | None) -> float | None:
     return float(value.to_seconds())
 
 
-def _describe(value: Any) -> str:
-    if isinstance(value, Duration):
-        return value.to_human_string() if not value.is_unresolved() else "<token>"
-    if value is None:
-        return "None"
-    text = repr(value)
-    if re.fullmatch(r"<[\w.]+ object at 0x[0-9a-f]+>", text):
-        kind = f"{type(value).__module__.split('.')[0]} {type(value).__name__}"  # not its address
-        return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
-    return text if len(text) <= 120 else text[:117] + "..."
+_describe = describe

@@ -10,28 +10,38 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from .._core.errors import ConstructsLibValidationError, Problem
 from .._core.limits import (
     LAMBDA_DEFAULT_MEMORY_MB,
     SQS_DEFAULT_BATCH_SIZE,
     SQS_DEFAULT_VISIBILITY_TIMEOUT_SECONDS,
 )
-from .._core.validation import ConstructsLibValidationError, Problem
-from ..checks._lambda import function_target, sqs_mappings
+from ..checks._lambda import sqs_mappings
 from ..checks._model import Resource, Templates
+from ._cdn import CdnSavings, cdn_section, edge_quantities
 from ._model import Charge, Model
-from ._prices import METERS, PRICES_AS_OF, REGION, Meter, price_rows
+from ._prices import (
+    METERS,
+    PLANS,
+    PRICES_AS_OF,
+    REGION,
+    Meter,
+    cents,
+    free_tier_mode,
+    plan_rows,
+    price_rows,
+)
 from ._traffic import (
-    KB_PER_GB,
     LONG_POLL_SECONDS,
     Traffic,
     breaker_reads,
     breaker_writes,
-    construct_path,
     derive,
     pollers,
     queue_meter,
 )
 from ._usage import MONTH_SECONDS, Usage
+from ._volumes import construct_path, resolve
 
 SERVICES = {
     "lambda": "Lambda",
@@ -49,14 +59,12 @@ SERVICES = {
     "scheduler": "EventBridge Scheduler",
     "xray": "X-Ray",
     "datatransfer": "Data transfer",
+    "vpc": "VPC",
+    "kinesis": "Kinesis",
+    "states": "Step Functions",
 }
-_CENT = Decimal("0.01")
 #: How long a consumer invocation takes when the open circuit rejects every call at once.
 REJECTED_CALL_SECONDS = 0.01
-
-
-def cents(value: Decimal) -> Decimal:
-    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -71,8 +79,13 @@ class Line:
     meter: str
     quantity: float
     unit: str
+    #: The published price per unit of the tier the account's monthly total of this meter reaches.
     unit_price_usd: Decimal
     monthly_usd: Decimal
+    #: That price as the pricing page quotes it (``$0.20 per million requests``).
+    quoted_price: str = ""
+    #: What this line costs per unit after tiers and the free tier are shared out.
+    effective_unit_price_usd: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -82,27 +95,6 @@ class Listed:
     path: str
     resource_type: str
     why: str
-
-
-@dataclass(frozen=True)
-class CdnSavings:
-    viewer_requests: float
-    origin_requests: float
-    origin_requests_avoided: float
-    origin_monthly_usd: Decimal
-    origin_monthly_usd_without_cdn: Decimal
-    cdn_monthly_usd: Decimal
-
-    @property
-    def net_savings_usd(self) -> Decimal:
-        return self.origin_monthly_usd_without_cdn - self.origin_monthly_usd - self.cdn_monthly_usd
-
-    @property
-    def verdict(self) -> str:
-        net = cents(self.net_savings_usd)
-        if net < 0:
-            return f"At this traffic the CDN costs ${-net:,} a month more than it saves at the origin."
-        return f"The CDN saves ${net:,} a month after paying for itself."
 
 
 @dataclass(frozen=True)
@@ -128,16 +120,23 @@ class CostReport:
     cdn: CdnSavings | None
     comparisons: list[Comparison]
     usage: Usage
-    free_tier: bool
+    #: ``none``, ``always`` (the allowances that never expire) or ``all`` (and the 12-month ones).
+    free_tier: str
     prices_as_of: str = PRICES_AS_OF
     region: str = REGION
     notes: list[str] = field(default_factory=list)
     #: Each meter the lines use: its prices per unit by tier, free allowance, page and date read.
     prices: list[dict[str, Any]] = field(default_factory=list)
+    #: Charges billed once (warm throughput), kept out of the monthly total.
+    one_time: list[Line] = field(default_factory=list)
 
     @property
     def total_monthly_usd(self) -> Decimal:
         return sum((line.monthly_usd for line in self.lines), Decimal(0))
+
+    @property
+    def one_time_usd(self) -> Decimal:
+        return sum((line.monthly_usd for line in self.one_time), Decimal(0))
 
     @property
     def by_service(self) -> dict[str, Decimal]:
@@ -188,7 +187,7 @@ def estimate(
     usage: Usage | None = None,
     *,
     prices: Mapping[str, Meter] | None = None,
-    free_tier: bool = False,
+    free_tier: bool | str = False,
 ) -> CostReport:
     """The monthly cost of every resource in ``source`` (a cloud assembly directory, or templates).
 
@@ -196,41 +195,59 @@ def estimate(
         source: ``cdk.out`` (or any assembly directory), or :class:`Templates` already loaded.
         usage: The month's traffic. Default: ``Usage()`` (no traffic: the fixed costs only).
         prices: The meters to price with. Default: the pinned us-east-1 table (``METERS``).
-        free_tier: Subtract each meter's free allowance. Default False (platform teams at scale).
+        free_tier: ``"none"``, ``"always"`` (the allowances that never expire) or ``"all"`` (and the
+            12-month ones); True and False mean ``"all"`` and ``"none"``. Default ``"none"`` (platform
+            teams at scale).
+
+    Raises:
+        ConstructsLibValidationError: a profile key that names no resource of the app, or several where
+            it must name one.
     """
     templates = source if isinstance(source, Templates) else load_assembly(source)
     usage = usage or Usage()
+    mode = free_tier_mode(free_tier)
     meters = dict(prices or METERS)
-    traffic = derive(templates, usage)
+    traffic = derive(templates, usage, resolve(templates, usage))
     priced = Model(templates, usage, traffic).run()
-    lines = price_charges(priced.charges, meters, free_tier=free_tier)
-    run = _Run(templates, traffic, lines, usage, meters, free_tier)
+    lines = price_charges(priced.charges, meters, free_tier=mode)
+    monthly = [ln for ln, c in zip(lines, priced.charges, strict=True) if not meters[c.meter].one_time]
+    once = [ln for ln, c in zip(lines, priced.charges, strict=True) if meters[c.meter].one_time]
+    run = _Run(templates, traffic, lines, usage, meters, mode)
+    edge = edge_quantities((c.resource, c.meter, c.quantity) for c in priced.charges)
     return CostReport(
-        lines=lines,
+        lines=monthly,
         free=[_listed(resource, why) for resource, why in priced.free],
         not_priced=[_listed(resource, why) for resource, why in priced.not_priced],
-        cdn=_cdn(run),
+        cdn=cdn_section(templates, traffic, edge, usage, meters, mode),
         comparisons=_comparisons(run),
         usage=usage,
-        free_tier=free_tier,
+        free_tier=mode,
         notes=_notes(templates),
         prices=price_rows(meters[key] for key in sorted({charge.meter for charge in priced.charges})),
+        one_time=once,
     )
 
 
-def price_charges(charges: Iterable[Charge], meters: Mapping[str, Meter], *, free_tier: bool) -> list[Line]:
-    """Lines for ``charges``: each meter priced on its account-wide total, shared out by quantity."""
+def price_charges(
+    charges: Iterable[Charge], meters: Mapping[str, Meter], *, free_tier: bool | str
+) -> list[Line]:
+    """Lines for ``charges``: each meter priced on its account-wide total, shared out by quantity; a free
+    allowance that meters share (a pool) is shared out by their totals."""
     charges = list(charges)
     totals: dict[str, float] = defaultdict(float)
     for charge in charges:
         totals[charge.meter] += charge.quantity
-    costs = {key: meters[key].charge(total, free_tier=free_tier) for key, total in totals.items()}
+    allowances = _allowances(totals, meters, free_tier)
+    costs = {
+        key: meters[key].charge(total, free_tier=free_tier, allowance=allowances[key])
+        for key, total in totals.items()
+    }
     lines = []
     for charge in charges:
         meter, total = meters[charge.meter], totals[charge.meter]
         share = Decimal(repr(charge.quantity / total)) if total else Decimal(0)
         monthly = costs[charge.meter] * share
-        unit_price = monthly / Decimal(repr(charge.quantity)) if charge.quantity else meter.first_price
+        published = meter.price_at(max(0.0, total - allowances[charge.meter]))
         lines.append(
             Line(
                 stack=charge.resource.stack.name,
@@ -241,11 +258,32 @@ def price_charges(charges: Iterable[Charge], meters: Mapping[str, Meter], *, fre
                 meter=charge.meter,
                 quantity=charge.quantity,
                 unit=meter.unit,
-                unit_price_usd=unit_price,
+                unit_price_usd=published,
                 monthly_usd=monthly,
+                quoted_price=meter.quoted(published),
+                effective_unit_price_usd=monthly / Decimal(repr(charge.quantity))
+                if charge.quantity
+                else Decimal(0),
             )
         )
     return lines
+
+
+def _allowances(
+    totals: Mapping[str, float], meters: Mapping[str, Meter], free_tier: bool | str
+) -> dict[str, float]:
+    """Each meter's free allowance; a pool's is split between its meters in proportion to their totals."""
+    allowances = {key: meters[key].allowance(free_tier) for key in totals}
+    pools: dict[str, list[str]] = defaultdict(list)
+    for key in totals:
+        if meters[key].pool:
+            pools[str(meters[key].pool)].append(key)
+    for keys in pools.values():
+        pooled = max(allowances[k] for k in keys)
+        used = sum(totals[k] for k in keys)
+        for key in keys:
+            allowances[key] = pooled * totals[key] / used if used else pooled / len(keys)
+    return allowances
 
 
 def _listed(resource: Resource, why: str) -> Listed:
@@ -261,59 +299,13 @@ class _Run:
     lines: list[Line]
     usage: Usage
     meters: Mapping[str, Meter]
-    free_tier: bool
+    free_tier: str
 
     def price_alone(self, quantities: Mapping[str, float]) -> Decimal:
         """``quantities`` priced by themselves (tiers and allowances as if nothing else were billed)."""
         return sum(
             (self.meters[k].charge(q, free_tier=self.free_tier) for k, q in quantities.items()), Decimal(0)
         )
-
-
-def _cdn(run: _Run) -> CdnSavings | None:
-    templates, traffic, lines, usage = run.templates, run.traffic, run.lines, run.usage
-    if not traffic.behaviors:
-        return None
-    with_cdn: dict[str, float] = defaultdict(float)
-    without: dict[str, float] = defaultdict(float)
-    for behavior in traffic.behaviors:
-        for target in behavior.targets:
-            _origin_quantities(templates, target, behavior.origin_requests, usage, with_cdn)
-            _origin_quantities(templates, target, behavior.viewer_requests, usage, without)
-        without["datatransfer.internet_out"] += behavior.viewer_requests * behavior.response_kb / KB_PER_GB
-    edge_types = ("AWS::CloudFront::Distribution", "AWS::WAFv2::WebACL")
-    viewers = sum(b.viewer_requests for b in traffic.behaviors)
-    origin = sum(b.origin_requests for b in traffic.behaviors)
-    return CdnSavings(
-        viewer_requests=viewers,
-        origin_requests=origin,
-        origin_requests_avoided=viewers - origin,
-        origin_monthly_usd=run.price_alone(with_cdn),
-        origin_monthly_usd_without_cdn=run.price_alone(without),
-        cdn_monthly_usd=sum((ln.monthly_usd for ln in lines if ln.resource_type in edge_types), Decimal(0)),
-    )
-
-
-def _origin_quantities(
-    templates: Templates, target: Resource, requests: float, usage: Usage, into: dict[str, float]
-) -> None:
-    """What ``requests`` cost at the origin ``target``, as meter quantities added to ``into``."""
-    if target.type == "AWS::S3::Bucket":
-        into["s3.get_requests"] += requests
-    elif target.type == "AWS::ApiGateway::RestApi":
-        into["apigateway.rest_requests"] += requests
-    elif target.type == "AWS::ApiGatewayV2::Api":
-        into["apigateway.http_requests"] += requests
-    elif target.type == "AWS::Lambda::Url":
-        invoked = function_target(templates, target.stack, target.props.get("TargetFunctionArn"))
-        if invoked:
-            props = invoked.function.props
-            arch = (props.get("Architectures") or ["x86_64"])[0]
-            seconds = usage.duration_of(construct_path(invoked.function)) / 1000
-            into["lambda.requests"] += requests
-            into[f"lambda.gb_seconds.{arch}"] += (
-                requests * seconds * float(props.get("MemorySize", LAMBDA_DEFAULT_MEMORY_MB)) / 1024
-            )
 
 
 def _comparisons(run: _Run) -> list[Comparison]:
@@ -400,7 +392,7 @@ def _notes(templates: Templates) -> list[str]:
         str(r.props.get("Region"))
         for r in templates.of_type("AWS::CDK::Metadata")
         if isinstance(r.props.get("Region"), str)
-    }
+    } | {stack.region for stack in templates.stacks.values() if stack.region}
     notes = ["Prices are us-east-1 list prices; data transfer to viewers uses North America/Europe rates."]
     if regions - {REGION}:
         notes.append(f"Some stacks are in {sorted(regions - {REGION})}; their prices may differ.")
@@ -408,42 +400,64 @@ def _notes(templates: Templates) -> list[str]:
 
 
 def _money(value: Decimal) -> float:
+    """Money as a JSON number: at least cents, up to a millionth of a dollar."""
     return float(value.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP))
 
 
+def _line_json(ln: Line) -> dict[str, Any]:
+    return {
+        "stack": ln.stack,
+        "path": ln.path,
+        "resource_type": ln.resource_type,
+        "service": ln.service,
+        "item": ln.item,
+        "meter": ln.meter,
+        "quantity": ln.quantity,
+        "unit": ln.unit,
+        # The published price in full (every price has fewer than 15 significant digits).
+        "unit_price_usd": float(ln.unit_price_usd),
+        "quoted_price": ln.quoted_price,
+        "effective_unit_price_usd": float(ln.effective_unit_price_usd),
+        "monthly_usd": _money(ln.monthly_usd),
+    }
+
+
+def _cdn_json(cdn: CdnSavings | None) -> dict[str, Any] | None:
+    if cdn is None:
+        return None
+    return {
+        "viewer_requests": cdn.viewer_requests,
+        "origin_requests": cdn.origin_requests,
+        "origin_requests_avoided": cdn.origin_requests_avoided,
+        "transfer_gb": cdn.transfer_gb,
+        "origin_monthly_usd": float(cents(cdn.origin_monthly_usd)),
+        "origin_monthly_usd_without_cdn": float(cents(cdn.origin_monthly_usd_without_cdn)),
+        "cdn_monthly_usd": float(cents(cdn.cdn_monthly_usd)),
+        "net_savings_usd": float(cents(cdn.net_savings_usd)),
+        "edge_options": [
+            {
+                "name": o.name,
+                "edge_monthly_usd": None if o.edge_usd is None else float(cents(o.edge_usd)),
+                "net_savings_usd": None if (n := cdn.net_under(o)) is None else float(cents(n)),
+                "detail": o.detail,
+            }
+            for o in cdn.options
+        ],
+        "protection": cdn.protection,
+        "verdict": cdn.verdict,
+        "plans": plan_rows(PLANS),
+    }
+
+
 def _report_json(report: CostReport) -> dict[str, Any]:
-    cdn = report.cdn
     return {
         "total_monthly_usd": float(cents(report.total_monthly_usd)),
+        "one_time_usd": float(cents(report.one_time_usd)),
         "by_service": {k: float(cents(v)) for k, v in report.by_service.items()},
         "by_construct": {k: float(cents(v)) for k, v in report.by_construct.items()},
-        "lines": [
-            {
-                "stack": ln.stack,
-                "path": ln.path,
-                "resource_type": ln.resource_type,
-                "service": ln.service,
-                "item": ln.item,
-                "meter": ln.meter,
-                "quantity": ln.quantity,
-                "unit": ln.unit,
-                "unit_price_usd": _money(ln.unit_price_usd),
-                "monthly_usd": _money(ln.monthly_usd),
-            }
-            for ln in report.lines
-        ],
-        "cdn": None
-        if cdn is None
-        else {
-            "viewer_requests": cdn.viewer_requests,
-            "origin_requests": cdn.origin_requests,
-            "origin_requests_avoided": cdn.origin_requests_avoided,
-            "origin_monthly_usd": float(cents(cdn.origin_monthly_usd)),
-            "origin_monthly_usd_without_cdn": float(cents(cdn.origin_monthly_usd_without_cdn)),
-            "cdn_monthly_usd": float(cents(cdn.cdn_monthly_usd)),
-            "net_savings_usd": float(cents(cdn.net_savings_usd)),
-            "verdict": cdn.verdict,
-        },
+        "lines": [_line_json(ln) for ln in report.lines],
+        "one_time": [_line_json(ln) for ln in report.one_time],
+        "cdn": _cdn_json(report.cdn),
         "comparisons": [
             {
                 "name": c.name,
@@ -461,17 +475,25 @@ def _report_json(report: CostReport) -> dict[str, Any]:
         "prices": report.prices,
         "region": report.region,
         "free_tier": report.free_tier,
-        "usage": {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in vars(report.usage).items()},
+        "usage": _plain(vars(report.usage)),
         "notes": report.notes,
     }
+
+
+def _plain(value: Any) -> Any:
+    """Mappings (of mappings) as dicts, for JSON."""
+    return {k: _plain(v) for k, v in value.items()} if isinstance(value, Mapping) else value
 
 
 def scaled_usage(usage: Usage, viewer_requests: float) -> Usage:
     """``usage`` at another traffic level: orders and users grow in proportion to viewer requests."""
     factor = viewer_requests / usage.viewer_requests if usage.viewer_requests else 0.0
+    users = usage.monthly_active_users
     return replace(
         usage,
         viewer_requests=viewer_requests,
         orders=usage.orders * factor,
-        monthly_active_users=usage.monthly_active_users * factor,
+        monthly_active_users={k: v * factor for k, v in users.items()}
+        if isinstance(users, Mapping)
+        else users * factor,
     )

@@ -22,7 +22,9 @@ from ..runtime._copies import CACHE_JITTER
 from ..runtime.breaker import PAUSED_ENV, SETTINGS_ENV, TABLE_ENV
 from ..runtime.governor import GOVERNED_ENV
 from ..runtime.settings import BreakerSettings
+from ._arrivals import ACCOUNT_CONCURRENCY, batch_fill, periods_with_events
 from ._usage import MONTH_SECONDS, Usage
+from ._volumes import Resolved, construct_path, resolve
 
 #: CloudFront's managed CachingDisabled policy: every request on it goes to the origin.
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
@@ -32,6 +34,14 @@ LONG_POLL_SECONDS = 20
 #: Size of the 202 an ingest API answers with (a request id), in KB.
 INGEST_RESPONSE_KB = 0.5
 KB_PER_GB = 1024.0 * 1024.0
+#: SQS returns (and deletes) at most 10 messages a request.
+SQS_MESSAGES_PER_REQUEST = 10
+STATE_MACHINE = "AWS::StepFunctions::StateMachine"
+INTEGRATION = "AWS::ApiGatewayV2::Integration"
+#: Shards of an on-demand stream at its default write capacity (4 MB/s).
+ON_DEMAND_SHARDS = 4
+API_TYPES = ("AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api")
+TOPIC = "AWS::SNS::Topic"
 _RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
@@ -63,6 +73,27 @@ class Circuit:
     read_copies: int = 1
 
 
+@dataclass(frozen=True)
+class Batches:
+    """What an SQS event source mapping does with its share of a queue's messages in a month."""
+
+    mapping: Resource
+    queue: Resource
+    function: Resource | None
+    messages: float
+    #: Messages in an average batch (see ``batch_fill``).
+    size: float
+
+    @property
+    def batches(self) -> float:
+        return self.messages / self.size
+
+    @property
+    def requests_per_batch(self) -> int:
+        """ReceiveMessage (and DeleteMessageBatch) calls a batch takes: SQS hands out 10 at most."""
+        return max(1, math.ceil(self.size / SQS_MESSAGES_PER_REQUEST))
+
+
 @dataclass
 class Traffic:
     """Every derived monthly volume, keyed by the resource it lands on."""
@@ -77,10 +108,16 @@ class Traffic:
     circuits: list[Circuit] = field(default_factory=list)
     governed: dict[Resource, list[str]] = field(default_factory=dict)  # governor function -> mapping ids
     paused_mappings: set[str] = field(default_factory=set)  # logical ids of governed mappings
+    batches: list[Batches] = field(default_factory=list)
+    publishes: dict[Resource, float] = field(default_factory=lambda: defaultdict(float))
+    executions: dict[Resource, float] = field(default_factory=lambda: defaultdict(float))
+    resolved: Resolved = field(default_factory=Resolved)
 
 
-def derive(templates: Templates, usage: Usage) -> Traffic:
-    traffic = Traffic()
+def derive(templates: Templates, usage: Usage, resolved: Resolved | None = None) -> Traffic:
+    """Every monthly volume the wiring and the profile imply. A volume the profile sets for a resource
+    (``[resources."<path>"]``) replaces the derived one."""
+    traffic = Traffic(resolved=resolved or resolve(templates, usage))
     ingest_apis = _ingest_apis(templates)
     _edge(templates, usage, traffic, ingest_apis)
     for api in ingest_apis:
@@ -88,15 +125,39 @@ def derive(templates: Templates, usage: Usage) -> Traffic:
             traffic.api_direct[api] = True
             traffic.api_requests[api] += usage.orders
     _direct(templates, usage, traffic)
+    _set(traffic, traffic.api_requests, "requests", direct=True)
     for api, queues in ingest_apis.items():
         for queue in queues:
             traffic.queue_sends[queue] += traffic.api_requests[api] / len(queues)
+    _set(traffic, traffic.queue_sends, "messages", types=("AWS::SQS::Queue",))
     _api_functions(templates, traffic)
+    _integrations(templates, traffic)
     _governors(templates, traffic)
-    _consumers(templates, traffic)
+    _topics(templates, usage, traffic)
+    _alarm_functions(templates, usage, traffic)
     _schedules(templates, traffic)
+    _state_machines(templates, traffic)
+    _consumers(templates, usage, traffic)
+    _stream_readers(templates, usage, traffic)
+    _set(traffic, traffic.invocations, "invocations")
     _breakers(templates, usage, traffic)
     return traffic
+
+
+def _set(
+    traffic: Traffic,
+    volumes: dict[Resource, float],
+    name: str,
+    *,
+    direct: bool = False,
+    types: tuple[str, ...] = (),
+) -> None:
+    """The profile's ``name`` volumes over the derived ones."""
+    for resource, given in traffic.resolved.volumes.items():
+        if name in given and (not types or resource.type in types):
+            volumes[resource] = given[name]
+            if direct:
+                traffic.api_direct.setdefault(resource, True)
 
 
 def _ingest_apis(templates: Templates) -> dict[Resource, list[Resource]]:
@@ -136,13 +197,6 @@ def _edge(templates: Templates, usage: Usage, traffic: Traffic, ingest: Mapping[
         )
         for target in targets:
             _land(templates, traffic, target, origin)
-
-
-def construct_path(resource: Resource) -> str:
-    """The resource's construct path (``aws:cdk:path``), else ``<stack>/<logical id>``."""
-    metadata = resource.stack.resources[resource.logical_id].get("Metadata") or {}
-    path = metadata.get("aws:cdk:path")
-    return str(path) if path else f"{resource.stack.name}/{resource.logical_id}"
 
 
 def pollers(mapping: Resource) -> float:
@@ -199,6 +253,102 @@ def _api_functions(templates: Templates, traffic: Traffic) -> None:
             traffic.invocations[function] += traffic.api_requests.get(api, 0.0) / len(functions)
 
 
+def _integrations(templates: Templates, traffic: Traffic) -> None:
+    """HTTP API routes to Lambda integrations, and Lambda authorizers whose results are not cached: each
+    request invokes the function."""
+    routes: dict[Resource, list[Resource]] = defaultdict(list)
+    for route in templates.of_type("AWS::ApiGatewayV2::Route"):
+        for integration in templates.references(route.stack, route.props.get("Target"), INTEGRATION):
+            for api in templates.references(route.stack, route.props.get("ApiId"), "AWS::ApiGatewayV2::Api"):
+                routes[api].append(integration)
+    for api, integrations in routes.items():
+        for integration in integrations:
+            invoked = function_target(templates, integration.stack, integration.props.get("IntegrationUri"))
+            if invoked:
+                traffic.invocations[invoked.function] += traffic.api_requests.get(api, 0.0) / len(
+                    integrations
+                )
+    for authorizer in templates.of_type("AWS::ApiGateway::Authorizer", "AWS::ApiGatewayV2::Authorizer"):
+        invoked = function_target(templates, authorizer.stack, authorizer.props.get("AuthorizerUri"))
+        if invoked and authorizer_ttl(authorizer) == 0:
+            traffic.invocations[invoked.function] += _authorized_requests(templates, traffic, authorizer)
+
+
+def authorizer_ttl(authorizer: Resource) -> float:
+    """Seconds a Lambda authorizer's answer is cached: the template's, else API Gateway's default (300 s
+    for a REST API, none for an HTTP API)."""
+    default = 300 if authorizer.type == "AWS::ApiGateway::Authorizer" else 0
+    ttl = authorizer.props.get("AuthorizerResultTtlInSeconds", default)
+    return float(ttl) if isinstance(ttl, int | float) and not isinstance(ttl, bool) else float(default)
+
+
+def _authorized_requests(templates: Templates, traffic: Traffic, authorizer: Resource) -> float:
+    """Requests to the methods (or routes) that use ``authorizer``: their share of their API's requests."""
+    kinds = ("AWS::ApiGateway::Method", "AWS::ApiGatewayV2::Route")
+    by_api: dict[Resource, tuple[int, int]] = {}
+    for method in templates.of_type(*kinds):
+        if method.props.get("HttpMethod") == "OPTIONS":
+            continue
+        api_id = method.props.get("RestApiId") or method.props.get("ApiId")
+        for api in templates.references(method.stack, api_id, *API_TYPES):
+            uses = authorizer in templates.references(method.stack, method.props.get("AuthorizerId"))
+            total, using = by_api.get(api, (0, 0))
+            by_api[api] = (total + 1, using + int(uses))
+    return sum(traffic.api_requests.get(api, 0.0) * using / total for api, (total, using) in by_api.items())
+
+
+def _topics(templates: Templates, usage: Usage, traffic: Traffic) -> None:
+    """Each topic's publishes (the profile's ``messages``, else its alarms' notifications), delivered to
+    its Lambda and SQS subscribers."""
+    alarmed = {
+        topic
+        for alarm in templates.of_type("AWS::CloudWatch::Alarm")
+        for topic in templates.references(alarm.stack, alarm_actions(alarm), TOPIC)
+    }
+    for topic in templates.of_type(TOPIC):
+        given = traffic.resolved.volume(topic, "messages")
+        traffic.publishes[topic] = (
+            given if given is not None else (usage.alarm_notifications if topic in alarmed else 0.0)
+        )
+    for subscription in templates.of_type("AWS::SNS::Subscription"):
+        for topic in templates.references(subscription.stack, subscription.props.get("TopicArn"), TOPIC):
+            endpoint = subscription.props.get("Endpoint")
+            invoked = function_target(templates, subscription.stack, endpoint)
+            if invoked and subscription.props.get("Protocol") == "lambda":
+                traffic.invocations[invoked.function] += traffic.publishes[topic]
+            for queue in templates.references(subscription.stack, endpoint, "AWS::SQS::Queue"):
+                traffic.queue_sends[queue] += traffic.publishes[topic]
+
+
+def alarm_actions(alarm: Resource) -> list[Any]:
+    return [alarm.props.get(key) for key in ("AlarmActions", "OKActions", "InsufficientDataActions")]
+
+
+def _alarm_functions(templates: Templates, usage: Usage, traffic: Traffic) -> None:
+    """Alarms whose actions invoke a function directly: each state change is an invocation."""
+    invoked: set[Resource] = set()
+    for alarm in templates.of_type("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
+        for actions in alarm_actions(alarm):
+            for action in actions if isinstance(actions, list) else []:
+                target = function_target(templates, alarm.stack, action)
+                if target:
+                    invoked.add(target.function)
+    for function in invoked:
+        traffic.invocations[function] += usage.alarm_notifications
+
+
+def _state_machines(templates: Templates, traffic: Traffic) -> None:
+    """Each state machine's executions (the profile's, else what starts it) invoke the functions its
+    definition names, once each."""
+    _set(traffic, traffic.executions, "executions", types=(STATE_MACHINE,))
+    for machine in templates.of_type(STATE_MACHINE):
+        definition = [
+            machine.props.get(key) for key in ("DefinitionString", "Definition", "DefinitionSubstitutions")
+        ]
+        for function in templates.references(machine.stack, definition, FUNCTION):
+            traffic.invocations[function] += traffic.executions.get(machine, 0.0)
+
+
 def _governors(templates: Templates, traffic: Traffic) -> None:
     for function in templates.of_type(FUNCTION):
         governed = _env(function).get(GOVERNED_ENV)
@@ -210,25 +360,77 @@ def _governors(templates: Templates, traffic: Traffic) -> None:
         traffic.paused_mappings.update(ids)
 
 
-def _consumers(templates: Templates, traffic: Traffic) -> None:
-    for mapping in sqs_mappings(templates):
-        if mapping.queue is None or mapping.function is None:
+def _consumers(templates: Templates, usage: Usage, traffic: Traffic) -> None:
+    """Each SQS mapping's share of its queue's messages, in batches filled as the arrival rate allows."""
+    mappings = list(sqs_mappings(templates))
+    for mapping in mappings:
+        if mapping.queue is None:
             continue
-        consumers = sum(1 for other in sqs_mappings(templates) if other.queue == mapping.queue)
+        consumers = sum(1 for other in mappings if other.queue == mapping.queue)
         messages = traffic.queue_sends.get(mapping.queue, 0.0) / consumers
-        batch = float(mapping.mapping.props.get("BatchSize", SQS_DEFAULT_BATCH_SIZE))
-        traffic.messages[mapping.function] += messages
-        traffic.invocations[mapping.function] += messages / batch
+        props = mapping.mapping.props
+        duration = usage.duration_of(construct_path(mapping.function)) / 1000 if mapping.function else 0.0
+        size = batch_fill(
+            messages,
+            float(props.get("BatchSize", SQS_DEFAULT_BATCH_SIZE)),
+            float(props.get("MaximumBatchingWindowInSeconds", 0) or 0),
+            duration,
+            _concurrency(templates, mapping.mapping, mapping.function),
+        )
+        batches = Batches(mapping.mapping, mapping.queue, mapping.function, messages, size)
+        traffic.batches.append(batches)
+        if mapping.function is not None:
+            traffic.messages[mapping.function] += messages
+            traffic.invocations[mapping.function] += batches.batches
+
+
+def _stream_readers(templates: Templates, usage: Usage, traffic: Traffic) -> None:
+    """Kinesis mappings: Lambda reads each shard about once a second, so a batch holds a shard's records
+    of a second (and of the batching window), up to the batch size."""
+    for mapping in templates.of_type("AWS::Lambda::EventSourceMapping"):
+        source = mapping.props.get("EventSourceArn")
+        for stream in templates.references(mapping.stack, source, "AWS::Kinesis::Stream"):
+            records = traffic.resolved.volume(stream, "records") or 0.0
+            invoked = function_target(templates, mapping.stack, mapping.props.get("FunctionName"))
+            if not records or invoked is None:
+                continue
+            shards = float(stream.props.get("ShardCount") or ON_DEMAND_SHARDS)
+            window = float(mapping.props.get("MaximumBatchingWindowInSeconds", 0) or 0)
+            size = batch_fill(
+                records / shards,
+                float(mapping.props.get("BatchSize", 100)),
+                window + 1.0,
+                0.0,
+                ACCOUNT_CONCURRENCY,
+            )
+            traffic.invocations[invoked.function] += records / size
+
+
+def _concurrency(templates: Templates, mapping: Resource, function: Resource | None) -> float:
+    """How many batches a mapping can have in flight: its maximum concurrency, the function's reserved
+    concurrency, or the account's default."""
+    cap = (mapping.props.get("ScalingConfig") or {}).get("MaximumConcurrency")
+    reserved = function.props.get("ReservedConcurrentExecutions") if function else None
+    for value in (cap, reserved):
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            return float(value)
+    return ACCOUNT_CONCURRENCY
 
 
 def _schedules(templates: Templates, traffic: Traffic) -> None:
+    """Scheduled rules and schedules by their ticks, pattern rules by the profile's ``events``: each
+    invokes its target functions and starts its target state machines."""
     for rule in templates.of_type("AWS::Events::Rule", "AWS::Scheduler::Schedule"):
-        ticks = schedule_ticks(rule)
+        events = traffic.resolved.volume(rule, "events")
+        ticks = schedule_ticks(rule) + (events or 0.0)
         targets = rule.props.get("Targets") or [rule.props.get("Target") or {}]
         for target in targets if isinstance(targets, list) else []:
-            invoked = function_target(templates, rule.stack, target.get("Arn"))
+            arn = target.get("Arn") if isinstance(target, Mapping) else None
+            invoked = function_target(templates, rule.stack, arn)
             if invoked and ticks:
                 traffic.invocations[invoked.function] += ticks
+            for machine in templates.references(rule.stack, arn, STATE_MACHINE):
+                traffic.executions[machine] += ticks
 
 
 def schedule_ticks(rule: Resource) -> float:
@@ -310,9 +512,7 @@ def _per_period(circuit: Circuit, events: float) -> float:
     if events <= 0:
         return 0.0
     period = circuit.cache_ttl * (1.0 if circuit.read_copies == 1 else 1.0 + CACHE_JITTER / 2)
-    periods = MONTH_SECONDS / period
-    rate = events / circuit.containers / periods
-    return circuit.containers * periods * -math.expm1(-rate)
+    return periods_with_events(events, circuit.containers, period)
 
 
 def _env(function: Resource) -> dict[str, Any]:
