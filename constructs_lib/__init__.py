@@ -14,13 +14,14 @@ if TYPE_CHECKING:
     from ._core.validation import ConstructsLibValidationError
     from .cdn import BucketCdnOrigin, CdnFrontedOrigin, CdnOrigin, FunctionUrlCdnOrigin, RestApiCdnOrigin
     from .circuit_breaker import CircuitBreaker, CircuitBreakerWiring, ConsumerPause
-    from .ingest import ApiAuthorization, QueueBufferedIngest
+    from .ingest import ApiAuthorization, CallerIdentity, QueueBufferedIngest
     from .java import JavaToolchainError, java_code
     from .snapstart import SnapStartFunction
 
 _EXPORTS = {
     "ApiAuthorization": ".ingest",
     "BucketCdnOrigin": ".cdn",
+    "CallerIdentity": ".ingest",
     "FunctionUrlCdnOrigin": ".cdn",
     "RestApiCdnOrigin": ".cdn",
     "acknowledge": "._core.nag",
@@ -38,6 +39,7 @@ _EXPORTS = {
 __all__ = [
     "ApiAuthorization",
     "BucketCdnOrigin",
+    "CallerIdentity",
     "CdnFrontedOrigin",
     "CdnOrigin",
     "CircuitBreaker",

@@ -40,7 +40,8 @@ from .._core.limits import (
     VISIBILITY_TIMEOUT_FACTOR,
 )
 from .._core.regions import environment_mismatch
-from .authorization import ApiAuthorization
+from .authorization import ApiAuthorization, check_authorization
+from .identity import PlannedIdentity, plan_caller_identity
 
 DEFAULT_PATH = "messages"
 DEFAULT_STAGE_NAME = "prod"
@@ -98,6 +99,7 @@ class Plan:
     path_parts: tuple[str, ...]
     schema: dict[str, Any]
     authorization: ApiAuthorization
+    caller_identity: PlannedIdentity | None
     stage_name: str
     throttling_rate_limit: float
     throttling_burst_limit: int
@@ -146,8 +148,7 @@ def plan_props(
     numbers = _check_queue_numbers(problems, given)
     _check_group_header(problems, fifo, group_header)
     content_based = bool(given["content_based_deduplication"])
-    authorization = or_default(given["authorization"], ApiAuthorization.iam())
-    _check_authorization(problems, authorization)
+    authorization = check_authorization(problems, or_default(given["authorization"], ApiAuthorization.iam()))
     _check_stage_and_web_acl(problems, given["stage_name"], given["web_acl_arn"])
     queue_kwargs, dlq_kwargs = _queue_kwargs(problems, given, fifo, content_based)
     plan = Plan(
@@ -157,6 +158,7 @@ def plan_props(
         path_parts=_check_path(problems, or_default(given["path"], DEFAULT_PATH)),
         schema=_check_schema(problems, given["message_schema"]),
         authorization=authorization,
+        caller_identity=plan_caller_identity(problems, given, authorization, queue_kwargs),
         stage_name=or_default(given["stage_name"], DEFAULT_STAGE_NAME),
         access_log_retention=or_default(given["access_log_retention"], DEFAULT_ACCESS_LOG_RETENTION),
         web_acl_arn=given["web_acl_arn"],
@@ -445,25 +447,6 @@ def _check_key_is_used(
                 kwargs["encryption"],
                 "encryption_key is given, but this encryption would ignore it; remove one of the two",
             )
-
-
-def _check_authorization(problems: Problems, authorization: ApiAuthorization) -> None:
-    if authorization.scopes and authorization.authorization_type != apigateway.AuthorizationType.COGNITO:
-        problems.add(
-            "authorization",
-            list(authorization.scopes),
-            "OAuth scopes only apply to a Cognito user-pool authorizer; API Gateway ignores them for "
-            f"{authorization.authorization_type.name} authorization; remove the scopes",
-        )
-    if authorization.authorization_type == apigateway.AuthorizationType.NONE:
-        reason = (authorization.open_reason or "").strip()
-        problems.check(
-            len(reason) >= 20,
-            "authorization",
-            authorization.open_reason,
-            "ApiAuthorization.none(reason=...) needs a specific reason (20+ characters) why this endpoint "
-            "may be called without authentication",
-        )
 
 
 def _queue_kwargs(

@@ -35,8 +35,16 @@ from .._core import (
 )
 from .._core.json_schema import json_schema
 from ._plan import Plan, plan_props
-from .authorization import ApiAuthorization
-from .templates import integration_responses, model_schema, send_message_template
+from .authorization import ApiAuthorization, acknowledge_authorization
+from .identity import CallerIdentity
+from .templates import (
+    bad_request_body_template,
+    bad_request_parameters_template,
+    integration_responses,
+    method_responses,
+    model_schema,
+    send_message_template,
+)
 
 __all__ = ["QueueBufferedIngest"]
 
@@ -60,6 +68,11 @@ class QueueBufferedIngest(Construct):
         message_schema: JSON Schema (draft 4) that request bodies must match, else 400. Default: any
             JSON object.
         authorization: Who may call the API. Default: ``ApiAuthorization.iam()``.
+        caller_identity: Add the caller that the authorization verified to every message as SQS message
+            attributes (``caller.sub`` and other Cognito claims, ``caller.arn``/``caller.account`` with
+            IAM, ``caller.principalId``, ``caller.apiKeyId``; see ``CallerIdentity``), and optionally take
+            the FIFO group id from it. Refused with ``ApiAuthorization.none`` without an API key.
+            Default: none (the body and ``apiRequestId`` only).
         stage_name: API stage name. Default: ``"prod"``.
         throttling_rate_limit: Stage steady-state requests per second. Default: 100.
         throttling_burst_limit: Stage burst capacity. Default: 200.
@@ -115,6 +128,7 @@ class QueueBufferedIngest(Construct):
         path: str | None = None,
         message_schema: Mapping[str, Any] | None = None,
         authorization: ApiAuthorization | None = None,
+        caller_identity: CallerIdentity | None = None,
         stage_name: str | None = None,
         throttling_rate_limit: float | None = None,
         throttling_burst_limit: int | None = None,
@@ -328,7 +342,7 @@ class QueueBufferedIngest(Construct):
             "a cache cluster would cost money and serve nothing",
         )
         self._protect_stage(plan.web_acl_arn)
-        self._add_gateway_responses()
+        self._add_gateway_responses(plan.schema)
 
     def _protect_stage(self, web_acl_arn: str | None) -> None:
         stage = self.api.deployment_stage
@@ -344,16 +358,15 @@ class QueueBufferedIngest(Construct):
             "validation and stage throttling; pass web_acl_arn to attach a regional WAFv2 web ACL",
         )
 
-    def _add_gateway_responses(self) -> None:
-        """Answer validation failures with a JSON body and the request id to look them up by.
-
-        Gateway-response templates only substitute variables (no VTL, no escaping), so the validator's
-        detailed message, which contains quotes, cannot be embedded safely; ``messageString`` is quoted.
-        """
-        body = '{"message": $context.error.messageString, "requestId": "$context.requestId"}'
-        for name, kind in (
-            ("BadRequestBody", apigateway.ResponseType.BAD_REQUEST_BODY),
-            ("BadRequestParameters", apigateway.ResponseType.BAD_REQUEST_PARAMETERS),
+    def _add_gateway_responses(self, schema: Mapping[str, Any]) -> None:
+        """Answer validation failures with a JSON body and the request id (see ``templates``)."""
+        for name, kind, body in (
+            ("BadRequestBody", apigateway.ResponseType.BAD_REQUEST_BODY, bad_request_body_template(schema)),
+            (
+                "BadRequestParameters",
+                apigateway.ResponseType.BAD_REQUEST_PARAMETERS,
+                bad_request_parameters_template(),
+            ),
         ):
             self.api.add_gateway_response(
                 name, type=kind, status_code="400", templates={"application/json": body}
@@ -380,6 +393,7 @@ class QueueBufferedIngest(Construct):
                         fifo=plan.fifo,
                         message_group_id_header=plan.message_group_id_header,
                         content_based_deduplication=plan.content_based_deduplication,
+                        identity=plan.caller_identity,
                     )
                 },
                 integration_responses=integration_responses(),
@@ -401,40 +415,18 @@ class QueueBufferedIngest(Construct):
             authorization_type=authorization.authorization_type,
             authorizer=authorization.authorizer,
             authorization_scopes=list(authorization.scopes) or None,
+            api_key_required=authorization.api_key_required or None,
             request_models={"application/json": model},
             request_validator=validator,
             request_parameters=(
-                {f"method.request.header.{plan.message_group_id_header}": True} if plan.fifo else None
+                {f"method.request.header.{plan.message_group_id_header}": True}
+                if plan.fifo and not (plan.caller_identity and plan.caller_identity.group_reference)
+                else None
             ),
-            method_responses=[
-                apigateway.MethodResponse(
-                    status_code=code,
-                    response_parameters={"method.response.header.Retry-After": False}
-                    if code == "503"
-                    else None,
-                )
-                for code in ("202", "400", "413", "500", "502", "503")
-            ],
+            method_responses=method_responses(),
         )
-        self._acknowledge_authorization(method, authorization)
+        acknowledge_authorization(method, authorization)
         return method
-
-    def _acknowledge_authorization(self, method: apigateway.Method, authorization: ApiAuthorization) -> None:
-        kind = authorization.authorization_type
-        if kind == apigateway.AuthorizationType.COGNITO:
-            return
-        if kind == apigateway.AuthorizationType.NONE:
-            reason = f"Open endpoint requested explicitly: {authorization.open_reason}"
-            acknowledge(method, "AwsSolutions::AwsSolutions-APIG4", reason)
-            acknowledge(method, "AwsSolutions::AwsSolutions-COG4", reason)
-            return
-        reason = {
-            apigateway.AuthorizationType.IAM: "Callers authenticate with SigV4 and are authorized by IAM "
-            "policy (ApiAuthorization.iam()); a Cognito user pool is not required for service producers",
-            apigateway.AuthorizationType.CUSTOM: "Callers are authorized by the Lambda authorizer passed in "
-            "ApiAuthorization.authorizer_of(); a Cognito user pool is not required",
-        }[kind]
-        acknowledge(method, "AwsSolutions::AwsSolutions-COG4", reason)
 
     def _build_event_source_mapping(self, plan: Plan) -> None:
         consumer = plan.consumer
