@@ -83,6 +83,7 @@ FREE: dict[str, str] = {
     "AWS::CodeDeploy::Application": "CodeDeploy has no charge for Lambda deployments",
     "AWS::CodeDeploy::DeploymentGroup": "CodeDeploy has no charge for Lambda deployments",
     "AWS::Cognito::UserPoolClient": "users are priced on the pool",
+    "AWS::Cognito::UserPoolRiskConfigurationAttachment": "threat protection is priced on the pool's plan",
     "AWS::Events::Rule": "EventBridge has no charge for scheduled rules and AWS service events",
     "AWS::S3::BucketPolicy": "no charge",
     "AWS::SNS::TopicPolicy": "no charge",
