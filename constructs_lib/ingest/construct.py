@@ -57,8 +57,8 @@ class QueueBufferedIngest(Construct):
         consumer: The function that processes messages: a Function, a Version or an Alias. A function
             with SnapStart must be passed as its alias or a version.
         path: Resource path of the POST method. Default: ``"messages"``.
-        message_schema: JSON Schema (draft 4) that request bodies must match, else 400. Default: any
-            JSON object.
+        message_schema: JSON Schema (draft 4) that request bodies must match, else 400; its
+            ``description``, when given, is that 400's ``hint``. Default: any JSON object.
         authorization: Who may call the API. Default: ``ApiAuthorization.iam()``.
         caller_identity: Add the caller that the authorization verified to every message as SQS message
             attributes (``caller.sub`` and other Cognito claims, ``caller.arn``/``caller.account`` with
