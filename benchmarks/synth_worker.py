@@ -52,7 +52,9 @@ APPS = {
 }
 MODES = ("full", "no-nag", "no-packs", "no-packs-no-validation")
 #: The modules whose checks the "no validation" mode switches off (each construct's plan and checks).
-CONSTRUCT_MODULES = ("constructs_lib.ingest._plan", "constructs_lib.cdn._plan", "constructs_lib.cdn.origins",
+CONSTRUCT_MODULES = ("constructs_lib.ingest._plan", "constructs_lib.ingest._plan_queue",
+                     "constructs_lib.ingest._plan_consumer", "constructs_lib.ingest._plan_api",
+                     "constructs_lib.cdn._plan", "constructs_lib.cdn.origins",
                      "constructs_lib.snapstart", "constructs_lib.circuit_breaker")  # fmt: skip
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 #: Unmeasured synths between the cold one and the measured ones (BENCH_WARM_UPS overrides it).

@@ -15,13 +15,14 @@ if TYPE_CHECKING:
     from ._core.nag import acknowledge
     from .cdn import BucketCdnOrigin, CdnFrontedOrigin, CdnOrigin, FunctionUrlCdnOrigin, RestApiCdnOrigin
     from .circuit_breaker import CircuitBreaker, CircuitBreakerWiring, ConsumerPause
-    from .ingest import ApiAuthorization, QueueBufferedIngest
+    from .ingest import ApiAuthorization, CallerIdentity, QueueBufferedIngest
     from .java import JavaToolchainError, java_code
     from .snapstart import SnapStartFunction
 
 _EXPORTS = {
     "ApiAuthorization": ".ingest",
     "BucketCdnOrigin": ".cdn",
+    "CallerIdentity": ".ingest",
     "FunctionUrlCdnOrigin": ".cdn",
     "RestApiCdnOrigin": ".cdn",
     "acknowledge": "._core.nag",
@@ -39,6 +40,7 @@ _EXPORTS = {
 __all__ = [
     "ApiAuthorization",
     "BucketCdnOrigin",
+    "CallerIdentity",
     "CdnFrontedOrigin",
     "CdnOrigin",
     "CircuitBreaker",

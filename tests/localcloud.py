@@ -32,6 +32,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -347,8 +348,14 @@ class LocalCloud:
 
     # ------------------------------------------------------------------------------------ the edge
 
-    def post(self, body: str, headers: Mapping[str, str]) -> Response:
-        """POST /api/orders: the request validator, the request template, SQS, the response templates."""
+    def post(
+        self, body: str, headers: Mapping[str, str], *, context: Mapping[str, Any] | None = None
+    ) -> Response:
+        """POST /api/orders: the request validator, the request template, SQS, the response templates.
+
+        ``context`` is what the authorizer verified (``{"authorizer": {"claims": {...}}}``), which the
+        request template reads the caller from.
+        """
         try:
             document = json.loads(body)
         except json.JSONDecodeError:
@@ -358,15 +365,11 @@ class LocalCloud:
             return self.api.gateway_response(
                 "BAD_REQUEST_BODY", message="Invalid request body", request_id=request_id
             )
-        params = self.api.send_message_request(body, headers, request_id=request_id)
-        attribute = {
-            params["MessageAttribute.1.Name"]: {
-                "DataType": params["MessageAttribute.1.Value.DataType"],
-                "StringValue": params["MessageAttribute.1.Value.StringValue"],
-            }
-        }
+        params = self.api.send_message_request(body, headers, request_id=request_id, context=context)
         answer = self.sqs.send_message(
-            QueueUrl=self.queue_url, MessageBody=params["MessageBody"], MessageAttributes=attribute
+            QueueUrl=self.queue_url,
+            MessageBody=params["MessageBody"],
+            MessageAttributes=self.api.message_attributes(params),
         )
         return self.api.respond(
             200,
@@ -407,23 +410,38 @@ class LocalCloud:
 class LocalUserPool:
     """The stateful template's user pool and its app clients, created in moto's Cognito.
 
-    The pool's password policy and MFA setting come from the template; each ``AWS::Cognito::UserPoolClient``
-    becomes a moto client with the same auth flows and secret setting (``clients``: logical id -> client id).
+    The pool's password policy, MFA setting and factors, and invitation-only sign-up come from the
+    template; each ``AWS::Cognito::UserPoolClient`` becomes a moto client with the same auth flows and
+    secret setting (``clients``: logical id -> client id).
+
+    ``mfa`` overrides the template's MFA setting. Cognito's adaptive authentication (PLUS plan) sends
+    ``MFA_SETUP`` to a customer without a second factor when a sign-in looks risky; moto assesses no risk,
+    and sends that challenge only where MFA is required (``mfa="ON"``), so a test of that path uses it.
+    moto does not enforce ``AllowAdminCreateUserOnly`` either: :meth:`sign_up` answers as Cognito does.
     """
 
-    def __init__(self, stateful: Mapping[str, Any], region: str = REGION) -> None:
+    def __init__(self, stateful: Mapping[str, Any], region: str = REGION, *, mfa: str | None = None) -> None:
         self.idp = boto3.client("cognito-idp", region_name=region)
         [(logical_id, pool)] = resources_of(stateful, "AWS::Cognito::UserPool").items()
         properties = pool["Properties"]
+        self.mfa = mfa or properties.get("MfaConfiguration", "OFF")
+        self.admin_create_only = bool(
+            properties.get("AdminCreateUserConfig", {}).get("AllowAdminCreateUserOnly", False)
+        )
         created = self.idp.create_user_pool(
             PoolName=logical_id,
             UsernameAttributes=properties.get("UsernameAttributes", []),
-            MfaConfiguration=properties.get("MfaConfiguration", "OFF"),
             Policies=properties.get("Policies", {}),
+            AdminCreateUserConfig=properties.get("AdminCreateUserConfig", {}),
         )
         self.pool_id: str = created["UserPool"]["Id"]
+        if "SOFTWARE_TOKEN_MFA" in properties.get("EnabledMfas", []):
+            self.idp.set_user_pool_mfa_config(
+                UserPoolId=self.pool_id,
+                SoftwareTokenMfaConfiguration={"Enabled": True},
+                MfaConfiguration=self.mfa,
+            )
         self.issuer = f"https://cognito-idp.{region}.amazonaws.com/{self.pool_id}"
-        self.mfa = properties.get("MfaConfiguration", "OFF")
         self.clients: dict[str, str] = {}
         for client_id, client in resources_of(stateful, "AWS::Cognito::UserPoolClient").items():
             props = client["Properties"]
@@ -434,20 +452,110 @@ class LocalUserPool:
                 ExplicitAuthFlows=props.get("ExplicitAuthFlows", []),
             )["UserPoolClient"]["ClientId"]
 
-    def sign_up_and_in(self, email: str, password: str, client_id: str | None = None) -> dict[str, Any]:
-        """A customer signs up through the public client, is confirmed, and signs in: their tokens."""
-        client = client_id or next(iter(self.clients.values()))
-        self.idp.sign_up(ClientId=client, Username=email, Password=password)
-        self.idp.admin_confirm_sign_up(UserPoolId=self.pool_id, Username=email)
-        return self.sign_in(email, password, client)
+    @property
+    def client_id(self) -> str:
+        """The public web client's id (the only client of the storefront's pool)."""
+        [client] = self.clients.values()
+        return client
 
-    def sign_in(self, email: str, password: str, client_id: str) -> dict[str, Any]:
+    def sign_up(self, email: str, password: str) -> dict[str, Any]:
+        """SignUp through the public client, as a script would: refused when sign-up is invitation-only."""
+        from botocore.exceptions import ClientError
+
+        if self.admin_create_only:
+            error = {
+                "Code": "NotAuthorizedException",
+                "Message": "SignUp is not permitted for this user pool",
+            }
+            raise ClientError({"Error": error}, "SignUp")
+        return dict(self.idp.sign_up(ClientId=self.client_id, Username=email, Password=password))
+
+    def invite(self, email: str, temporary_password: str) -> str:
+        """The shop invites a customer (``apps.storefront.invite``); returns their ``sub``."""
+        from apps.storefront.invite import invite_customer
+
+        return invite_customer(self.idp, self.pool_id, email, temporary_password=temporary_password)
+
+    def invite_and_sign_in(self, email: str, password: str) -> dict[str, Any]:
+        """An invited customer signs in with the temporary password and chooses ``password``: their tokens."""
+        temporary = "Temporary-" + password
+        self.invite(email, temporary)
+        challenge = self.initiate(email, temporary)
+        assert challenge.get("ChallengeName") == "NEW_PASSWORD_REQUIRED", challenge
+        answer = self.respond(challenge, email, NEW_PASSWORD=password)
+        assert "AuthenticationResult" in answer, answer
+        return dict(answer["AuthenticationResult"])
+
+    def initiate(self, email: str, password: str) -> dict[str, Any]:
+        """InitiateAuth (USER_PASSWORD_AUTH) through the public client: tokens or a challenge."""
+        return dict(
+            self.idp.initiate_auth(
+                ClientId=self.client_id,
+                AuthFlow="USER_PASSWORD_AUTH",
+                AuthParameters={"USERNAME": email, "PASSWORD": password},
+            )
+        )
+
+    def respond(self, challenge: Mapping[str, Any], email: str, **responses: str) -> dict[str, Any]:
+        """RespondToAuthChallenge for ``challenge`` (an InitiateAuth or earlier answer), as the page does."""
+        username = challenge.get("ChallengeParameters", {}).get("USERNAME") or email
+        return dict(
+            self.idp.respond_to_auth_challenge(
+                ClientId=self.client_id,
+                ChallengeName=challenge["ChallengeName"],
+                Session=challenge["Session"],
+                ChallengeResponses={"USERNAME": username, **responses},
+            )
+        )
+
+    def sign_in(self, email: str, password: str, client_id: str | None = None) -> dict[str, Any]:
         answer = self.idp.initiate_auth(
-            ClientId=client_id,
+            ClientId=client_id or self.client_id,
             AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": email, "PASSWORD": password},
         )
         return dict(answer["AuthenticationResult"])
+
+    def enrol_totp(self, access_token: str) -> str:
+        """A signed-in customer turns TOTP on, as the page does; returns the secret of their authenticator."""
+        secret = str(self.idp.associate_software_token(AccessToken=access_token)["SecretCode"])
+        verified = self.idp.verify_software_token(
+            AccessToken=access_token, UserCode=totp(secret), FriendlyDeviceName="phone"
+        )
+        assert verified["Status"] == "SUCCESS", verified
+        self.idp.set_user_mfa_preference(
+            AccessToken=access_token, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True}
+        )
+        return secret
+
+
+def totp(secret: str, *, at: float | None = None) -> str:
+    """The TOTP code of ``secret`` (base32, as Cognito's AssociateSoftwareToken returns it) per RFC 6238:
+    HMAC-SHA1 over the 30-second step, dynamically truncated to six digits.
+
+    Without ``at``, a code for now, waiting for the next step when this one is about to end, so the code
+    is still valid when the service checks it.
+    """
+    import base64
+    import hashlib
+    import hmac
+    import struct
+    import time
+
+    if at is None:
+        left = TOTP_STEP_SECONDS - time.time() % TOTP_STEP_SECONDS
+        if left < 3:
+            time.sleep(left + 0.1)
+        at = time.time()
+    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", int(at // TOTP_STEP_SECONDS)), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    number = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{number % 10**6:06d}"
+
+
+#: RFC 6238's time step, which Cognito uses.
+TOTP_STEP_SECONDS = 30
 
 
 class CognitoAuthorizer:
@@ -488,6 +596,12 @@ class CognitoAuthorizer:
             and float(claims.get("exp", 0)) > self.clock()
         )
         return claims if valid else None
+
+
+def authorizer_context(claims: Mapping[str, Any]) -> dict[str, Any]:
+    """``$context.authorizer`` as a Cognito authorizer fills it: each claim of the token as a string."""
+    text = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in claims.items()}
+    return {"authorizer": {"claims": text}}
 
 
 # ------------------------------------------------------------------------------------ the edge
@@ -569,9 +683,12 @@ class OrdersApiThroughCdn:
         """Straight to the API (``execute-api``), as a caller that goes around the distribution would."""
         if self.api_key_required and headers.get("x-api-key") not in self.api_key_values:
             return Response(403, {"message": "Forbidden"})
-        if self.authorization_type == "COGNITO_USER_POOLS" and self.authorizer.claims(headers) is None:
+        if self.authorization_type != "COGNITO_USER_POOLS":
+            return self.cloud.post(body, headers)
+        claims = self.authorizer.claims(headers)
+        if claims is None:
             return Response(401, {"message": "Unauthorized"})
-        return self.cloud.post(body, headers)
+        return self.cloud.post(body, headers, context=authorizer_context(claims))
 
 
 # ------------------------------------------------------------------------------------ test set-up
@@ -585,6 +702,8 @@ STOREFRONT_ENVIRONMENT = {
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     "POWERTOOLS_LOG_LEVEL": "ERROR",
     "POWERTOOLS_METRICS_DISABLED": "true",
+    # moto checks TOTP codes (against the secret AssociateSoftwareToken returned) only when told to.
+    "MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true",
 }
 
 
@@ -594,7 +713,7 @@ def order_consumer(cloud: LocalCloud, monkeypatch: Any, payments: Any) -> Any:
     from tests.harness import load_handler
 
     environment = cloud.consumer_environment
-    for name in ("CIRCUIT_BREAKER_SETTINGS", "KNOWN_SKUS"):
+    for name in ("CIRCUIT_BREAKER_SETTINGS", "CATALOG", "CUSTOMER_ATTRIBUTE"):
         monkeypatch.setenv(name, environment[name])
     monkeypatch.setenv("CIRCUIT_BREAKER_TABLE", cloud.circuit_table)
     monkeypatch.setenv("IDEMPOTENCY_TABLE", cloud.idempotency_table)
@@ -641,14 +760,17 @@ def _storefront_templates() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 class CountingPayments:
-    """A payments service that always charges, and counts the charges of each order."""
+    """A payments service that always charges, and counts the charges of each order id (``charges``)
+    and records each charge's customer and amount (``calls``)."""
 
     def __init__(self) -> None:
         self.charges: Counter[str] = Counter()
+        self.calls: list[tuple[str, str, Decimal]] = []
 
-    def charge(self, order_id: str, amount: Any) -> str:
+    def charge(self, customer: str, order_id: str, amount: Decimal) -> str:
         self.charges[order_id] += 1
-        return f"ch-{order_id}"
+        self.calls.append((customer, order_id, amount))
+        return f"ch-{customer}-{order_id}"
 
 
 @dataclass
@@ -667,10 +789,10 @@ class SignedInStorefront:
 
 @contextlib.contextmanager
 def signed_in_storefront(
-    templates: tuple[dict[str, Any], dict[str, Any]], monkeypatch: Any
+    templates: tuple[dict[str, Any], dict[str, Any]], monkeypatch: Any, *, mfa: str | None = None
 ) -> Iterator[SignedInStorefront]:
     """The set-up every customer-journey test shares (inside ``mock_aws``, on a fake clock that moto's
-    Cognito stamps its tokens with)."""
+    Cognito stamps its tokens with); ``mfa`` as :class:`LocalUserPool` takes it."""
     import time
 
     from moto import mock_aws
@@ -682,7 +804,7 @@ def signed_in_storefront(
     with mock_aws():
         stateful, stateless = templates
         cloud = LocalCloud(stateful, stateless, clock)
-        pool = LocalUserPool(stateful)
+        pool = LocalUserPool(stateful, mfa=mfa)
         orders = OrdersApiThroughCdn(cloud, stateless, CognitoAuthorizer(stateless, pool, clock))
         payments = CountingPayments()
         consumer = order_consumer(cloud, monkeypatch, payments)
@@ -695,6 +817,6 @@ def local_site_config(pool: LocalUserPool) -> dict[str, str]:
     return {
         "region": REGION,
         "userPoolId": pool.pool_id,
-        "userPoolClientId": next(iter(pool.clients.values())),
+        "userPoolClientId": pool.client_id,
         "cognitoEndpoint": "/cognito/",
     }

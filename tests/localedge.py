@@ -9,7 +9,8 @@ Every rule comes from the templates, never restated here:
   key, Cognito authorizer, request validator and Velocity templates, moto's SQS);
 - ``/api/catalog*`` goes to the real Java catalog handler, run under ``java`` with a function URL event;
 - every answer gets the response headers policy's security headers (Content-Security-Policy included);
-- ``/cognito/`` stands in for Cognito's endpoint: the page's ``InitiateAuth`` goes to moto's Cognito.
+- ``/cognito/`` stands in for Cognito's endpoint: the calls the page makes (sign-in and its challenges,
+  enrolling TOTP) go to moto's Cognito.
 
 ``/config.json`` is served as the deployment writes it, with the endpoint pointing at ``/cognito/``.
 
@@ -221,11 +222,23 @@ def java_handler(classes: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
     return invoke
 
 
+#: The Cognito calls the storefront's page makes (each is public: a client id, a session or an access
+#: token), and the client method that makes each.
+PAGE_CALLS = {
+    "InitiateAuth": "initiate_auth",
+    "RespondToAuthChallenge": "respond_to_auth_challenge",
+    "AssociateSoftwareToken": "associate_software_token",
+    "VerifySoftwareToken": "verify_software_token",
+    "SetUserMFAPreference": "set_user_mfa_preference",
+    "GetUser": "get_user",
+}
+
+
 def cognito_endpoint(idp: Any) -> Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]]]:
     """Cognito's JSON endpoint for the calls a page makes, answered by moto."""
     from botocore.exceptions import ClientError
 
-    calls = {"InitiateAuth": idp.initiate_auth}
+    calls = {target: getattr(idp, method) for target, method in PAGE_CALLS.items()}
 
     def call(target: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if target not in calls:
@@ -268,8 +281,8 @@ def main() -> None:
     node = shutil.which("node", path=str(REPO_ROOT / "node_modules" / ".bin")) or "node"
 
     class Payments:
-        def charge(self, order_id: str, amount: Any) -> str:
-            print(f"charged {order_id}: ${amount}")
+        def charge(self, customer: str, order_id: str, amount: Any) -> str:
+            print(f"charged {order_id} of customer {customer}: ${amount}")
             return f"ch-{order_id}"
 
     class Env:
@@ -280,7 +293,8 @@ def main() -> None:
         clock = FakeClock(start=time.time())
         cloud = LocalCloud(stateful, stateless, clock)
         pool = LocalUserPool(stateful)
-        pool.sign_up_and_in("demo@example.com", "Demo-Customer-2026!")
+        pool.invite_and_sign_in("demo@example.com", "Demo-Customer-2026!")
+        pool.invite("new@example.com", "Invited-Customer-2026!")
         orders = OrdersApiThroughCdn(cloud, stateless, CognitoAuthorizer(stateless, pool, time.time))
         consumer = order_consumer(cloud, Env(), Payments())
         edge = LocalEdge(
@@ -292,7 +306,10 @@ def main() -> None:
             node=node,
         ).start()
         poller = cloud.poller(lambda event: consumer.handler(event, FakeContext()))
-        print(f"The storefront runs at {edge.url}/ (sign in as demo@example.com / Demo-Customer-2026!)")
+        print(
+            f"The storefront runs at {edge.url}/ (sign in as demo@example.com / Demo-Customer-2026!, or as "
+            "the newly invited new@example.com / Invited-Customer-2026!, who chooses a password first)"
+        )
         try:
             while True:
                 time.sleep(1)

@@ -108,6 +108,20 @@ def test_listing_filters_by_category_behind_a_path_prefix(classes):
     assert {p["id"] for p in response["body"]["products"]} == {"espresso-beans", "filter-beans"}
 
 
+def test_the_storefront_prices_orders_from_exactly_what_the_catalog_serves(classes):
+    """One source of truth: the order consumer's catalog and the order model's products are the ones the
+    Java function serves, prices and stock included."""
+    from apps.storefront.orders import ORDER_SCHEMA, PRODUCTS, consumer_catalog
+
+    served = invoke(classes, url_event("/products"))["body"]["products"]
+    assert json.loads(consumer_catalog(PRODUCTS)) == {
+        p["id"]: {"priceCents": p["priceCents"], "inStock": p["inStock"]} for p in served
+    }
+    assert ORDER_SCHEMA["properties"]["items"]["items"]["properties"]["sku"]["enum"] == [
+        p["id"] for p in served
+    ]
+
+
 def test_other_methods_are_405(classes):
     assert invoke(classes, proxy_event("/products/green-tea", method="DELETE"))["statusCode"] == 405
 

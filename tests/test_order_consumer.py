@@ -179,3 +179,59 @@ def test_parse_order_explains_what_is_wrong(consumer_module, body, reason):
 def test_parse_order_totals_exactly(consumer_module):
     order = consumer_module.parse_order(json.dumps(GOOD_ORDERS[2]))
     assert str(order["total"]) == "15.00"
+
+
+# ---------------------------------------------------------------------------------- the storefront consumer
+
+
+@pytest.fixture
+def storefront_consumer(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The storefront's order consumer, with the catalog the stack hands it."""
+    from apps.storefront.orders import CUSTOMER_ATTRIBUTE, PRODUCTS, consumer_catalog
+
+    monkeypatch.setenv("CATALOG", consumer_catalog(PRODUCTS))
+    monkeypatch.setenv("CUSTOMER_ATTRIBUTE", CUSTOMER_ATTRIBUTE)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("CIRCUIT_BREAKER_TABLE", "circuit-state")  # what attach() sets; not called here
+    monkeypatch.setenv("CIRCUIT_BREAKER_SETTINGS", json.dumps({"payments": {}}))
+    return load_handler("storefront_orders")
+
+
+def test_the_storefront_consumer_prices_from_the_catalog_in_cents(storefront_consumer):
+    body = json.dumps(
+        {
+            "orderId": "o-1",
+            "items": [{"sku": "green-tea", "quantity": 3}, {"sku": "espresso-beans", "quantity": 1}],
+        }
+    )
+    assert storefront_consumer.parse_order(body) == {"orderId": "o-1", "totalCents": 3 * 990 + 2450}
+
+
+@pytest.mark.parametrize(
+    ("items", "extra", "reason"),
+    [
+        ([{"sku": "green-tea", "quantity": 2, "unitPrice": 0.01}], {}, "unitPrice may not be sent"),
+        ([{"sku": "green-tea", "quantity": 2}], {"customerId": "c-1"}, "customerId may not be sent"),
+        ([{"sku": "discontinued-kettle", "quantity": 1}], {}, "not a product of the catalog"),
+        ([{"sku": "hand-grinder", "quantity": 1}], {}, "hand-grinder is out of stock"),
+        ([{"sku": "green-tea", "quantity": 0}], {}, "quantity must be a whole number"),
+        ([{"sku": "green-tea", "quantity": True}], {}, "quantity must be a whole number"),
+    ],
+)
+def test_the_storefront_consumer_refuses_what_it_cannot_charge(storefront_consumer, items, extra, reason):
+    """What reaches the queue without the API (a producer with sqs:SendMessage) is checked again."""
+    body = json.dumps({"orderId": "o-1", "items": items, **extra})
+    with pytest.raises(storefront_consumer.InvalidOrderError, match=reason):
+        storefront_consumer.parse_order(body)
+
+
+def test_the_storefront_consumer_takes_the_customer_only_from_the_attribute(storefront_consumer):
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    body = json.dumps({"orderId": "o-1", "items": [{"sku": "green-tea", "quantity": 1}]})
+    attribute = {"caller.sub": {"stringValue": "sub-1", "dataType": "String"}}
+    with_customer = SQSRecord({"messageId": "m-1", "body": body, "messageAttributes": attribute})
+    assert storefront_consumer.customer_of(with_customer) == "sub-1"
+    without = SQSRecord({"messageId": "m-2", "body": body, "messageAttributes": {}})
+    with pytest.raises(storefront_consumer.InvalidOrderError, match=r"no caller\.sub attribute"):
+        storefront_consumer.customer_of(without)

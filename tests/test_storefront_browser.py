@@ -1,16 +1,21 @@
 """The storefront as a customer uses it: headless Chromium through the local edge's behaviors.
 
 The page loads from the site folder through the template's rewrite function, lists the catalog from the
-real Java handler, signs in with moto's Cognito through the user pool's public client, and orders through
-the order behavior down to the real consumer and one charge. The distribution's response headers,
-Content-Security-Policy included, are on every answer, and the page must raise no CSP violation.
+real Java handler, signs in with moto's Cognito through the user pool's public client (answering the
+challenges moto sends: NEW_PASSWORD_REQUIRED for an invited customer, SOFTWARE_TOKEN_MFA, MFA_SETUP),
+enrols TOTP, and orders through the order behavior down to the real consumer and one charge at the
+catalog's price. moto never sends SELECT_MFA_TYPE: that answer is stubbed in the browser, and the sign-in
+it leads to is moto's again. The distribution's response headers, Content-Security-Policy included, are on
+every answer, and the page must raise no CSP violation.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +26,14 @@ from tests.localcloud import (
     local_site_config,
     signed_in_storefront,
     storefront_templates,
+    totp,
 )
 from tests.localedge import LocalEdge, cognito_endpoint, compile_catalog, java_handler
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 NODE = shutil.which("node", path=str(REPO_ROOT / "node_modules" / ".bin"))
 PASSWORD = "Correct-Horse-Battery-9!"
+TEMPORARY = "Temporary-Pass-2026!"
 SCREENSHOT = REPO_ROOT / "docs" / "storefront-order.png"
 
 pytestmark = pytest.mark.slow
@@ -56,9 +63,10 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def storefront(templates, catalog_classes, browser, monkeypatch) -> Iterator[dict[str, Any]]:
+def storefront(request, templates, catalog_classes, browser, monkeypatch) -> Iterator[dict[str, Any]]:
+    """The storefront in a fresh browser context; ``indirect`` parametrization passes the pool's ``mfa``."""
     assert NODE is not None, "node comes with make setup (package.json)"
-    with signed_in_storefront(templates, monkeypatch) as shop:
+    with signed_in_storefront(templates, monkeypatch, mfa=getattr(request, "param", None)) as shop:
         edge = LocalEdge(
             templates[1],
             shop.orders,
@@ -91,30 +99,59 @@ def ready(page: Any) -> None:
     page.wait_for_selector("main[data-ready=true]")
 
 
-def sign_in_with_the_keyboard(page: Any, email: str) -> None:
-    page.get_by_label("Email").fill("")
-    page.get_by_label("Password").fill("")
-    page.get_by_label("Email").focus()
-    page.keyboard.type(email)
-    page.keyboard.press("Tab")  # labelled controls in keyboard order
-    page.keyboard.type(PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_selector(f"text=Signed in as {email}")
-
-
-def order(page: Any, quantity: int) -> str:
-    page.get_by_label("Quantity").fill(str(quantity))
+def status_after(page: Any, action: Any) -> str:
+    """The status line once ``action`` has run and the page has settled (not busy)."""
     page.evaluate("document.querySelector('#status').removeAttribute('data-kind')")
-    page.get_by_role("button", name="Place order").click()
+    action()
     # Selectors, not a polled predicate: the page's CSP forbids the eval that polling would need.
     page.wait_for_selector("#status[data-kind]:not([data-kind=busy])")
     text: str = page.locator("#status").inner_text()
     return text
 
 
-def test_a_customer_browses_signs_in_orders_and_is_charged_once(storefront, tmp_path):
-    page, edge = storefront["page"], storefront["edge"]
-    storefront["pool"].sign_up_and_in("ada@example.com", PASSWORD)  # an existing customer
+def type_sign_in(page: Any, email: str, password: str) -> None:
+    """Email and password with the keyboard, as a customer does, then Enter."""
+    page.get_by_label("Email").fill("")
+    page.get_by_label("Password", exact=True).fill("")
+    page.get_by_label("Email").focus()
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")  # labelled controls in keyboard order
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+
+
+def sign_in_with_the_keyboard(page: Any, email: str, password: str = PASSWORD) -> None:
+    type_sign_in(page, email, password)
+    page.wait_for_selector(f"text=Signed in as {email}")
+
+
+def enter_code(page: Any, code: str) -> str:
+    """Type a code into the step's code field and submit it: the status line after."""
+    page.get_by_label("Code from your authenticator app").fill(code)
+    return status_after(page, lambda: page.keyboard.press("Enter"))
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+def order(page: Any, quantity: int) -> str:
+    page.get_by_label("Quantity").fill(str(quantity))
+    return status_after(page, lambda: page.get_by_role("button", name="Place order").click())
+
+
+def choose_password(page: Any, password: str) -> None:
+    page.wait_for_selector("text=Choose your password")
+    page.get_by_label("New password", exact=True).fill(password)
+    page.get_by_label("New password, again").fill(password)
+    page.get_by_role("button", name="Save password").click()
+
+
+def test_an_invited_customer_enrols_totp_signs_in_with_a_code_and_is_charged_the_catalogs_price(
+    storefront, tmp_path
+):
+    page, edge, pool = storefront["page"], storefront["edge"], storefront["pool"]
+    sub = pool.invite("ada@example.com", TEMPORARY)
     page.goto(edge.url + "/")
     ready(page)
     assert page.get_by_role("link", name="Sencha green tea, 100 g").is_visible()
@@ -124,11 +161,30 @@ def test_a_customer_browses_signs_in_orders_and_is_charged_once(storefront, tmp_
     page.reload()  # the client route comes back through the rewrite
     ready(page)
     assert page.get_by_role("heading", name="Sencha green tea, 100 g").is_visible()
-    sign_in_with_the_keyboard(page, "ada@example.com")
+    shown_price = page.locator("main p").first.inner_text()
+    # The first sign-in: the invitation's temporary password, then a password of the customer's own.
+    type_sign_in(page, "ada@example.com", TEMPORARY)
+    choose_password(page, PASSWORD)
+    page.wait_for_selector("text=Signed in as ada@example.com")
+    # Two-step sign-in, from the account menu: the secret as text and as an otpauth:// link.
+    page.get_by_role("button", name="Set up two-step sign-in").click()
+    secret = page.locator("#totp-secret").inner_text()
+    link = page.get_by_role("link", name="Add to an authenticator app").get_attribute("href")
+    assert link == f"otpauth://totp/Storefront:ada%40example.com?secret={secret}&issuer=Storefront"
+    assert enter_code(page, wrong(totp(secret))).startswith("That code is not right")
+    assert enter_code(page, totp(secret)).startswith("Two-step sign-in is on")
+    assert page.get_by_role("button", name="Set up two-step sign-in").is_hidden()
+    # Signed out and in again: now Cognito asks for the code.
+    page.get_by_role("button", name="Sign out").click()
+    type_sign_in(page, "ada@example.com", PASSWORD)
+    page.wait_for_selector("text=Enter your code")
+    assert enter_code(page, totp(secret)) == "Signed in."
     status = order(page, 2)
-    assert status.startswith("Order placed (request "), status
+    assert status.startswith("Order placed: 2 \u00d7 Sencha green tea, 100 g, $19.80 (request "), status
     storefront["drain"]()
-    assert list(storefront["payments"].charges.values()) == [1], "charged exactly once"
+    # Charged once, as the customer whose token it was, at the price the page showed from the catalog.
+    [(customer, _, amount)] = storefront["payments"].calls
+    assert (customer, amount) == (sub, Decimal(shown_price.removeprefix("$")) * 2)
     # The README's screenshot: refreshed on purpose with UPDATE_SCREENSHOT=1, never as a side effect.
     shot = SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") == "1" else tmp_path / SCREENSHOT.name
     page.screenshot(path=str(shot))
@@ -136,17 +192,19 @@ def test_a_customer_browses_signs_in_orders_and_is_charged_once(storefront, tmp_
     assert page.evaluate("window.__csp") == [], "the page keeps to the distribution's CSP"
     # Everything came through the behaviors: the site, the catalog, sign-in and the order.
     paths = {path for _, path, _ in edge.requests}
-    assert {"/", "/products/green-tea", "/app.js", "/config.json", "/api/orders"} <= paths
+    assert {"/", "/products/green-tea", "/app.js", "/config.json", "/cognito/", "/api/orders"} <= paths
     assert ("POST", "/api/orders", 202) in edge.requests
 
 
-def test_a_refused_order_shows_the_apis_message_and_an_expired_session_asks_to_sign_in_again(storefront):
+def test_a_refused_order_shows_the_apis_reason_and_an_expired_session_asks_to_sign_in_again(storefront):
     page, edge = storefront["page"], storefront["edge"]
-    storefront["pool"].sign_up_and_in("grace@example.com", PASSWORD)
+    storefront["pool"].invite_and_sign_in("grace@example.com", PASSWORD)
     page.goto(edge.url + "/products/espresso-beans")
     ready(page)
     sign_in_with_the_keyboard(page, "grace@example.com")
-    assert order(page, 0).startswith("The order was refused: "), "a quantity of 0 fails the API's model"
+    refused = order(page, 101)
+    assert refused.startswith("The order was refused: Invalid request body An order: "), refused
+    assert "quantity of 1 to 100" in refused
     assert ("POST", "/api/orders", 400) in edge.requests
     storefront["clock"].advance(3601)  # the ID token expired
     assert order(page, 1) == "Your session has expired: please sign in again."
@@ -155,4 +213,63 @@ def test_a_refused_order_shows_the_apis_message_and_an_expired_session_asks_to_s
     assert order(page, 1).startswith("Order placed")
     storefront["drain"]()
     assert sum(storefront["payments"].charges.values()) == 1
+    assert page.evaluate("window.__csp") == []
+
+
+@pytest.mark.parametrize("storefront", ["ON"], indirect=True)
+def test_a_customer_cognito_asks_to_set_up_a_second_factor_does_it_on_the_page(storefront):
+    """MFA_SETUP, as adaptive authentication sends it on a risky sign-in (moto: where MFA is required)."""
+    page, edge, pool = storefront["page"], storefront["edge"], storefront["pool"]
+    pool.invite("new@example.com", TEMPORARY)
+    page.goto(edge.url + "/")
+    ready(page)
+    type_sign_in(page, "new@example.com", TEMPORARY)
+    choose_password(page, PASSWORD)
+    page.wait_for_selector("text=Set up two-step sign-in to continue")
+    secret = page.locator("#totp-secret").inner_text()
+    assert enter_code(page, wrong(totp(secret))).startswith("That code is not right")
+    assert enter_code(page, totp(secret)) == "Signed in."
+    assert page.get_by_text("Signed in as new@example.com").is_visible()
+    assert pool.initiate("new@example.com", PASSWORD)["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+    assert page.evaluate("window.__csp") == []
+
+
+def test_select_mfa_type_is_answered_and_an_out_of_stock_product_cannot_be_ordered(storefront):
+    """moto never sends SELECT_MFA_TYPE (a customer with two factors and no preferred one): the first
+    answer is stubbed, and the page's choice then continues a real sign-in at moto."""
+    page, edge, pool = storefront["page"], storefront["edge"], storefront["pool"]
+    tokens = pool.invite_and_sign_in("lin@example.com", PASSWORD)
+    secret = pool.enrol_totp(tokens["AccessToken"])
+    answered: list[str] = []
+
+    def cognito(route: Any, request: Any) -> None:
+        target = request.headers.get("x-amz-target", "").rsplit(".", 1)[-1]
+        payload = json.loads(request.post_data or "{}")
+        if target == "InitiateAuth":
+            choose = {
+                "MFAS_CAN_CHOOSE": '["SMS_MFA","SOFTWARE_TOKEN_MFA"]',
+                "USER_ID_FOR_SRP": "lin@example.com",
+            }
+            answer = {"ChallengeName": "SELECT_MFA_TYPE", "Session": "stub", "ChallengeParameters": choose}
+        elif payload.get("ChallengeName") == "SELECT_MFA_TYPE":
+            answered.append(payload["ChallengeResponses"]["ANSWER"])
+            answer = pool.initiate("lin@example.com", PASSWORD)  # the real challenge that choice leads to
+            answer.pop("ResponseMetadata", None)
+        else:
+            route.continue_()
+            return
+        route.fulfill(status=200, content_type="application/x-amz-json-1.1", body=json.dumps(answer))
+
+    page.route("**/cognito/", cognito)
+    page.goto(edge.url + "/products/hand-grinder")
+    ready(page)
+    assert page.get_by_text("Out of stock: it cannot be ordered").is_visible()
+    assert page.get_by_role("button", name="Place order").count() == 0
+    type_sign_in(page, "lin@example.com", PASSWORD)
+    page.wait_for_selector("text=How do you want to confirm it is you?")
+    page.get_by_label("Second step").select_option(label="Authenticator app")
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_selector("text=Enter your code")
+    assert answered == ["SOFTWARE_TOKEN_MFA"]
+    assert enter_code(page, totp(secret)) == "Signed in."
     assert page.evaluate("window.__csp") == []

@@ -1,10 +1,13 @@
-"""A customer's journey, offline: sign up and in with the storefront's own app client, then order through
-the CDN behavior, down to one charge.
+"""A customer's journey, offline: invited by the shop, signed in with the storefront's own app client
+(through every challenge Cognito sends), then an order through the CDN behavior, down to one charge at the
+catalog's price.
 
 moto's Cognito holds the user pool and client created from the synthesized stateful template; the API's
 Cognito authorizer is applied as the template configures it (signature against the pool's keys, issuer,
 ``token_use``, client, expiry), after CloudFront's origin request policy and the origin's API key. The
-order then runs through the real request validator and templates, moto's SQS and the real consumer.
+order then runs through the real request validator and templates (which add the customer's ``sub`` from
+the verified token as a message attribute), moto's SQS and the real consumer. TOTP codes are computed per
+RFC 6238 (``tests.localcloud.totp``), and moto checks them against the secret it handed out.
 """
 
 from __future__ import annotations
@@ -12,16 +15,20 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
+from joserfc import jwt
 
-from apps.storefront.stateless import CATALOG_SKUS
+from apps.storefront.orders import CATALOG_SKUS, PRODUCTS, consumer_catalog
 from tests.localcloud import (
     behavior_for,
     resources_of,
     signed_in_storefront,
     storefront_templates,
+    totp,
 )
 
 PASSWORD = "Correct-Horse-Battery-9!"
@@ -46,9 +53,8 @@ def storefront(templates, monkeypatch) -> Iterator[dict[str, Any]]:
         }
 
 
-def order(order_id: str = "o-1") -> str:
-    items = [{"sku": CATALOG_SKUS[0], "quantity": 1, "unitPrice": 12.5}]
-    return json.dumps({"orderId": order_id, "customerId": "c-1", "items": items})
+def order(order_id: str = "o-1", sku: str = CATALOG_SKUS[0], quantity: int = 1, **item: Any) -> str:
+    return json.dumps({"orderId": order_id, "items": [{"sku": sku, "quantity": quantity, **item}]})
 
 
 def browser_headers(token: str | None = None) -> dict[str, str]:
@@ -58,22 +64,63 @@ def browser_headers(token: str | None = None) -> dict[str, str]:
     return headers
 
 
-def test_the_storefront_has_a_public_app_client_with_the_browser_flows(templates):
+def test_the_public_client_has_only_the_flows_the_page_uses_and_no_oauth(templates):
     stateful, _ = templates
     [client] = resources_of(stateful, "AWS::Cognito::UserPoolClient").values()
     properties = client["Properties"]
     assert properties["GenerateSecret"] is False, "a browser cannot keep a secret"
-    assert {"ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"} <= set(
-        properties["ExplicitAuthFlows"]
-    )
+    assert properties["ExplicitAuthFlows"] == ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    # No hosted UI and no domain: no OAuth flow, scope or callback waits to be wrong the day one is added.
+    assert properties["AllowedOAuthFlowsUserPoolClient"] is False
+    for key in ("AllowedOAuthFlows", "AllowedOAuthScopes", "CallbackURLs", "LogoutURLs"):
+        assert key not in properties
+    # Token validity, refresh and revocation as they were.
+    assert (properties["IdTokenValidity"], properties["AccessTokenValidity"]) == (60, 60)
+    assert properties["RefreshTokenValidity"] == 30 * 24 * 60
+    assert properties["EnableTokenRevocation"] is True
     assert {"UserPoolId", "UserPoolClientId", "Region"} <= set(stateful["Outputs"])
-    [pool] = resources_of(stateful, "AWS::Cognito::UserPool").values()
-    # moto issues tokens without an MFA challenge; the pool must not require one either.
-    assert pool["Properties"]["MfaConfiguration"] == "OPTIONAL"
 
 
-def test_a_customer_signs_up_signs_in_and_orders_through_the_cdn_and_is_charged_once(storefront):
-    tokens = storefront["pool"].sign_up_and_in("ada@example.com", PASSWORD)
+def test_the_pool_is_invitation_only_and_pays_for_the_adaptive_authentication_it_uses(templates):
+    stateful, _ = templates
+    [(pool_id, pool)] = resources_of(stateful, "AWS::Cognito::UserPool").items()
+    properties = pool["Properties"]
+    assert properties["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert "{####}" in properties["AdminCreateUserConfig"]["InviteMessageTemplate"]["EmailMessage"]
+    assert properties["MfaConfiguration"] == "OPTIONAL"
+    assert properties["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    # The PLUS plan bills every monthly active user; what it buys is threat protection that acts.
+    assert properties["UserPoolTier"] == "PLUS"
+    assert properties["UserPoolAddOns"]["AdvancedSecurityMode"] == "ENFORCED"
+    [risk] = resources_of(stateful, "AWS::Cognito::UserPoolRiskConfigurationAttachment").values()
+    assert risk["Properties"]["UserPoolId"] == {"Ref": pool_id}
+    actions = risk["Properties"]["AccountTakeoverRiskConfiguration"]["Actions"]
+    assert {level: a["EventAction"] for level, a in actions.items()} == {
+        "LowAction": "NO_ACTION",
+        "MediumAction": "MFA_IF_CONFIGURED",
+        "HighAction": "MFA_REQUIRED",
+    }
+    leaked = risk["Properties"]["CompromisedCredentialsRiskConfiguration"]
+    assert leaked["Actions"]["EventAction"] == "BLOCK"
+
+
+def test_a_scripts_sign_up_is_refused_and_an_invited_customer_chooses_a_password(storefront):
+    pool = storefront["pool"]
+    with pytest.raises(ClientError, match="SignUp is not permitted"):
+        pool.sign_up("bot@example.com", PASSWORD)
+    pool.invite("ada@example.com", "Temporary-Pass-2026!")
+    challenge = pool.initiate("ada@example.com", "Temporary-Pass-2026!")
+    assert challenge["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+    with pytest.raises(ClientError, match="InvalidPassword"):
+        pool.respond(challenge, "ada@example.com", NEW_PASSWORD="short")
+    tokens = pool.respond(challenge, "ada@example.com", NEW_PASSWORD=PASSWORD)["AuthenticationResult"]
+    assert pool.sign_in("ada@example.com", PASSWORD)["IdToken"]
+    response = storefront["edge"].post(ORDER_PATH, order("o-1"), browser_headers(tokens["IdToken"]))
+    assert response.status == 202, response.body
+
+
+def test_a_customer_signs_in_and_orders_through_the_cdn_and_is_charged_once(storefront):
+    tokens = storefront["pool"].invite_and_sign_in("ada@example.com", PASSWORD)
     behavior = behavior_for(storefront["edge"].stateless, ORDER_PATH)
     assert behavior.path_pattern == "/api/orders*", "the order behavior, not the site's"
     response = storefront["edge"].post(ORDER_PATH, order("o-1"), browser_headers(tokens["IdToken"]))
@@ -100,7 +147,7 @@ def test_a_missing_token_answers_401_and_queues_nothing(storefront):
 
 
 def test_an_expired_token_answers_401_and_queues_nothing(storefront):
-    tokens = storefront["pool"].sign_up_and_in("grace@example.com", PASSWORD)
+    tokens = storefront["pool"].invite_and_sign_in("grace@example.com", PASSWORD)
     storefront["clock"].advance(3601)  # ID tokens live an hour
     unauthorized(storefront, tokens["IdToken"])
 
@@ -122,14 +169,14 @@ def test_a_token_of_another_pool_or_client_answers_401(storefront):
 
 
 def test_an_access_token_or_a_tampered_token_answers_401(storefront):
-    tokens = storefront["pool"].sign_up_and_in("alan@example.com", PASSWORD)
+    tokens = storefront["pool"].invite_and_sign_in("alan@example.com", PASSWORD)
     unauthorized(storefront, tokens["AccessToken"])  # no scopes on the method: ID tokens only
     header, payload, signature = tokens["IdToken"].split(".")
     unauthorized(storefront, f"{header}.{payload}.{signature[::-1]}")
 
 
 def test_a_request_that_goes_around_the_cdn_answers_403_even_with_a_valid_token(storefront):
-    tokens = storefront["pool"].sign_up_and_in("linus@example.com", PASSWORD)
+    tokens = storefront["pool"].invite_and_sign_in("linus@example.com", PASSWORD)
     for key in (None, "guessed"):
         headers = browser_headers(tokens["IdToken"])
         if key is not None:
@@ -157,3 +204,152 @@ def test_the_page_reads_its_sign_in_settings_from_the_deployment_and_may_reach_c
         "connect-src 'self' https://cognito-idp.us-east-1.amazonaws.com/"
     )
     assert "script-src" not in csp["ContentSecurityPolicy"], "default-src 'self': no inline script allowed"
+
+
+# ------------------------------------------------------------------------------ the price and the customer
+
+GREEN_TEA = next(p for p in PRODUCTS if p["id"] == "green-tea")
+OUT_OF_STOCK = next(p["id"] for p in PRODUCTS if not p["inStock"])
+
+
+def queued_messages(storefront: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the queue holds, attributes included, left in the queue for the consumer."""
+    sqs, url = storefront["cloud"].sqs, storefront["cloud"].queue_url
+    messages = sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
+    ).get("Messages", [])
+    return list(messages)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (order("o-price", sku="green-tea", quantity=2, unitPrice=0.01), "unitPrice"),
+        (json.dumps({**json.loads(order("o-who", sku="green-tea")), "customerId": "c-1"}), "customerId"),
+    ],
+)  # fmt: skip
+def test_an_order_that_brings_its_own_price_or_customer_answers_400_with_the_reason(storefront, body, field):
+    tokens = storefront["pool"].invite_and_sign_in("mallory@example.com", PASSWORD)
+    response = storefront["edge"].post(ORDER_PATH, body, browser_headers(tokens["IdToken"]))
+    assert response.status == 400
+    assert response.body["message"] == "Invalid request body"
+    assert field in response.body["hint"], "the 400 says why: the price and the customer are not the client's"
+    assert storefront["cloud"].queue_depth() == 0
+    storefront["poller"].tick()
+    assert storefront["payments"].calls == []
+
+
+def test_an_order_is_charged_at_the_catalogs_price_with_the_customers_sub_on_the_message(storefront):
+    tokens = storefront["pool"].invite_and_sign_in("ada@example.com", PASSWORD)
+    sub = jwt.decode(tokens["IdToken"], storefront["edge"].authorizer.keys).claims["sub"]
+    response = storefront["edge"].post(
+        ORDER_PATH, order("o-tea", sku="green-tea", quantity=2), browser_headers(tokens["IdToken"])
+    )
+    assert response.status == 202, response.body
+    [message] = queued_messages(storefront)
+    assert message["MessageAttributes"]["caller.sub"]["StringValue"] == sub
+    assert "customerId" not in message["Body"]
+    storefront["poller"].tick()
+    assert storefront["payments"].calls == [(sub, "o-tea", Decimal(GREEN_TEA["priceCents"] * 2) / 100)]
+    assert str(storefront["payments"].calls[0][2]) == "19.80", "an amount in cents, as payments take it"
+
+
+def test_two_customers_with_the_same_order_id_are_both_charged_and_a_retry_is_not(storefront):
+    edge, pool = storefront["edge"], storefront["pool"]
+    ada = pool.invite_and_sign_in("ada@example.com", PASSWORD)["IdToken"]
+    grace = pool.invite_and_sign_in("grace@example.com", PASSWORD)["IdToken"]
+    for token in (ada, grace, ada):  # Ada's second request is a retry of her order
+        assert edge.post(ORDER_PATH, order("order-1"), browser_headers(token)).status == 202
+    storefront["poller"].tick()
+    assert storefront["payments"].charges == Counter({"order-1": 2})
+    assert len({customer for customer, _, _ in storefront["payments"].calls}) == 2
+    assert storefront["cloud"].queue_depth() == 0
+
+
+def test_an_unknown_product_answers_400_and_one_out_of_stock_is_refused_before_charging(storefront):
+    tokens = storefront["pool"].invite_and_sign_in("ada@example.com", PASSWORD)
+    edge = storefront["edge"]
+    unknown = edge.post(
+        ORDER_PATH, order("o-kettle", sku="discontinued-kettle"), browser_headers(tokens["IdToken"])
+    )
+    assert unknown.status == 400
+    assert "catalog product" in unknown.body["hint"]
+    # In stock or not is the catalog's state, decided where the order is charged: never charged.
+    accepted = edge.post(ORDER_PATH, order("o-grinder", sku=OUT_OF_STOCK), browser_headers(tokens["IdToken"]))
+    assert accepted.status == 202
+    cloud = storefront["cloud"]
+    for _ in range(cloud.max_receive_count):
+        storefront["poller"].tick()
+        storefront["clock"].advance(cloud.visibility_timeout)
+    storefront["poller"].tick()
+    assert storefront["payments"].calls == []
+    assert [json.loads(body)["orderId"] for body in cloud.dead_letters()] == ["o-grinder"]
+
+
+def test_the_consumer_prices_from_the_catalog_data_the_template_gives_it(templates):
+    _, stateless = templates
+    [consumer] = [
+        r
+        for k, r in resources_of(stateless, "AWS::Lambda::Function").items()
+        if k.startswith("OrderConsumer")
+    ]
+    environment = consumer["Properties"]["Environment"]["Variables"]
+    assert json.loads(environment["CATALOG"]) == json.loads(consumer_catalog(PRODUCTS))
+    assert environment["CUSTOMER_ATTRIBUTE"] == "caller.sub"
+
+
+# ------------------------------------------------------------------------------------ second factors
+
+
+def test_a_totp_enrolled_customer_signs_in_through_software_token_mfa_and_a_wrong_code_is_refused(storefront):
+    pool = storefront["pool"]
+    tokens = pool.invite_and_sign_in("ada@example.com", PASSWORD)
+    secret = pool.enrol_totp(tokens["AccessToken"])
+    challenge = pool.initiate("ada@example.com", PASSWORD)
+    assert challenge["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+    wrong = f"{(int(totp(secret)) + 1) % 10**6:06d}"
+    with pytest.raises(ClientError, match="CodeMismatchException"):
+        pool.respond(challenge, "ada@example.com", SOFTWARE_TOKEN_MFA_CODE=wrong)
+    answer = pool.respond(challenge, "ada@example.com", SOFTWARE_TOKEN_MFA_CODE=totp(secret))
+    token = answer["AuthenticationResult"]["IdToken"]
+    assert storefront["edge"].post(ORDER_PATH, order("o-2fa"), browser_headers(token)).status == 202
+    storefront["poller"].tick()
+    assert storefront["payments"].charges == Counter({"o-2fa": 1})
+
+
+def test_a_wrong_code_is_refused_while_enrolling_and_totp_stays_off(storefront):
+    pool = storefront["pool"]
+    tokens = pool.invite_and_sign_in("ada@example.com", PASSWORD)
+    secret = pool.idp.associate_software_token(AccessToken=tokens["AccessToken"])["SecretCode"]
+    with pytest.raises(ClientError, match="CodeMismatchException"):
+        pool.idp.verify_software_token(
+            AccessToken=tokens["AccessToken"], UserCode=f"{(int(totp(secret)) + 1) % 10**6:06d}"
+        )
+    assert "AuthenticationResult" in pool.initiate("ada@example.com", PASSWORD), "no second factor yet"
+
+
+def test_a_new_customer_is_taken_through_mfa_setup(templates, monkeypatch):
+    """Adaptive authentication sends MFA_SETUP to a customer without a factor when a sign-in looks risky;
+    moto sends it where MFA is required, so this pool requires it (see LocalUserPool)."""
+    with signed_in_storefront(templates, monkeypatch, mfa="ON") as shop:
+        pool = shop.pool
+        pool.invite("new@example.com", "Temporary-Pass-2026!")
+        first = pool.initiate("new@example.com", "Temporary-Pass-2026!")
+        setup = pool.respond(first, "new@example.com", NEW_PASSWORD=PASSWORD)
+        assert setup["ChallengeName"] == "MFA_SETUP"
+        assert "SOFTWARE_TOKEN_MFA" in str(setup["ChallengeParameters"]["MFAS_CAN_SETUP"])
+        associated = pool.idp.associate_software_token(Session=setup["Session"])
+        wrong = f"{(int(totp(associated['SecretCode'])) + 1) % 10**6:06d}"
+        with pytest.raises(ClientError, match="CodeMismatchException"):
+            pool.idp.verify_software_token(Session=associated["Session"], UserCode=wrong)
+        verified = pool.idp.verify_software_token(
+            Session=associated["Session"], UserCode=totp(associated["SecretCode"]), FriendlyDeviceName="phone"
+        )
+        assert verified["Status"] == "SUCCESS"
+        done = pool.respond({"ChallengeName": "MFA_SETUP", "Session": verified["Session"]}, "new@example.com")
+        token = done["AuthenticationResult"]["IdToken"]
+        assert shop.orders.post(ORDER_PATH, order("o-new"), browser_headers(token)).status == 202
+        # From now on, the customer signs in with a code.
+        assert pool.initiate("new@example.com", PASSWORD)["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+        shop.poller.tick()
+        assert shop.payments.charges == Counter({"o-new": 1})

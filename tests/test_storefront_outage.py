@@ -18,12 +18,13 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from apps.storefront.stateless import CATALOG_SKUS
+from apps.storefront.orders import PRODUCTS
 from tests.breaker_support import FakeClock
 from tests.localcloud import (
     STOREFRONT_ENVIRONMENT,
     FakeContext,
     LocalCloud,
+    authorizer_context,
     fast_sqs_clock,
     order_consumer,
     storefront_templates,
@@ -44,12 +45,17 @@ def templates() -> tuple[dict[str, Any], dict[str, Any]]:
     return storefront_templates()
 
 
+IN_STOCK = [p["id"] for p in PRODUCTS if p["inStock"]]
+OUT_OF_STOCK = [p["id"] for p in PRODUCTS if not p["inStock"]]
+
+
 @dataclass
 class Order:
     order_id: str
     kind: str  # good, poison (passes the API, refused by the consumer) or invalid (refused by the API)
     body: str
     at: float
+    customer: str  # the sub of the customer's token, which the API adds to the message
     duplicate: bool = False
 
 
@@ -59,24 +65,23 @@ def scenario(seed: int = 7) -> list[Order]:
     for i in range(ORDERS):
         at = i * ARRIVALS_SECONDS / ORDERS
         draw = rng.random()
-        order_id = f"o-{i:04d}"
-        items = [{"sku": rng.choice(CATALOG_SKUS), "quantity": rng.randint(1, 3), "unitPrice": 9.5}]
+        order_id, customer = f"o-{i:04d}", f"c-{rng.randint(1, 80)}"
         if draw < 0.02:
             kind, document = "invalid", {"orderId": order_id}  # no items: the model refuses it
-        elif draw < 0.07:
+        elif draw < 0.07:  # a product out of stock: the API takes it, the consumer refuses to charge it
             kind, document = (
                 "poison",
-                {"orderId": order_id, "items": [{"sku": "discontinued-kettle", "quantity": 1}]},
+                {"orderId": order_id, "items": [{"sku": OUT_OF_STOCK[0], "quantity": 1}]},
             )
         else:
-            kind, document = (
-                "good",
-                {"orderId": order_id, "customerId": f"c-{rng.randint(1, 80)}", "items": items},
-            )
-        orders.append(Order(order_id, kind, json.dumps(document), at))
+            items = [{"sku": rng.choice(IN_STOCK), "quantity": rng.randint(1, 3)}]
+            kind, document = "good", {"orderId": order_id, "items": items}
+        orders.append(Order(order_id, kind, json.dumps(document), at, customer))
         if kind == "good" and rng.random() < 0.03:  # the client retries: the same order again, later
             orders.append(
-                Order(order_id, kind, json.dumps(document), at + rng.uniform(1, 120), duplicate=True)
+                Order(
+                    order_id, kind, json.dumps(document), at + rng.uniform(1, 120), customer, duplicate=True
+                )
             )
     return sorted(orders, key=lambda o: o.at)
 
@@ -89,7 +94,7 @@ class Payments:
         self.charges: Counter[str] = Counter()
         self.attempts = 0
 
-    def charge(self, order_id: str, amount: Any) -> str:
+    def charge(self, customer: str, order_id: str, amount: Any) -> str:
         self.attempts += 1
         if OUTAGE[0] <= self.clock() < OUTAGE[1]:
             raise ConnectionError("payments: connection timed out")
@@ -163,7 +168,9 @@ def run_storefront(
             while pending and pending[0].at <= now:
                 order = pending.pop(0)
                 response = cloud.post(
-                    order.body, {"Content-Type": "application/json", "Authorization": "Bearer t"}
+                    order.body,
+                    {"Content-Type": "application/json", "Authorization": "Bearer t"},
+                    context=authorizer_context({"sub": order.customer}),
                 )
                 run.answered[response.status] += 1
             if pause:

@@ -107,18 +107,35 @@ def private_site_bucket(scope: Construct, id: str) -> s3.Bucket:
     return bucket
 
 
+#: How long a sign-in may wait between challenges (Cognito allows 3 to 15 minutes): long enough to
+#: install an authenticator app and scan its secret when Cognito asks for MFA_SETUP.
+SIGN_IN_SESSION = Duration.minutes(10)
+
+
 def customer_user_pool(scope: Construct) -> cognito.UserPool:
-    """Customers who may order: self sign-up, email sign-in, strong passwords, adaptive threat protection,
-    and a public app client (``web_client``) that a browser signs in with.
+    """Customers who may order: invited by the shop (no self sign-up), email sign-in, strong passwords,
+    adaptive authentication, and a public app client (``web_client``) that a browser signs in with.
+
+    Sign-up is closed, so nobody can create the billed users of this PLUS pool (per monthly active user,
+    no free tier): an operator invites a customer (``apps.storefront.invite``, Cognito's AdminCreateUser),
+    Cognito emails a temporary password, and the customer chooses their own at the first sign-in
+    (``NEW_PASSWORD_REQUIRED``).
 
     MFA is offered (TOTP), not required: a shopper is not made to set up an authenticator app before a
-    first order, and the PLUS plan's adaptive authentication asks for a second factor when a sign-in
-    looks risky.
+    first order. What the PLUS plan is paid for is set out here: adaptive authentication asks for a
+    second factor on a medium-risk sign-in (and has the customer set one up when they have none) and
+    requires one on a high-risk sign-in; sign-ins and password changes with credentials known to be
+    leaked are blocked.
     """
     pool = cognito.UserPool(
         scope,
         "Customers",
-        self_sign_up_enabled=True,
+        self_sign_up_enabled=False,
+        user_invitation=cognito.UserInvitationConfig(
+            email_subject="Your storefront account",
+            email_body="You are invited to the storefront. Sign in with {username} and the temporary "
+            "password {####}; you will choose your own password then.",
+        ),
         sign_in_aliases=cognito.SignInAliases(email=True),
         auto_verify=cognito.AutoVerifiedAttrs(email=True),
         mfa=cognito.Mfa.OPTIONAL,
@@ -129,6 +146,7 @@ def customer_user_pool(scope: Construct) -> cognito.UserPool:
             require_lowercase=True,
             require_uppercase=True,
             require_symbols=True,
+            temp_password_validity=Duration.days(7),
         ),
         account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
         feature_plan=cognito.FeaturePlan.PLUS,
@@ -143,19 +161,55 @@ def customer_user_pool(scope: Construct) -> cognito.UserPool:
         "authentication (PLUS plan, full-function threat protection) demands a second factor on risky "
         "sign-ins",
     )
-    # A user pool issues no token without an app client. A browser cannot keep a secret, so the client
-    # is public; SRP is what Cognito's own libraries use, password auth what a plain page can do over TLS.
+    _adaptive_authentication(scope, pool)
+    _add_web_client(pool)
+    return pool
+
+
+def _adaptive_authentication(scope: Construct, pool: cognito.UserPool) -> None:
+    """The PLUS plan's threat protection, with the actions it takes: without them it only records risk."""
+    risk = cognito.CfnUserPoolRiskConfigurationAttachment
+    action = risk.AccountTakeoverActionTypeProperty
+    cognito.CfnUserPoolRiskConfigurationAttachment(
+        scope,
+        "CustomersRiskConfiguration",
+        user_pool_id=pool.user_pool_id,
+        client_id="ALL",
+        account_takeover_risk_configuration=risk.AccountTakeoverRiskConfigurationTypeProperty(
+            actions=risk.AccountTakeoverActionsTypeProperty(
+                low_action=action(event_action="NO_ACTION", notify=False),
+                medium_action=action(event_action="MFA_IF_CONFIGURED", notify=False),
+                high_action=action(event_action="MFA_REQUIRED", notify=False),
+            )
+        ),
+        compromised_credentials_risk_configuration=risk.CompromisedCredentialsRiskConfigurationTypeProperty(
+            actions=risk.CompromisedCredentialsActionsTypeProperty(event_action="BLOCK"),
+            event_filter=["SIGN_IN", "PASSWORD_CHANGE"],
+        ),
+    )
+
+
+def _add_web_client(pool: cognito.UserPool) -> None:
+    """The public client a browser signs in with: only the flows the page uses, and no OAuth.
+
+    A browser cannot keep a secret, so the client is public. The page signs in with USER_PASSWORD_AUTH
+    over TLS (and answers Cognito's challenges); refresh tokens come with it. The pool has no domain and
+    no hosted UI, so OAuth flows, scopes and callback URLs would only wait to be wrong the day one is
+    added: they are off.
+    """
     pool.add_client(
         "WebClient",
         generate_secret=False,
-        auth_flows=cognito.AuthFlow(user_srp=True, user_password=True),
+        auth_flows=cognito.AuthFlow(user_password=True),
+        disable_o_auth=True,
+        supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
         prevent_user_existence_errors=True,
         enable_token_revocation=True,
+        auth_session_validity=SIGN_IN_SESSION,
         id_token_validity=Duration.hours(1),
         access_token_validity=Duration.hours(1),
         refresh_token_validity=Duration.days(30),
     )
-    return pool
 
 
 def web_client(pool: cognito.UserPool) -> cognito.UserPoolClient:

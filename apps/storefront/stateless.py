@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from apps.catalog.stack import CATALOG_PROJECT, catalog_function
+from apps.catalog.stack import catalog_function
 from apps.common import (
     SQS_CONSUMER_CONCURRENCY_REASON,
     SQS_CONSUMER_DLQ_REASON,
@@ -20,10 +19,11 @@ from apps.common import (
     python_function,
 )
 from apps.edge.stack import deploy_site, private_site_bucket, web_client
-from apps.ingest.stack import ORDER_SCHEMA
+from apps.storefront.orders import CUSTOMER_ATTRIBUTE, ORDER_SCHEMA, PRODUCTS, consumer_catalog
 from apps.storefront.stateful import CONSUMER_TIMEOUT, StorefrontStateful
 from constructs_lib import (
     ApiAuthorization,
+    CallerIdentity,
     CdnFrontedOrigin,
     CdnOrigin,
     CircuitBreaker,
@@ -32,10 +32,6 @@ from constructs_lib import (
 from constructs_lib.cdn import DEFAULT_CONTENT_SECURITY_POLICY
 
 SITE = Path(__file__).resolve().parent / "site"
-CATALOG_SKUS = [
-    product["id"]
-    for product in json.loads((CATALOG_PROJECT / "src/main/resources/catalog.json").read_text())["products"]
-]
 #: The payments service the consumer charges (a deploy-time setting; the tests replace the client).
 PAYMENTS_URL = "https://payments.internal.example/charges"
 
@@ -69,11 +65,13 @@ class StorefrontStateless(Stack):
             self,
             "OrderConsumer",
             handler_dir="storefront_orders",
-            description="Charges queued orders once each, through the payments circuit breaker",
+            description="Charges queued orders once each at the catalog's prices, through the payments "
+            "circuit breaker",
             environment={
                 "POWERTOOLS_SERVICE_NAME": "storefront-orders",
                 "IDEMPOTENCY_TABLE": stateful.idempotency.table_name,
-                "KNOWN_SKUS": json.dumps(CATALOG_SKUS),
+                "CATALOG": consumer_catalog(PRODUCTS),
+                "CUSTOMER_ATTRIBUTE": CUSTOMER_ATTRIBUTE,
                 "PAYMENTS_URL": PAYMENTS_URL,
             },
             timeout=CONSUMER_TIMEOUT,
@@ -92,6 +90,8 @@ class StorefrontStateless(Stack):
                     self, "CustomerAuthorizer", cognito_user_pools=[stateful.user_pool]
                 )
             ),
+            # The customer travels as the caller.sub attribute, from the verified token, never the body.
+            caller_identity=CallerIdentity(),
             existing_queue=stateful.orders,
             batch_size=10,
             max_concurrency=5,

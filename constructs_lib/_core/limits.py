@@ -26,6 +26,8 @@ SQS_MAX_BATCH_SIZE_WITH_WINDOW = 10_000
 SQS_MAX_BATCHING_WINDOW_SECONDS = 300
 SQS_MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 60 * 60
 SQS_MAX_RETENTION_SECONDS = 14 * 24 * 60 * 60
+#: SQS takes at most 10 message attributes on a message.
+SQS_MAX_MESSAGE_ATTRIBUTES = 10
 
 #: An SQS event source mapping's maximum concurrency (ScalingConfig.MaximumConcurrency) range.
 MAPPING_CONCURRENCY_MIN = 2

@@ -107,6 +107,7 @@ FREE: dict[str, str] = {
     "AWS::Cognito::UserPoolResourceServer": "no charge",
     "AWS::Cognito::UserPoolUser": "users are priced on the pool",
     "AWS::Cognito::UserPoolUICustomizationAttachment": "no charge",
+    "AWS::Cognito::UserPoolRiskConfigurationAttachment": "threat protection is priced on the pool's plan",
     "AWS::SSM::Document": "no charge",
     "AWS::CertificateManager::Certificate": "public certificates have no charge",
     "AWS::CloudFormation::WaitConditionHandle": "no charge",

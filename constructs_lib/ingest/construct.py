@@ -3,6 +3,10 @@
 The synchronous edge (a REST API with a direct SQS integration, no Lambda on the request path) scales
 with requests. The consumer runs through an event source mapping at a bounded concurrency, reports
 partial batch failures, and poison messages move to a dead-letter queue.
+
+The construct checks its props (``_plan``), then has its collaborators build the queues (``_queues``),
+the API (``_api``) and the consumer's mapping (``_consumer``); it keeps the public attributes, grants,
+metrics and alarms.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import Duration, Names, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
@@ -19,13 +23,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from .._core import (
-    LOG_GROUP_KMS_REASON,
-    acknowledge,
-    cdk_warning,
     child_path,
     given_props,
     threshold_alarm,
@@ -33,15 +33,15 @@ from .._core import (
     visible_signature,
     wire_alarms,
 )
-from .._core.json_schema import json_schema
+from ._api import API_NAME_MAX_LENGTH as API_NAME_MAX_LENGTH
+from ._api import IngestApi
+from ._consumer import consumer_mapping
 from ._plan import Plan, plan_props
+from ._queues import IngestQueues
 from .authorization import ApiAuthorization
-from .templates import integration_responses, model_schema, send_message_template
+from .identity import CallerIdentity
 
 __all__ = ["QueueBufferedIngest"]
-
-#: Default API names (stack + construct path + hash) are kept this short, for consoles and dimensions.
-API_NAME_MAX_LENGTH = 128
 
 
 @visible_signature
@@ -57,9 +57,14 @@ class QueueBufferedIngest(Construct):
         consumer: The function that processes messages: a Function, a Version or an Alias. A function
             with SnapStart must be passed as its alias or a version.
         path: Resource path of the POST method. Default: ``"messages"``.
-        message_schema: JSON Schema (draft 4) that request bodies must match, else 400. Default: any
-            JSON object.
+        message_schema: JSON Schema (draft 4) that request bodies must match, else 400; its
+            ``description``, when given, is that 400's ``hint``. Default: any JSON object.
         authorization: Who may call the API. Default: ``ApiAuthorization.iam()``.
+        caller_identity: Add the caller that the authorization verified to every message as SQS message
+            attributes (``caller.sub`` and other Cognito claims, ``caller.arn``/``caller.account`` with
+            IAM, ``caller.principalId``, ``caller.apiKeyId``; see ``CallerIdentity``), and optionally take
+            the FIFO group id from it. Refused with ``ApiAuthorization.none`` without an API key.
+            Default: none (the body and ``apiRequestId`` only).
         stage_name: API stage name. Default: ``"prod"``.
         throttling_rate_limit: Stage steady-state requests per second. Default: 100.
         throttling_burst_limit: Stage burst capacity. Default: 200.
@@ -115,6 +120,7 @@ class QueueBufferedIngest(Construct):
         path: str | None = None,
         message_schema: Mapping[str, Any] | None = None,
         authorization: ApiAuthorization | None = None,
+        caller_identity: CallerIdentity | None = None,
         stage_name: str | None = None,
         throttling_rate_limit: float | None = None,
         throttling_burst_limit: int | None = None,
@@ -141,12 +147,17 @@ class QueueBufferedIngest(Construct):
         super().__init__(scope, id)
         plan.problems.emit_warnings(self)
         self.consumer = consumer
-        self._build_queues(plan)
-        self._build_api_role()
-        self._build_api(plan)
-        self.method = self._build_post_method(plan)
+        queues = IngestQueues(self, plan)
+        self.queue: sqs.IQueue = queues.queue
+        self.dead_letter_queue: sqs.IQueue = queues.dead_letter_queue
+        self.encryption_key: kms.IKey | None = queues.encryption_key
+        edge = IngestApi(self, plan, queues)
+        self.api_role: iam.Role = edge.role
+        self.access_log_group: logs.LogGroup = edge.access_log_group
+        self.api: apigateway.RestApi = edge.api
+        self.method: apigateway.Method = edge.method
         self.url: str = self.api.url_for_path("/" + "/".join(plan.path_parts))
-        self._build_event_source_mapping(plan)
+        self.event_source_mapping = consumer_mapping(self, plan, self.queue)
         self.alarms: list[cloudwatch.Alarm] = self._build_alarms(plan)
         wire_alarms(self.alarms, plan.alarm_topic)
 
@@ -222,251 +233,8 @@ class QueueBufferedIngest(Construct):
         )
 
     # ----------------------------------------------------------------------------------- building
-
-    def _build_queues(self, plan: Plan) -> None:
-        self.queue: sqs.IQueue
-        self.dead_letter_queue: sqs.IQueue
-        self.encryption_key: kms.IKey | None
-        if plan.existing_queue is not None:
-            assert plan.existing_queue.dead_letter_queue is not None
-            self.queue = plan.existing_queue
-            self.dead_letter_queue = plan.existing_queue.dead_letter_queue.queue
-            self.encryption_key = self.queue.encryption_master_key
-            return
-        self.dead_letter_queue = sqs.Queue(self, "DeadLetterQueue", **plan.dead_letter_queue_kwargs)
-        acknowledge(
-            self.dead_letter_queue,
-            "Serverless::Serverless-SQSRedrivePolicy",
-            "This is the terminal dead-letter queue of the ingest queue; a DLQ of a DLQ would only move "
-            "the problem, and an alarm fires on its first visible message instead",
-        )
-        self.queue = sqs.Queue(
-            self,
-            "Queue",
-            visibility_timeout=plan.visibility_timeout,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                max_receive_count=plan.max_receive_count, queue=self.dead_letter_queue
-            ),
-            **plan.queue_kwargs,
-        )
-        self.encryption_key = self.queue.encryption_master_key
-        if plan.content_based_deduplication:
-            # The user's documented opt-in (the trade-off is in the docstring): the pack's rule honours it.
-            acknowledge(
-                self.queue,
-                "ServerlessPatterns::ServerlessPatterns-FifoApiDeduplication",
-                "content_based_deduplication=True was chosen: requests with byte-identical bodies within 5 "
-                "minutes are meant to become one message",
-            )
-
-    def _build_api_role(self) -> None:
-        self.api_role = iam.Role(
-            self,
-            "ApiRole",
-            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
-            description="Lets the ingest API send messages to its queue",
-        )
-        self.api_role.add_to_policy(
-            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.queue.queue_arn])
-        )
-        if self.encryption_key is not None:
-            self.api_role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                    resources=[self.encryption_key.key_arn],
-                )
-            )
-
-    def _build_api(self, plan: Plan) -> None:
-        self.access_log_group = logs.LogGroup(self, "AccessLogs", retention=plan.access_log_retention)
-        api_kwargs = dict(plan.api_kwargs)
-        api_kwargs.setdefault(
-            "rest_api_name", Names.unique_resource_name(self, max_length=API_NAME_MAX_LENGTH)
-        )
-        self.api = apigateway.RestApi(
-            self,
-            "Api",
-            deploy=True,
-            deploy_options=apigateway.StageOptions(
-                stage_name=plan.stage_name,
-                throttling_rate_limit=plan.throttling_rate_limit,
-                throttling_burst_limit=plan.throttling_burst_limit,
-                logging_level=apigateway.MethodLoggingLevel.ERROR,
-                data_trace_enabled=False,
-                metrics_enabled=True,
-                tracing_enabled=True,
-                access_log_destination=apigateway.LogGroupLogDestination(self.access_log_group),
-                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
-                    caller=True,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
-            ),
-            **api_kwargs,
-        )
-        role = self.api.node.try_find_child("CloudWatchRole")
-        if plan.api_kwargs.get("cloud_watch_role") and role is not None:
-            acknowledge(
-                role,
-                "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                "AmazonAPIGatewayPushToCloudWatchLogs]",
-                "API Gateway's account-level logging role must be able to write to any log group the "
-                "account's APIs log to; AWS maintains this service-role policy for exactly that",
-            )
-        # The construct creates this log group without a customer managed key, always.
-        acknowledge(self.access_log_group, "checkov::CKV_AWS_158", LOG_GROUP_KMS_REASON)
-        acknowledge(
-            self.api.deployment_stage,
-            "checkov::CKV_AWS_120",
-            "The API only takes POSTs that enqueue a message, and API Gateway never caches POST responses; "
-            "a cache cluster would cost money and serve nothing",
-        )
-        self._protect_stage(plan.web_acl_arn)
-        self._add_gateway_responses()
-
-    def _protect_stage(self, web_acl_arn: str | None) -> None:
-        stage = self.api.deployment_stage
-        if web_acl_arn is not None:
-            wafv2.CfnWebACLAssociation(
-                self, "WebAclAssociation", resource_arn=stage.stage_arn, web_acl_arn=web_acl_arn
-            )
-            return
-        acknowledge(
-            stage,
-            "AwsSolutions::AwsSolutions-APIG3",
-            "No web_acl_arn was given: the stage relies on its authorization, JSON-schema request "
-            "validation and stage throttling; pass web_acl_arn to attach a regional WAFv2 web ACL",
-        )
-
-    def _add_gateway_responses(self) -> None:
-        """Answer validation failures with a JSON body and the request id to look them up by.
-
-        Gateway-response templates only substitute variables (no VTL, no escaping), so the validator's
-        detailed message, which contains quotes, cannot be embedded safely; ``messageString`` is quoted.
-        """
-        body = '{"message": $context.error.messageString, "requestId": "$context.requestId"}'
-        for name, kind in (
-            ("BadRequestBody", apigateway.ResponseType.BAD_REQUEST_BODY),
-            ("BadRequestParameters", apigateway.ResponseType.BAD_REQUEST_PARAMETERS),
-        ):
-            self.api.add_gateway_response(
-                name, type=kind, status_code="400", templates={"application/json": body}
-            )
-
-    def _build_post_method(self, plan: Plan) -> apigateway.Method:
-        resource = self.api.root
-        for part in plan.path_parts:
-            resource = resource.add_resource(part)
-        integration = apigateway.AwsIntegration(
-            service="sqs",
-            path=f"{Stack.of(self).account}/{self.queue.queue_name}",
-            integration_http_method="POST",
-            options=apigateway.IntegrationOptions(
-                credentials_role=self.api_role,
-                passthrough_behavior=apigateway.PassthroughBehavior.NEVER,
-                request_parameters={
-                    "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'",
-                    # SQS answers its query API in JSON when asked, which the 202 template reads.
-                    "integration.request.header.Accept": "'application/json'",
-                },
-                request_templates={
-                    "application/json": send_message_template(
-                        fifo=plan.fifo,
-                        message_group_id_header=plan.message_group_id_header,
-                        content_based_deduplication=plan.content_based_deduplication,
-                    )
-                },
-                integration_responses=integration_responses(),
-            ),
-        )
-        model = self.api.add_model(
-            "MessageModel",
-            content_type="application/json",
-            schema=json_schema(model_schema(plan.schema)),
-            description="Request bodies must match this schema before they are queued",
-        )
-        validator = self.api.add_request_validator(
-            "RequestValidator", validate_request_body=True, validate_request_parameters=True
-        )
-        authorization = plan.authorization
-        method = resource.add_method(
-            "POST",
-            integration,
-            authorization_type=authorization.authorization_type,
-            authorizer=authorization.authorizer,
-            authorization_scopes=list(authorization.scopes) or None,
-            request_models={"application/json": model},
-            request_validator=validator,
-            request_parameters=(
-                {f"method.request.header.{plan.message_group_id_header}": True} if plan.fifo else None
-            ),
-            method_responses=[
-                apigateway.MethodResponse(
-                    status_code=code,
-                    response_parameters={"method.response.header.Retry-After": False}
-                    if code == "503"
-                    else None,
-                )
-                for code in ("202", "400", "413", "500", "502", "503")
-            ],
-        )
-        self._acknowledge_authorization(method, authorization)
-        return method
-
-    def _acknowledge_authorization(self, method: apigateway.Method, authorization: ApiAuthorization) -> None:
-        kind = authorization.authorization_type
-        if kind == apigateway.AuthorizationType.COGNITO:
-            return
-        if kind == apigateway.AuthorizationType.NONE:
-            reason = f"Open endpoint requested explicitly: {authorization.open_reason}"
-            acknowledge(method, "AwsSolutions::AwsSolutions-APIG4", reason)
-            acknowledge(method, "AwsSolutions::AwsSolutions-COG4", reason)
-            return
-        reason = {
-            apigateway.AuthorizationType.IAM: "Callers authenticate with SigV4 and are authorized by IAM "
-            "policy (ApiAuthorization.iam()); a Cognito user pool is not required for service producers",
-            apigateway.AuthorizationType.CUSTOM: "Callers are authorized by the Lambda authorizer passed in "
-            "ApiAuthorization.authorizer_of(); a Cognito user pool is not required",
-        }[kind]
-        acknowledge(method, "AwsSolutions::AwsSolutions-COG4", reason)
-
-    def _build_event_source_mapping(self, plan: Plan) -> None:
-        consumer = plan.consumer
-        self.event_source_mapping = lambda_.EventSourceMapping(
-            self,
-            "EventSourceMapping",
-            target=consumer,
-            event_source_arn=self.queue.queue_arn,
-            batch_size=plan.batch_size,
-            max_batching_window=plan.max_batching_window,
-            max_concurrency=plan.max_concurrency,
-            **plan.event_source_mapping_kwargs,
-        )
-        if underlying_function(consumer).role is not None:
-            grant = self.queue.grant_consume_messages(consumer)
-            # The mapping is only valid once the consumer may read the queue.
-            grant.apply_before(self.event_source_mapping)
-        else:
-            cdk_warning(
-                self,
-                "consumerRoleUnknown",
-                f"consumer '{consumer.node.path}' was imported without its role, so the construct cannot "
-                "grant it sqs:ReceiveMessage/DeleteMessage/ChangeMessageVisibility/GetQueueAttributes on "
-                "the queue; grant them to its execution role, or import it with "
-                "Function.from_function_attributes(role=...)",
-            )
-        acknowledge(
-            self.event_source_mapping,
-            "Serverless::Serverless-LambdaEventSourceMappingDestination",
-            "SQS event source mappings do not support on-failure destinations; failed messages move to "
-            "the queue's redrive dead-letter queue after max_receive_count receives",
-        )
+    # The queues, the API and the consumer's mapping are built by their collaborators (_queues, _api,
+    # _consumer); the construct keeps what it is asked for: its attributes, grants, metrics and alarms.
 
     def _build_alarms(self, plan: Plan) -> list[cloudwatch.Alarm]:
         return [

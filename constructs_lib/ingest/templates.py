@@ -5,45 +5,59 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import aws_apigateway as apigateway
 
 from .._core.json_schema import JSON_SCHEMA_DRAFT_4
+from .identity import REQUEST_ID_ATTRIBUTE, PlannedIdentity, identity_attributes_template
 
 #: The header a FIFO producer sends its deduplication id in.
 MESSAGE_DEDUPLICATION_ID_HEADER = "X-Message-Deduplication-Id"
 
 
 def send_message_template(
-    *, fifo: bool, message_group_id_header: str, content_based_deduplication: bool
+    *,
+    fifo: bool,
+    message_group_id_header: str,
+    content_based_deduplication: bool,
+    identity: PlannedIdentity | None = None,
 ) -> str:
     """VTL that turns the request into an SQS SendMessage query (form-encoded) request.
+
+    The body is sent as it came, with API Gateway's request id as the attribute ``apiRequestId`` and,
+    with ``identity``, the caller's verified identity as ``caller.*`` attributes (see ``CallerIdentity``).
 
     FIFO ids are read from the request's headers whatever their case. API Gateway exposes headers to
     templates as a map keyed as the client sent them (``$input.params().header``, a Java map, so
     ``get('X-Message-Group-Id')`` misses the ``x-message-group-id`` that HTTP/2 clients send), while its
     request validator matches required headers case-insensitively. The template therefore walks the
-    header names and compares them lowercased.
+    header names and compares them lowercased. The group id comes from the identity instead when
+    ``identity.group_reference`` is set.
     """
     parts = [
         "Action=SendMessage",
         "MessageBody=$util.urlEncode($input.body)",
-        "MessageAttribute.1.Name=apiRequestId",
+        f"MessageAttribute.1.Name={REQUEST_ID_ATTRIBUTE}",
         "MessageAttribute.1.Value.DataType=String",
         "MessageAttribute.1.Value.StringValue=$util.urlEncode($context.requestId)",
     ]
+    caller = identity_attributes_template(identity, first_index=2) if identity is not None else ""
     if not fifo:
-        return "&".join(parts)
-    group, dedup = message_group_id_header.lower(), MESSAGE_DEDUPLICATION_ID_HEADER.lower()
+        return "&".join(parts) + caller
+    group_from_identity = identity.group_reference if identity is not None else None
+    read = '#if($name.toLowerCase() == "%s")#set($%s = $input.params().header.get($name))#end'
+    reads = [read % (MESSAGE_DEDUPLICATION_ID_HEADER.lower(), "dedupId")]
+    if not group_from_identity:
+        reads.insert(0, read % (message_group_id_header.lower(), "groupId"))
     lookup = (
         '#set($groupId = "")#set($dedupId = "")'
-        "#foreach($name in $input.params().header.keySet())"
-        f'#if($name.toLowerCase() == "{group}")#set($groupId = $input.params().header.get($name))#end'
-        f'#if($name.toLowerCase() == "{dedup}")#set($dedupId = $input.params().header.get($name))#end'
-        "#end"
+        "#foreach($name in $input.params().header.keySet())" + "".join(reads) + "#end"
     )
+    if group_from_identity:
+        lookup += f'#set($groupId = "{group_from_identity}")'
     parts.append("MessageGroupId=$util.urlEncode($groupId)")
     if content_based_deduplication:
         # The client's id when it sends one; otherwise SQS hashes the body.
@@ -51,11 +65,12 @@ def send_message_template(
             lookup
             + "&".join(parts)
             + '#if("$!dedupId" != "")&MessageDeduplicationId=$util.urlEncode($dedupId)#end'
+            + caller
         )
     # The client's id when it sends one (its retries are then deduplicated), else this request's own id,
     # so that two distinct requests with the same body are never merged.
     parts.append("MessageDeduplicationId=$util.urlEncode($dedupId)")
-    return lookup + '#if("$!dedupId" == "")#set($dedupId = $context.requestId)#end' + "&".join(parts)
+    return lookup + '#if("$!dedupId" == "")#set($dedupId = $context.requestId)#end' + "&".join(parts) + caller
 
 
 #: SQS error codes that mean the request itself was wrong: answered 4xx, not paged as 5xx.
@@ -137,8 +152,37 @@ def integration_responses() -> list[apigateway.IntegrationResponse]:
     ]
 
 
+def method_responses() -> list[apigateway.MethodResponse]:
+    """Every status the method answers (see ``integration_responses``); 503 may carry ``Retry-After``."""
+    return [
+        apigateway.MethodResponse(
+            status_code=code,
+            response_parameters={"method.response.header.Retry-After": False} if code == "503" else None,
+        )
+        for code in ("202", "400", "413", "500", "502", "503")
+    ]
+
+
 def model_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     model = dict(schema)
     model.setdefault("$schema", JSON_SCHEMA_DRAFT_4)
     model.setdefault("title", "Message")
     return model
+
+
+def bad_request_body_template(schema: Mapping[str, Any]) -> str:
+    """The 400 a body that fails the model gets: API Gateway's message, the schema's ``description`` as
+    ``hint`` when it has one (what a valid body is), and the request id.
+
+    Gateway-response templates only substitute variables (no VTL, no escaping), so the validator's
+    detailed message, which contains quotes, cannot be embedded safely; ``messageString`` is quoted, and
+    the hint is written at synth as a JSON string.
+    """
+    hint = schema.get("description")
+    hint_field = f' "hint": {json.dumps(hint)},' if isinstance(hint, str) and hint else ""
+    return '{"message": $context.error.messageString,' + hint_field + ' "requestId": "$context.requestId"}'
+
+
+def bad_request_parameters_template() -> str:
+    """The 400 a request without a required header (the FIFO group id) gets."""
+    return '{"message": $context.error.messageString, "requestId": "$context.requestId"}'

@@ -279,15 +279,43 @@ class IngestMethod:
         return [name for name in self.required_headers if name.lower() not in present]
 
     def send_message_request(
-        self, body: str, headers: Mapping[str, str] | None = None, *, request_id: str | None = None
+        self,
+        body: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        request_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> dict[str, str]:
-        """The SQS SendMessage parameters the integration sends for this request (form-decoded)."""
+        """The SQS SendMessage parameters the integration sends for this request (form-decoded).
+
+        ``context`` is what API Gateway verified about the caller, such as ``{"authorizer": {"claims":
+        {"sub": ...}}}`` (a Cognito authorizer; claim values are strings) or ``{"identity": {"userArn":
+        ..., "accountId": ...}}`` (IAM).
+        """
         template = self.method["Integration"]["RequestTemplates"]["application/json"]
-        rendered = render(template, body=body, headers=headers, request_id=request_id or str(uuid.uuid4()))
+        rendered = render(
+            template, body=body, headers=headers, request_id=request_id or str(uuid.uuid4()), context=context
+        )
         pairs = urllib.parse.parse_qsl(rendered.text, keep_blank_values=True, strict_parsing=True)
         names = [name for name, _ in pairs]
         assert len(names) == len(set(names)), f"a parameter is sent twice: {names}"
         return dict(pairs)
+
+    @staticmethod
+    def message_attributes(params: Mapping[str, str]) -> dict[str, dict[str, str]]:
+        """The ``MessageAttributes`` of a SendMessage request's parameters, in boto3's shape."""
+        attributes: dict[str, dict[str, str]] = {}
+        index = 1
+        while f"MessageAttribute.{index}.Name" in params:
+            prefix = f"MessageAttribute.{index}"
+            attributes[params[f"{prefix}.Name"]] = {
+                "DataType": params[f"{prefix}.Value.DataType"],
+                "StringValue": params[f"{prefix}.Value.StringValue"],
+            }
+            index += 1
+        numbered = {name.split(".")[1] for name in params if name.startswith("MessageAttribute.")}
+        assert numbered == {str(i) for i in range(1, index)}, f"attributes are numbered with gaps: {params}"
+        return attributes
 
     def respond(self, sqs_status: int, sqs_body: Any, *, request_id: str = "req-1") -> Response:
         """What the client receives when SQS answers ``sqs_status`` with ``sqs_body``."""

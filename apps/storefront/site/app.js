@@ -1,9 +1,11 @@
 // The storefront page: catalog, product pages on client routes, sign-in with the user pool's public
-// client, and orders with the customer's ID token. Plain ES module, no build step, no inline script.
+// client (answering every challenge Cognito sends), TOTP enrolment, and orders with the customer's ID
+// token. Plain ES module, no build step, no inline script.
 
 const $ = (selector) => document.querySelector(selector);
 const main = $("#main");
 const statusLine = $("#status");
+const ISSUER = "Storefront";
 let config;
 
 function say(message, kind = "info") {
@@ -19,44 +21,339 @@ function token() {
   return sessionStorage.getItem("idToken");
 }
 
-function showAccount() {
-  const email = sessionStorage.getItem("email");
-  $("#who").textContent = email ? `Signed in as ${email}` : "";
-  $("#sign-out").hidden = !email;
-  $("#sign-in").hidden = Boolean(email);
+function element(tag, properties = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), properties);
+  node.append(...children);
+  return node;
 }
 
-async function signIn(email, password) {
+// ------------------------------------------------------------------------------------ Cognito
+
+class CognitoError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+async function cognito(target, body) {
   const response = await fetch(config.cognitoEndpoint, {
     method: "POST",
     headers: {
       "Content-Type": "application/x-amz-json-1.1",
-      "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
+      "X-Amz-Target": `AWSCognitoIdentityProviderService.${target}`,
     },
-    body: JSON.stringify({
+    body: JSON.stringify(body),
+  });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const code = String(answer.__type || "").split("#").pop();
+    throw new CognitoError(code, answer.message || `${target} failed (${response.status})`);
+  }
+  return answer;
+}
+
+function explain(error) {
+  switch (error.code) {
+    case "CodeMismatchException":
+    case "EnableSoftwareTokenMFAException":
+      return "That code is not right: enter the code your authenticator app shows now.";
+    case "ExpiredCodeException":
+      return "That code was used already: wait for the next one.";
+    case "InvalidPasswordException":
+      return `Choose another password: ${error.message}`;
+    case "NotAuthorizedException":
+      return error.message.includes("session")
+        ? "The sign-in took too long: please start again."
+        : "Check your email and password.";
+    default:
+      return error.message;
+  }
+}
+
+// ------------------------------------------------------------------------------------ signing in
+
+async function signIn(email, password) {
+  say("Signing in…", "busy");
+  try {
+    const answer = await cognito("InitiateAuth", {
       AuthFlow: "USER_PASSWORD_AUTH",
       ClientId: config.userPoolClientId,
       AuthParameters: { USERNAME: email, PASSWORD: password },
-    }),
-  });
-  const answer = await response.json();
-  if (!response.ok || !answer.AuthenticationResult) {
-    say(`Sign-in failed: ${answer.message || "check your email and password"}`, "error");
+    });
+    await proceed(answer, email);
+  } catch (error) {
+    say(`Sign-in failed: ${explain(error)}`, "error");
+  }
+}
+
+// Cognito answers a sign-in step with tokens or with the next challenge.
+async function proceed(answer, email) {
+  if (answer.AuthenticationResult) {
+    await signedIn(answer.AuthenticationResult, email);
     return;
   }
-  sessionStorage.setItem("idToken", answer.AuthenticationResult.IdToken);
+  const challenge = {
+    name: answer.ChallengeName,
+    session: answer.Session,
+    parameters: answer.ChallengeParameters || {},
+    email,
+  };
+  const step = CHALLENGES[challenge.name];
+  if (!step) {
+    endStep();
+    say(`Sign-in needs a step this page cannot take (${challenge.name}); please contact us.`, "error");
+    return;
+  }
+  await step(challenge);
+}
+
+function respond(challenge, responses) {
+  const username = challenge.parameters.USER_ID_FOR_SRP || challenge.parameters.USERNAME || challenge.email;
+  return cognito("RespondToAuthChallenge", {
+    ClientId: config.userPoolClientId,
+    ChallengeName: challenge.name,
+    Session: challenge.session,
+    ChallengeResponses: { USERNAME: username, ...responses },
+  });
+}
+
+// One step of a sign-in (or of enrolment): a titled form whose submit runs `act` with the form's values.
+// A refused value keeps the form up, with the reason; anything else ends the step.
+function showStep(title, intro, fields, submitLabel, act) {
+  $("#sign-in").hidden = true;
+  $("#step").hidden = false;
+  $("#step-title").textContent = title;
+  const form = element("form", { id: "step-form" });
+  for (const field of fields) {
+    form.append(element("label", { htmlFor: field.id, textContent: field.label }), field.control);
+  }
+  const submit = element("button", { type: "submit", textContent: submitLabel });
+  const cancel = element("button", { type: "button", textContent: "Cancel", className: "secondary" });
+  cancel.addEventListener("click", () => {
+    endStep();
+    say("Cancelled.");
+  });
+  form.append(submit, cancel);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    say("One moment…", "busy");
+    try {
+      await act(Object.fromEntries(fields.map((f) => [f.id, f.control.value])));
+    } catch (error) {
+      say(explain(error), "error");
+      if (RETRYABLE.includes(error.code)) {
+        const first = form.querySelector("input, select");
+        first.value = "";
+        first.focus();
+      } else {
+        endStep();
+      }
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  $("#step-body").replaceChildren(...intro, form);
+  showAccount();
+  form.querySelector("input, select").focus();
+}
+
+// Refusals the customer can put right in the same step (Cognito keeps the session for another try).
+const RETRYABLE = [
+  "CodeMismatchException",
+  "EnableSoftwareTokenMFAException",
+  "ExpiredCodeException",
+  "InvalidPasswordException",
+];
+
+function endStep() {
+  $("#step").hidden = true;
+  $("#step-body").replaceChildren();
+  showAccount();
+}
+
+function codeField(label) {
+  const control = element("input", {
+    id: "code",
+    name: "code",
+    inputMode: "numeric",
+    autocomplete: "one-time-code",
+    pattern: "[0-9]{6}",
+    required: true,
+  });
+  return { id: "code", label, control };
+}
+
+function passwordField(id, label) {
+  const control = element("input", { id, name: id, type: "password", autocomplete: "new-password", required: true });
+  return { id, label, control };
+}
+
+const CODE_RESPONSE = {
+  SOFTWARE_TOKEN_MFA: ["SOFTWARE_TOKEN_MFA_CODE", "Code from your authenticator app"],
+  SMS_MFA: ["SMS_MFA_CODE", "Code from the text message we sent"],
+  EMAIL_OTP: ["EMAIL_OTP_CODE", "Code from the email we sent"],
+};
+
+const FACTOR_NAMES = {
+  SOFTWARE_TOKEN_MFA: "Authenticator app",
+  SMS_MFA: "Text message",
+  EMAIL_OTP: "Email",
+};
+
+// A list parameter comes as a JSON string (or, from some emulators, a list).
+function factors(value) {
+  return String(value).match(/[A-Z_]+/g) || [];
+}
+
+const CHALLENGES = {
+  SOFTWARE_TOKEN_MFA: codeStep,
+  SMS_MFA: codeStep,
+  EMAIL_OTP: codeStep,
+  SELECT_MFA_TYPE: async (challenge) => {
+    const choices = factors(challenge.parameters.MFAS_CAN_CHOOSE);
+    const control = element("select", { id: "factor", name: "factor", required: true });
+    for (const factor of choices) {
+      control.append(element("option", { value: factor, textContent: FACTOR_NAMES[factor] || factor }));
+    }
+    showStep(
+      "How do you want to confirm it is you?",
+      [],
+      [{ id: "factor", label: "Second step", control }],
+      "Continue",
+      async ({ factor }) => proceed(await respond(challenge, { ANSWER: factor }), challenge.email),
+    );
+  },
+  NEW_PASSWORD_REQUIRED: async (challenge) => {
+    showStep(
+      "Choose your password",
+      [
+        element("p", {
+          textContent:
+            "You signed in with the temporary password of your invitation. Choose your own: 12 or more " +
+            "characters, with upper and lower case letters, a digit and a symbol.",
+        }),
+      ],
+      [passwordField("new-password", "New password"), passwordField("repeat-password", "New password, again")],
+      "Save password",
+      async (values) => {
+        if (values["new-password"] !== values["repeat-password"]) {
+          throw new CognitoError("InvalidPasswordException", "the two passwords differ");
+        }
+        return proceed(await respond(challenge, { NEW_PASSWORD: values["new-password"] }), challenge.email);
+      },
+    );
+  },
+  MFA_SETUP: async (challenge) => {
+    if (!factors(challenge.parameters.MFAS_CAN_SETUP).includes("SOFTWARE_TOKEN_MFA")) {
+      throw new CognitoError("", "Sign-in needs a second factor this page cannot set up; please contact us.");
+    }
+    const associated = await cognito("AssociateSoftwareToken", { Session: challenge.session });
+    totpStep(associated.SecretCode, challenge.email, "Set up two-step sign-in to continue", async (code) => {
+      const verified = await cognito("VerifySoftwareToken", {
+        Session: associated.Session,
+        UserCode: code,
+        FriendlyDeviceName: `${ISSUER} authenticator`,
+      });
+      return proceed(await respond({ ...challenge, session: verified.Session }, {}), challenge.email);
+    });
+  },
+};
+
+async function codeStep(challenge) {
+  const [key, label] = CODE_RESPONSE[challenge.name];
+  showStep("Enter your code", [], [codeField(label)], "Sign in", async ({ code }) =>
+    proceed(await respond(challenge, { [key]: code.trim() }), challenge.email),
+  );
+}
+
+// Enrolling an authenticator: the secret as text and as an otpauth:// link, then a code that proves it.
+function totpStep(secret, email, title, confirm) {
+  const label = `${encodeURIComponent(ISSUER)}:${encodeURIComponent(email)}`;
+  const uri = `otpauth://totp/${label}?secret=${secret}&issuer=${encodeURIComponent(ISSUER)}`;
+  const intro = [
+    element("p", { textContent: "Add this key to your authenticator app (or open the link on this device):" }),
+    element("p", {}, element("code", { id: "totp-secret", textContent: secret })),
+    element("p", {}, element("a", { id: "totp-link", href: uri, textContent: "Add to an authenticator app" })),
+  ];
+  showStep(title, intro, [codeField("Code from your authenticator app")], "Turn on", ({ code }) =>
+    confirm(code.trim()),
+  );
+}
+
+async function signedIn(tokens, email) {
+  sessionStorage.setItem("idToken", tokens.IdToken);
+  sessionStorage.setItem("accessToken", tokens.AccessToken);
   sessionStorage.setItem("email", email);
+  $("#step").hidden = true;
+  $("#step-body").replaceChildren();
+  await refreshFactors();
   showAccount();
   say("Signed in.", "ok");
 }
 
+// Whether the customer has TOTP on decides what the account menu offers.
+async function refreshFactors() {
+  try {
+    const user = await cognito("GetUser", { AccessToken: sessionStorage.getItem("accessToken") });
+    const on = (user.UserMFASettingList || []).includes("SOFTWARE_TOKEN_MFA");
+    sessionStorage.setItem("totp", on ? "on" : "off");
+  } catch {
+    sessionStorage.removeItem("totp");
+  }
+}
+
+async function enrolTotp() {
+  const accessToken = sessionStorage.getItem("accessToken");
+  const email = sessionStorage.getItem("email");
+  say("One moment…", "busy");
+  try {
+    const { SecretCode } = await cognito("AssociateSoftwareToken", { AccessToken: accessToken });
+    totpStep(SecretCode, email, "Set up two-step sign-in", async (code) => {
+      await cognito("VerifySoftwareToken", {
+        AccessToken: accessToken,
+        UserCode: code,
+        FriendlyDeviceName: `${ISSUER} authenticator`,
+      });
+      await cognito("SetUserMFAPreference", {
+        AccessToken: accessToken,
+        SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true },
+      });
+      sessionStorage.setItem("totp", "on");
+      endStep();
+      say("Two-step sign-in is on: from now on you sign in with a code from your authenticator app.", "ok");
+    });
+    say("Add the key to your authenticator app, then enter its code.");
+  } catch (error) {
+    if (error.code === "NotAuthorizedException") {
+      signOut("Your session has expired: please sign in again.");
+    } else {
+      say(explain(error), "error");
+    }
+  }
+}
+
+function showAccount() {
+  const email = sessionStorage.getItem("email");
+  const stepping = !$("#step").hidden;
+  $("#who").textContent = email ? `Signed in as ${email}` : "";
+  $("#sign-out").hidden = !email;
+  $("#totp-on").hidden = !email || stepping || sessionStorage.getItem("totp") !== "off";
+  $("#sign-in").hidden = Boolean(email) || stepping;
+}
+
 function signOut(message) {
-  sessionStorage.removeItem("idToken");
-  sessionStorage.removeItem("email");
+  for (const key of ["idToken", "accessToken", "email", "totp"]) {
+    sessionStorage.removeItem(key);
+  }
+  $("#step").hidden = true;
   showAccount();
   say(message, message.startsWith("Signed out") ? "info" : "error");
   $("#email").focus();
 }
+
+// ------------------------------------------------------------------------------------ ordering
 
 async function placeOrder(product, quantity) {
   if (!token()) {
@@ -64,10 +361,8 @@ async function placeOrder(product, quantity) {
     return;
   }
   say("Placing your order…", "busy");
-  const order = {
-    orderId: crypto.randomUUID(),
-    items: [{ sku: product.id, quantity, unitPrice: product.priceCents / 100 }],
-  };
+  // The price is the catalog's, charged by the shop: the order names products and quantities only.
+  const order = { orderId: crypto.randomUUID(), items: [{ sku: product.id, quantity }] };
   const response = await fetch("/api/orders", {
     method: "POST",
     headers: { "Content-Type": "application/json", Authorization: token() },
@@ -77,10 +372,17 @@ async function placeOrder(product, quantity) {
   const retryAfter = response.headers.get("Retry-After");
   switch (response.status) {
     case 202:
-      say(`Order placed (request ${answer.requestId}). Thank you!`, "ok");
+      say(
+        `Order placed: ${quantity} × ${product.name}, ${money(product.priceCents * quantity)} ` +
+          `(request ${answer.requestId}). Thank you!`,
+        "ok",
+      );
       break;
     case 400:
-      say(`The order was refused: ${answer.message || "check the quantity"}`, "error");
+      say(
+        `The order was refused: ${answer.message || "check the quantity"}` + (answer.hint ? ` ${answer.hint}` : ""),
+        "error",
+      );
       break;
     case 401:
       signOut("Your session has expired: please sign in again.");
@@ -110,65 +412,58 @@ function holdOrders(seconds) {
   }, seconds * 1000);
 }
 
+// ------------------------------------------------------------------------------------ the catalog
+
 async function showCatalog() {
   const response = await fetch("/api/catalog/products");
   const { products } = await response.json();
   main.replaceChildren();
-  const title = document.createElement("h1");
-  title.textContent = "Catalog";
-  const list = document.createElement("ul");
-  list.className = "products";
+  const list = element("ul", { className: "products" });
   for (const product of products) {
-    const item = document.createElement("li");
-    const link = document.createElement("a");
-    link.href = `/products/${encodeURIComponent(product.id)}`;
+    const link = element("a", { href: `/products/${encodeURIComponent(product.id)}`, textContent: product.name });
     link.dataset.route = "";
-    link.textContent = product.name;
-    item.append(link, ` ${money(product.priceCents)}`);
+    const item = element("li", {}, link, ` ${money(product.priceCents)}`);
+    if (!product.inStock) {
+      item.append(element("span", { className: "out-of-stock", textContent: " (out of stock)" }));
+    }
     list.append(item);
   }
-  main.append(title, list);
+  main.append(element("h1", { textContent: "Catalog" }), list);
 }
 
 async function showProduct(id) {
   const response = await fetch(`/api/catalog/products/${encodeURIComponent(id)}`);
   main.replaceChildren();
   if (!response.ok) {
-    const missing = document.createElement("h1");
-    missing.textContent = "No such product";
-    main.append(missing);
+    main.append(
+      element("h1", { textContent: "No such product" }),
+      element("p", { textContent: "The catalog has no such product, so it cannot be ordered." }),
+    );
     return;
   }
   const product = await response.json();
-  const title = document.createElement("h1");
-  title.textContent = product.name;
-  const price = document.createElement("p");
-  price.textContent = money(product.priceCents);
-  const form = document.createElement("form");
-  form.id = "order-form";
-  const label = document.createElement("label");
-  label.htmlFor = "quantity";
-  label.textContent = "Quantity";
-  const quantity = document.createElement("input");
-  quantity.id = "quantity";
-  quantity.type = "number";
-  quantity.min = "0";
-  quantity.value = "1";
-  const submit = document.createElement("button");
-  submit.type = "submit";
-  submit.textContent = "Place order";
-  form.append(label, quantity, submit);
+  main.append(element("h1", { textContent: product.name }), element("p", { textContent: money(product.priceCents) }));
+  if (!product.inStock) {
+    main.append(
+      element("p", {
+        className: "out-of-stock",
+        textContent: "Out of stock: it cannot be ordered until it is back, and an order for it would be refused.",
+      }),
+    );
+    return;
+  }
+  const quantity = element("input", { id: "quantity", type: "number", min: "1", value: "1" });
+  const form = element(
+    "form",
+    { id: "order-form" },
+    element("label", { htmlFor: "quantity", textContent: "Quantity" }),
+    quantity,
+    element("button", { type: "submit", textContent: "Place order" }),
+  );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     placeOrder(product, Number(quantity.value));
   });
-  main.append(title, price);
-  if (!product.inStock) {
-    const note = document.createElement("p");
-    note.className = "out-of-stock";
-    note.textContent = "Out of stock: orders wait until it is back.";
-    main.append(note);
-  }
   main.append(form);
 }
 
@@ -199,6 +494,7 @@ $("#sign-in-form").addEventListener("submit", (event) => {
   signIn($("#email").value, $("#password").value);
 });
 $("#sign-out").addEventListener("click", () => signOut("Signed out."));
+$("#totp-on").addEventListener("click", enrolTotp);
 
 config = await (await fetch("/config.json")).json();
 showAccount();
