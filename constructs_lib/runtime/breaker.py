@@ -15,9 +15,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from ._copies import ReadCopies
+from ._copies import HELD, UNDECIDED, ReadCopies
 from ._emf import EmfWriter
-from ._store import DynamoStore, Outcome, Snapshot, State, default_client, error_code, is_throttled
+from ._store import (
+    CopyNotWrittenError,
+    DynamoStore,
+    Outcome,
+    Snapshot,
+    State,
+    default_client,
+    error_code,
+    is_throttled,
+)
 from .settings import BreakerSettings, InvalidSettingsError
 
 if TYPE_CHECKING:
@@ -152,6 +161,7 @@ class CircuitBreaker:
         self._pending_failures = 0
         self._pending_since = 0.0  # when the first of them happened
         self._pending_lock = threading.Lock()  # threads of one container share them
+        self._told_copies = False  # logged once that the circuit keeps more copies than this container reads
 
     # ------------------------------------------------------------------------------------ public
 
@@ -321,24 +331,28 @@ class CircuitBreaker:
     def _through_copy(self, snapshot: Snapshot, now: float) -> Snapshot:
         """Fleet mode: a call that could probe must first win the claim of the copy it read, so that at
         most ``read_copies`` containers at a time write to the circuit's item for a probe. Returns the
-        state to decide by: as read (CLOSED, or OPEN before ``openUntil``), or the circuit's own item."""
+        state to decide by: as read (CLOSED, or OPEN before ``openUntil``), or the circuit's own item. A
+        claim that cannot be decided (its write failed, or the copy moved on) leaves the call to the
+        circuit's item, whose conditional writes still admit ``half_open_max_calls`` probes at most."""
         if _settled(snapshot, now):
             return snapshot
         if snapshot.state is State.OPEN or snapshot.copy is None:
             cached = self._cache
             if cached is not None and snapshot.state is State.OPEN and self._read_at < now < cached[1]:
                 raise self._reject(snapshot, now, cached[1] - now)  # the open period's jittered end
-            if self._read_at < now or snapshot.copy is None:
+            if self._read_at < now:
                 snapshot = self._refresh(now)  # what the copies say now
-            if _settled(snapshot, now):
-                return snapshot
+            if _settled(snapshot, now) or snapshot.copy is None:
+                return snapshot  # decided, or the circuit's item was read instead of a copy
         if snapshot.claim_until > now:
             raise self._reject(snapshot, now, snapshot.claim_until - now)
         claim_period = max(self.settings.cache_ttl, MIN_CLAIM_SECONDS)
-        outcome = self._copies_for().try_claim(snapshot, now=now, until=now + claim_period)
-        if not outcome.won:
-            self._learn(outcome, now)
-            raise self._reject(outcome.snapshot, now, max(outcome.snapshot.claim_until - now, 0.0))
+        found, copy = self._copies_for().try_claim(snapshot, now=now, until=now + claim_period)
+        if copy is not None and found is not UNDECIDED:
+            self._remember(copy, now)
+        if found is HELD:
+            assert copy is not None
+            raise self._reject(copy, now, copy.claim_until - now)
         return self._reread(now)
 
     def _try_begin_half_open(self, snapshot: Snapshot, now: float) -> tuple[_Permit | None, Snapshot]:
@@ -499,11 +513,7 @@ class CircuitBreaker:
 
     def _refresh(self, now: float) -> Snapshot:
         """Read the state (a random read copy in fleet mode), and write the failures waiting for it."""
-        if self.settings.read_copies > 1:
-            snapshot = self._copies_for().read(self._known, now=now, expires_at=self._expires_at(now))
-            self._remember(snapshot, now)
-        else:
-            snapshot = self._reread(now)
+        snapshot = self._read_copy(now) if self.settings.read_copies > 1 else self._reread(now)
         if self._pending_failures and snapshot.state is State.CLOSED:
             try:
                 self._flush_failures(now)
@@ -516,6 +526,47 @@ class CircuitBreaker:
             self._pending_failures = 0
         return snapshot
 
+    def _read_copy(self, now: float) -> Snapshot:
+        """Fleet mode: the state from one read copy. A copy that cannot be read, or is not trusted, leaves
+        the call to the circuit's own item; a throttled read with a state known keeps deciding by it
+        (the store is busy, not failing); a copy older than the state known never takes it back."""
+        copies = self._copies_for()
+        try:
+            copy = copies.read()
+        except Exception as exc:
+            if is_throttled(exc) and self._known is not None:
+                raise  # _decide_unread: the state read last decides
+            self._copy_error("read", None, exc)
+            return self._reread(now)
+        if not copies.trusted(copy, now):
+            return self._enlist(now)
+        known = self._known
+        if known is not None and _newer(known, copy, now):
+            copies.repair(known, now=now)
+        self._remember(copy, now)
+        return self._cache[0] if self._cache is not None else copy
+
+    def _enlist(self, now: float) -> Snapshot:
+        """The copy read is not one every transition writes for this container: decide by the circuit's
+        own item, and make sure from now on it is. The item keeps fewer copies than this container reads
+        (or has expired): raise (or renew) it, and write every copy. Otherwise repair the copy read."""
+        item = self._store_for().read()
+        self._remember(item, now)
+        copies = self._copies_for()
+        if item.exists and item.read_copies >= copies.count and item.expires_at > now:
+            copies.repair(item, now=now)
+            return item
+        wanted = max(copies.count, item.read_copies)
+        try:
+            outcome = self._store_for().enlist(read_copies=wanted, now=now, expires_at=self._expires_at(now))
+        except Exception as exc:  # bookkeeping: the item, read just now, decides this call
+            self._copy_error("enlist", None, exc)
+            return item
+        written = self._learn(outcome, now)
+        if outcome.won:
+            copies.propagate(written, now=now)
+        return written
+
     def _reread(self, now: float) -> Snapshot:
         """Read the circuit's own item."""
         snapshot = self._store_for().read()
@@ -527,10 +578,27 @@ class CircuitBreaker:
         mode, an item of the circuit newer than the copy read last repairs that copy (after a while)."""
         self._remember(outcome.snapshot, now)
         if self._copies is not None and outcome.snapshot.copy is None:
-            self._copies.repair(outcome.snapshot, now=now, expires_at=self._expires_at(now))
+            self._copies.repair(outcome.snapshot, now=now)
         return outcome.snapshot
 
     def _remember(self, snapshot: Snapshot, now: float) -> None:
+        """Trust ``snapshot`` for a cache period. A copy older than the state known is not taken: the
+        known state stays, as if read from that copy (version guard)."""
+        known = self._known
+        if snapshot.copy is not None and known is not None and _newer(known, snapshot, now):
+            snapshot = replace(known, copy=snapshot.copy, claim_owner=None, claim_until=0.0)
+        elif snapshot.read_copies > self.settings.read_copies and not self._told_copies:
+            self._told_copies = True
+            self._emit(
+                "ReadCopiesDiffer",
+                "ReadCopiesDiffer",
+                now,
+                level="WARNING",
+                circuitReadCopies=snapshot.read_copies,
+                containerReadCopies=self.settings.read_copies,
+                detail="another container raised the circuit's read copies; this one keeps reading its "
+                "own count and writes all of the circuit's copies at each transition it wins",
+            )
         self._read_at = now
         self._known = snapshot
         ttl = self.settings.cache_ttl
@@ -547,7 +615,7 @@ class CircuitBreaker:
 
     def _copies_for(self) -> ReadCopies:
         if self._copies is None:
-            self._copies = ReadCopies(self._store_for(), self.settings.read_copies)
+            self._copies = ReadCopies(self._store_for(), self.settings.read_copies, self._copy_error)
         return self._copies
 
     def _free_slots(self, snapshot: Snapshot, now: float) -> list[str]:
@@ -605,8 +673,22 @@ class CircuitBreaker:
             version=snapshot.version,
             **fields,
         )
-        if self.settings.read_copies > 1:
-            self._copies_for().propagate(snapshot, expires_at=self._expires_at(now))
+        if max(self.settings.read_copies, snapshot.read_copies) > 1:
+            self._copies_for().propagate(snapshot, now=now)
+
+    def _copy_error(self, during: str, copy: int | None, exc: Exception) -> None:
+        """Log and count a failed request to a read copy. Never a store error: the circuit's own item
+        decides, and the copy is repaired by the next container to notice it is behind."""
+        self._emit(
+            "CopyError",
+            "CopyErrors",
+            self._clock(),
+            level="WARNING",
+            during=during,
+            copy=copy,
+            error=f"{type(exc).__name__}: {exc}",
+            errorCode="ConditionNotMet" if isinstance(exc, CopyNotWrittenError) else error_code(exc),
+        )
 
     def _store_error(self, during: str, exc: Exception) -> None:
         """Log and count a state-store failure; a misconfiguration is told apart from a passing fault.
@@ -685,6 +767,12 @@ def _paused_circuits() -> list[str]:
     return [str(c) for c in paused] if isinstance(paused, list) else []
 
 
+def _newer(known: Snapshot, copy: Snapshot, now: float) -> bool:
+    """``known`` is a later state of the circuit than ``copy`` holds (and not from an item that has
+    expired since: a re-created item counts versions from 0 again)."""
+    return known.version > copy.version and known.expires_at > now
+
+
 def _settled(snapshot: Snapshot, now: float) -> bool:
     """A state that decides a call without any write: CLOSED, or OPEN before ``openUntil``."""
     return snapshot.state is State.CLOSED or (snapshot.state is State.OPEN and now < snapshot.open_until)
@@ -695,38 +783,64 @@ def _why(state: State) -> str:
 
 
 def _resolve_settings(circuit_id: str, given: BreakerSettings | Mapping[str, Any] | None) -> BreakerSettings:
-    """The circuit's settings: ``given`` (whole, or some over the environment's entry), else the entry."""
+    """The circuit's settings: ``given`` (whole, or some over the environment's entry), else the entry. A
+    ``read_copies`` other than attach()'s (its default included) is refused: one circuit, one mode."""
     from_env = _settings_from_env(circuit_id)
+    if given is not None and not isinstance(given, (BreakerSettings, Mapping)):
+        raise InvalidSettingsError(
+            circuit_id, [("settings", given, "pass a BreakerSettings, a mapping of settings, or None")]
+        )
     if isinstance(given, BreakerSettings):
-        disagree = [
+        resolved = given
+        problems = [
             (
                 name,
                 getattr(given, name),
                 f"attach() configured {value!r} ({SETTINGS_ENV}); pass that, or "
                 "pass settings=None to use attach()'s, or change attach()",
             )
-            for name, value in from_env.items()
-            if name in BreakerSettings.names() and getattr(given, name) != value
+            for name, value in (from_env or {}).items()
+            if name in BreakerSettings.names() and name != "read_copies" and getattr(given, name) != value
         ]
-        if disagree:
-            raise InvalidSettingsError(circuit_id, disagree)
-        return given
-    if given is not None and not isinstance(given, Mapping):
-        raise InvalidSettingsError(
-            circuit_id, [("settings", given, "pass a BreakerSettings, a mapping of settings, or None")]
+    else:
+        resolved = BreakerSettings.resolve(circuit_id, given or {}, from_env or {})
+        problems = []
+    if from_env is not None:
+        problems.extend(_mode_problems(resolved, from_env))
+    if problems:
+        raise InvalidSettingsError(circuit_id, problems)
+    return resolved
+
+
+def _mode_problems(resolved: BreakerSettings, from_env: Mapping[str, Any]) -> list[tuple[str, Any, str]]:
+    """Every container of a circuit reads the copies every transition writes, or none: a container that
+    read copies nobody writes would let calls through an OPEN circuit."""
+    configured = from_env.get("read_copies", BreakerSettings.read_copies)
+    if resolved.read_copies == configured:
+        return []
+    source = "" if "read_copies" in from_env else ", its default"
+    return [
+        (
+            "read_copies",
+            resolved.read_copies,
+            f"attach() configured read_copies={configured} for this circuit ({SETTINGS_ENV}{source}); "
+            "one circuit has one mode, as every container must read the copies every transition "
+            "writes: leave read_copies out of the runtime's settings, or pass "
+            f"read_copies={resolved.read_copies} to attach()",
         )
-    return BreakerSettings.resolve(circuit_id, given or {}, from_env)
+    ]
 
 
-def _settings_from_env(circuit_id: str) -> dict[str, Any]:
+def _settings_from_env(circuit_id: str) -> dict[str, Any] | None:
+    """The circuit's entry in ``CIRCUIT_BREAKER_SETTINGS`` (None: attach() wrote none for it)."""
     raw = os.environ.get(SETTINGS_ENV)
     if not raw:
-        return {}
+        return None
     try:
         settings = json.loads(raw)
     except json.JSONDecodeError:
         _log.warning("%s is not valid JSON; using defaults", SETTINGS_ENV)
-        return {}
+        return None
     if isinstance(settings, dict) and settings and circuit_id not in settings:
         raise InvalidSettingsError(
             circuit_id,
@@ -739,5 +853,5 @@ def _settings_from_env(circuit_id: str) -> dict[str, Any]:
                 )
             ],
         )
-    entry = settings.get(circuit_id, {}) if isinstance(settings, dict) else {}
-    return entry if isinstance(entry, dict) else {}
+    entry = settings.get(circuit_id) if isinstance(settings, dict) else None
+    return entry if isinstance(entry, dict) else None
