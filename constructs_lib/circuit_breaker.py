@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import shutil
 from collections.abc import Mapping
@@ -42,7 +43,7 @@ from ._core import (
     local_bundling,
     merge_props,
     or_default,
-    seconds,
+    reserved_concurrency,
     threshold_alarm,
     timeout_seconds,
     underlying_function,
@@ -51,6 +52,16 @@ from ._core import (
 )
 from ._core.limits import MAPPING_CONCURRENCY_MAX, MAPPING_CONCURRENCY_MIN
 from ._core.regions import environment_mismatch
+from .runtime._capacity import (
+    NEW_TABLE_READ_UNITS,
+    NEW_TABLE_WRITE_UNITS,
+    OVERLOAD_ODDS,
+    PARTITION_READ_UNITS,
+    TABLE_QUOTA_UNITS,
+    FleetNeed,
+    fleet_need,
+    fleet_write_units,
+)
 from .runtime._store import IAM_ACTIONS, TTL_ATTRIBUTE
 from .runtime.breaker import DEFAULT_NAMESPACE, NAMESPACE_ENV, PAUSED_ENV, SETTINGS_ENV, TABLE_ENV
 from .runtime.governor import (
@@ -85,6 +96,21 @@ _LAYER_RUNTIMES = (
     lambda_.Runtime.PYTHON_3_14,
 )
 _DURATION_SETTINGS = ("window", "open_duration", "max_open_duration", "cache_ttl", "slow_call_duration")
+
+
+def _covers(given: Any, reads: int, writes: int) -> bool:
+    """``given`` (a WarmThroughput or its kwargs) is at least ``reads`` and ``writes``."""
+    values = (
+        given
+        if isinstance(given, Mapping)
+        else {
+            "read_units_per_second": given.read_units_per_second,
+            "write_units_per_second": given.write_units_per_second,
+        }
+    )
+    read = values.get("read_units_per_second") or NEW_TABLE_READ_UNITS
+    write = values.get("write_units_per_second") or NEW_TABLE_WRITE_UNITS
+    return bool(read >= reads and write >= writes)
 
 
 def receives_for_outage(settings: BreakerSettings, minutes: float = OUTAGE_MINUTES_PLANNED_FOR) -> int:
@@ -184,6 +210,10 @@ class CircuitBreaker(Construct):
         self._pause_alarms: dict[str, cloudwatch.Alarm] = {}
         self._metric_circuits: set[str] = set()
         self._paused_by_function: dict[str, set[str]] = {}
+        self._table_kwargs = plan.table_kwargs if plan.existing_table is None else None
+        #: (function, circuit) -> (containers, cache_ttl, read_copies) of each fleet-mode attachment
+        self._fleets: dict[tuple[str, str], tuple[int, float, int]] = {}
+        self._throughput_warned: set[tuple[str, str]] = set()
         self.node.add_validation(_MetricCircuitsAttached(self))
 
     # ----------------------------------------------------------------------------------- public API
@@ -203,6 +233,7 @@ class CircuitBreaker(Construct):
         fail_open: bool | None = None,
         slow_call_duration: Duration | None = None,
         read_copies: int | None = None,
+        expected_containers: int | None = None,
     ) -> CircuitBreakerWiring:
         """Wire ``function`` (a Function, Version or Alias defined in this app) to the circuit ``circuit_id``.
 
@@ -213,13 +244,24 @@ class CircuitBreaker(Construct):
         several circuits by calling this once per circuit, all on one breaker. The function must run on a
         Python runtime the layer supports (3.10 to 3.14).
 
+        Durations may hold fractions of a second (``Duration.millis(500)``), as the runtime's do.
+
         ``read_copies`` (1 to 64; default 1) puts the circuit in fleet mode for functions that run more
         than about 1,000 containers at once: 32 holds to 20,000 (README, "The breaker at scale"). The grant
-        already covers the copies, which are items of the same table.
+        already covers the copies, which are items of the same table. Every function on one circuit must
+        use the same value, and the runtime refuses another (one circuit, one mode).
+
+        ``expected_containers`` (fleet mode only; default: the function's reserved concurrency, else
+        unknown) is how many of the function's containers call the circuit at once at peak. In fleet mode
+        attach() pre-warms the state table for the fleets it knows (``WarmThroughput``, from
+        ``constructs_lib.runtime._capacity.fleet_need``) when they need more than a new on-demand table
+        serves at once.
         """
         target, settings = self._checked_attachment({**given_props(locals()), "function": function})
         self._warn_about_fleet_size(target, circuit_id, settings)
-        return self._wire(target, circuit_id, settings)
+        wiring = self._wire(target, circuit_id, settings)
+        self._plan_throughput(target, circuit_id, settings, expected_containers)
+        return wiring
 
     def pause_while_open(
         self,
@@ -316,6 +358,7 @@ class CircuitBreaker(Construct):
         settings = _circuit_settings(
             problems, **{name: given[name] for name in BreakerSettings.names() if name in given}
         )
+        _check_expected_containers(problems, given["expected_containers"], settings)
         if target is not None:
             self._check_function_is_free(problems, target)
             self._check_settings_agree(problems, target, circuit_id, settings)
@@ -682,9 +725,9 @@ class CircuitBreaker(Construct):
         self, target: lambda_.Function, circuit_id: str, settings: Mapping[str, Any]
     ) -> None:
         """Warn when a function reserves more containers than one state item serves (fleet mode is off)."""
-        reserved = target.node.default_child.reserved_concurrent_executions  # type: ignore[union-attr]
+        reserved = reserved_concurrency(target)
         copies = settings.get("read_copies", BreakerSettings.read_copies)
-        if isinstance(reserved, int) and reserved > ONE_ITEM_CONTAINERS and copies == 1:
+        if reserved is not None and reserved > ONE_ITEM_CONTAINERS and copies == 1:
             cdk_warning(
                 self,
                 "breakerFleetMode",
@@ -694,6 +737,100 @@ class CircuitBreaker(Construct):
                 f"{ONE_ITEM_CONTAINERS:,} busy containers; pass read_copies=32 to attach() (fleet mode, "
                 'README "The breaker at scale")',
             )
+
+    def _plan_throughput(
+        self, target: lambda_.Function, circuit_id: str, settings: Mapping[str, Any], expected: int | None
+    ) -> None:
+        """Pre-warm the table for every fleet-mode circuit whose fleet is known (expected_containers, or
+        the function's reserved concurrency, summed over the circuit's functions): ``WarmThroughput`` on a
+        table this construct created, else a warning, and a warning when no table within the default
+        quota can serve a fleet."""
+        copies = int(settings.get("read_copies", BreakerSettings.read_copies))
+        containers = expected if expected is not None else reserved_concurrency(target)
+        if copies == 1 or containers is None or is_unresolved(containers):
+            return
+        cache_ttl = float(settings.get("cache_ttl", BreakerSettings.cache_ttl))
+        self._fleets[target.node.path, circuit_id] = (containers, cache_ttl, copies)
+        needs = {}
+        for circuit in {c for _, c in self._fleets}:
+            fleets = [fleet for (_, c), fleet in self._fleets.items() if c == circuit]
+            needs[circuit] = fleet_need(sum(f[0] for f in fleets), fleets[0][1], fleets[0][2])
+        need = needs[circuit_id]
+        if need.overload_odds > OVERLOAD_ODDS:
+            self._warn_too_few_copies(circuit_id, containers, cache_ttl, copies, need)
+        reads = sum(n.warm_read_units for n in needs.values())
+        copies_of = {circuit: fleet[2] for (_, circuit), fleet in self._fleets.items()}
+        writes = math.ceil(sum(fleet_write_units(k) for k in copies_of.values()))
+        if reads <= NEW_TABLE_READ_UNITS and writes <= NEW_TABLE_WRITE_UNITS:
+            return  # a new on-demand table serves this at once
+        if max(reads, writes) > TABLE_QUOTA_UNITS:
+            self._warn_once(
+                "breakerTableQuota",
+                f"the fleets attached in fleet mode need about {reads:,} read units and {writes:,} write "
+                f"units a second, above an on-demand table's default quota of {TABLE_QUOTA_UNITS:,}: ask "
+                "AWS to raise the account's table-level throughput quota in this region, then pass "
+                "table_props={'warm_throughput': dynamodb.WarmThroughput(...)} with the figures above; "
+                f"until then the table is pre-warmed to the quota ({TABLE_QUOTA_UNITS:,})",
+            )
+        warm = dynamodb.WarmThroughput(
+            read_units_per_second=min(reads, TABLE_QUOTA_UNITS) if reads > NEW_TABLE_READ_UNITS else None,
+            write_units_per_second=min(writes, TABLE_QUOTA_UNITS) if writes > NEW_TABLE_WRITE_UNITS else None,
+        )
+        self._apply_warm_throughput(warm, reads, writes)
+
+    def _warn_too_few_copies(
+        self, circuit_id: str, containers: int, cache_ttl: float, copies: int, need: FleetNeed
+    ) -> None:
+        """Each copy takes more reads than a table within the default quota can place safely."""
+        per_copy = need.read_units / copies
+        self._warn_once(
+            "breakerFleetCopies",
+            f"circuit '{circuit_id}': {containers:,} containers reading one of {copies} copies every "
+            f"{cache_ttl:g}s put {per_copy:,.0f} read units a second on each copy; a partition serves "
+            f"{PARTITION_READ_UNITS:,}, so one holding {need.copies_per_partition + 1} of the copies is "
+            f"overloaded, and the {need.partitions} partitions the table quota allows leave odds of "
+            f"{need.overload_odds:.0%} that the copies' placement does it (reads are then throttled: late "
+            "news, never a wrong decision); raise read_copies (up to 64) or cache_ttl",
+            key=circuit_id,
+        )
+
+    def _apply_warm_throughput(self, warm: dynamodb.WarmThroughput, reads: int, writes: int) -> None:
+        """Write ``warm`` on the table this construct created (on demand, with no warm throughput given in
+        table_props); otherwise say what the table needs."""
+        kwargs = self._table_kwargs
+        cfn = self.table.node.default_child if kwargs is not None else None
+        given = kwargs.get("warm_throughput") if kwargs is not None else None
+        provisioned = kwargs is not None and kwargs.get("billing_mode") == dynamodb.BillingMode.PROVISIONED
+        if isinstance(cfn, dynamodb.CfnTable) and given is None and not provisioned:
+            cfn.warm_throughput = dynamodb.CfnTable.WarmThroughputProperty(
+                read_units_per_second=warm.read_units_per_second,
+                write_units_per_second=warm.write_units_per_second,
+            )
+            return
+        if given is not None and _covers(given, reads, writes):
+            return
+        where = (
+            "table_props['warm_throughput'] is lower"
+            if given is not None
+            else "the table is provisioned"
+            if provisioned
+            else f"existing_table '{self.table.node.path}' is not this construct's to change"
+        )
+        self._warn_once(
+            "breakerTableWarmThroughput",
+            f"the fleets attached in fleet mode need about {reads:,} read units a second (the partitions "
+            f"that serve their copies wherever the key hash places them) and {writes:,} write units, more "
+            f"than a new on-demand table serves at once ({NEW_TABLE_READ_UNITS:,} and "
+            f"{NEW_TABLE_WRITE_UNITS:,}), and {where}: pre-warm the table (WarmThroughput) or give it that "
+            "capacity, or the copies' reads are throttled until DynamoDB splits its partitions (the "
+            "breaker's decisions hold, its news is late)",
+        )
+
+    def _warn_once(self, code: str, message: str, *, key: str = "") -> None:
+        """One warning per code (and ``key``), with the figures known when it first applies."""
+        if (code, key) not in self._throughput_warned:
+            self._throughput_warned.add((code, key))
+            cdk_warning(self, code, message)
 
     def _warn_about_receive_room(
         self, mapping: lambda_.EventSourceMapping, circuit_id: str, facts: _MappingFacts
@@ -948,7 +1085,7 @@ def _check_slow_call_below_timeout(
     problems: Problems, target: lambda_.Function, slow_call_duration: Duration | None
 ) -> None:
     """A call can only be slow if it ends before the function's timeout."""
-    slow = seconds(slow_call_duration) if isinstance(slow_call_duration, Duration) else None
+    slow = _seconds(slow_call_duration) if isinstance(slow_call_duration, Duration) else None
     limit = timeout_seconds(target)
     if slow is not None and limit is not None and slow >= limit:
         problems.add(
@@ -1045,7 +1182,7 @@ def _circuit_settings(problems: Problems, **given: Any) -> dict[str, Any]:
             problems.add(name, value, "must be a Duration, for example Duration.seconds(30)")
             given[name] = None
     settings = {
-        name: seconds(value) if isinstance(value, Duration) else value
+        name: _seconds(value) if isinstance(value, Duration) else value
         for name, value in given.items()
         if value is not None and not is_unresolved(value)
     }
@@ -1056,6 +1193,33 @@ def _circuit_settings(problems: Problems, **given: Any) -> dict[str, Any]:
         else:
             problems.add(name, given[name], fix)
     return settings
+
+
+def _seconds(value: Duration) -> float:
+    """A Duration's seconds, fractions included (``Duration.millis(500)`` is 0.5, as the runtime takes it)."""
+    return float(value.to_seconds(integral=False))
+
+
+def _check_expected_containers(problems: Problems, expected: int | None, settings: Mapping[str, Any]) -> None:
+    """``expected_containers`` sizes fleet mode's pre-warming: a whole number, and fleet mode on."""
+    if expected is None or is_unresolved(expected):
+        return
+    if isinstance(expected, bool) or not isinstance(expected, int) or expected < 1:
+        problems.add("expected_containers", expected, "must be a whole number of at least 1")
+        return
+    copies = settings.get("read_copies", BreakerSettings.read_copies)
+    if copies == 1:
+        problems.add(
+            "expected_containers",
+            expected,
+            "only sizes fleet mode's pre-warming (read_copies above 1): with read_copies=1 every container "
+            "reads the circuit's one item, which one partition serves whatever the table's warm throughput; "
+            + (
+                "pass read_copies=32 too"
+                if expected > ONE_ITEM_CONTAINERS
+                else f"remove it, or pass read_copies too (above {ONE_ITEM_CONTAINERS:,} containers)"
+            ),
+        )
 
 
 def _seconds_or_value(value: Any) -> str:
