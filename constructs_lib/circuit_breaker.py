@@ -783,14 +783,17 @@ class CircuitBreaker(Construct):
     ) -> None:
         """Each copy takes more reads than a table within the default quota can place safely."""
         per_copy = need.read_units / copies
+        beyond = fleet_need(containers, cache_ttl, copies, max_partitions=1_000)
         self._warn_once(
             "breakerFleetCopies",
             f"circuit '{circuit_id}': {containers:,} containers reading one of {copies} copies every "
             f"{cache_ttl:g}s put {per_copy:,.0f} read units a second on each copy; a partition serves "
             f"{PARTITION_READ_UNITS:,}, so one holding {need.copies_per_partition + 1} of the copies is "
-            f"overloaded, and the {need.partitions} partitions the table quota allows leave odds of "
+            f"overloaded, and the {need.partitions} partitions of the default table quota leave odds of "
             f"{need.overload_odds:.0%} that the copies' placement does it (reads are then throttled: late "
-            "news, never a wrong decision); raise read_copies (up to 64) or cache_ttl",
+            f"news, never a wrong decision); raise read_copies (up to 64) or cache_ttl, or raise the "
+            f"table-level throughput quota and pre-warm the table to {beyond.warm_read_units:,} read units "
+            "(table_props warm_throughput)",
             key=circuit_id,
         )
 
