@@ -505,7 +505,10 @@ def test_partitions_a_new_table_cannot_serve_throttle_and_no_decision_changes(re
     )
     assert runs[4, "steady"].throttled > 0, "four partitions cannot serve 32 copies placed by key hash"
     assert runs[8, "steady"].throttled == 0
-    assert runs[8, "onset"].throttled == 0
+    # The end of the open period sends up to one claimer per copy to the circuit's item: a burst that does
+    # not shrink with the fleet, so the scaled-down partition holding the item throttles a few of them.
+    assert runs[8, "onset"].throttled <= FLEET_COPIES
+    assert runs[8, "onset"].throttled < runs[4, "onset"].throttled
     for result in runs.values():
         assert result.rejected_while_closed == 0
         assert result.admitted_while_known_open == 0

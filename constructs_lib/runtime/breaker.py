@@ -589,9 +589,9 @@ class CircuitBreaker:
             snapshot = replace(known, copy=snapshot.copy, claim_owner=None, claim_until=0.0)
         elif snapshot.read_copies > self.settings.read_copies and not self._told_copies:
             self._told_copies = True
-            self._emit(
+            self._emf.log(
                 "ReadCopiesDiffer",
-                "ReadCopiesDiffer",
+                self.circuit_id,
                 now,
                 level="WARNING",
                 circuitReadCopies=snapshot.read_copies,
@@ -677,11 +677,11 @@ class CircuitBreaker:
             self._copies_for().propagate(snapshot, now=now)
 
     def _copy_error(self, during: str, copy: int | None, exc: Exception) -> None:
-        """Log and count a failed request to a read copy. Never a store error: the circuit's own item
-        decides, and the copy is repaired by the next container to notice it is behind."""
-        self._emit(
+        """Log a failed request to a read copy (a log line, no metric). Never a store error: the circuit's
+        own item decides, and the copy is repaired by the next container to notice it is behind."""
+        self._emf.log(
             "CopyError",
-            "CopyErrors",
+            self.circuit_id,
             self._clock(),
             level="WARNING",
             during=during,
