@@ -55,7 +55,6 @@ from ._core.regions import environment_mismatch
 from .runtime._capacity import (
     NEW_TABLE_READ_UNITS,
     NEW_TABLE_WRITE_UNITS,
-    OVERLOAD_ODDS,
     PARTITION_READ_UNITS,
     TABLE_QUOTA_UNITS,
     FleetNeed,
@@ -71,7 +70,7 @@ from .runtime.governor import (
     PROBE_CONCURRENCY,
     GovernedMapping,
 )
-from .runtime.settings import BreakerSettings
+from .runtime.settings import MAX_READ_COPIES, BreakerSettings
 
 #: The busy containers one state item holds (``read_copies=1``): about 3,000 strongly consistent reads a
 #: second at one read per 1 s cache period, with room for the writes of an outage's onset.
@@ -756,7 +755,7 @@ class CircuitBreaker(Construct):
             fleets = [fleet for (_, c), fleet in self._fleets.items() if c == circuit]
             needs[circuit] = fleet_need(sum(f[0] for f in fleets), fleets[0][1], fleets[0][2])
         need = needs[circuit_id]
-        if need.overload_odds > OVERLOAD_ODDS:
+        if not need.fits:
             self._warn_too_few_copies(circuit_id, containers, cache_ttl, copies, need)
         reads = sum(n.warm_read_units for n in needs.values())
         copies_of = {circuit: fleet[2] for (_, circuit), fleet in self._fleets.items()}
@@ -781,9 +780,21 @@ class CircuitBreaker(Construct):
     def _warn_too_few_copies(
         self, circuit_id: str, containers: int, cache_ttl: float, copies: int, need: FleetNeed
     ) -> None:
-        """Each copy takes more reads than a table within the default quota can place safely."""
+        """Each copy takes more reads than a table within the default quota can place safely: say what
+        would fit (more copies, else a longer cache or a raised quota)."""
         per_copy = need.read_units / copies
-        beyond = fleet_need(containers, cache_ttl, copies, max_partitions=1_000)
+        enough = next(
+            (k for k in range(copies + 1, MAX_READ_COPIES + 1) if fleet_need(containers, cache_ttl, k).fits),
+            None,
+        )
+        fix = (
+            f"pass read_copies={enough} (the fewest that fit)"
+            if enough is not None
+            else f"pass read_copies={MAX_READ_COPIES} and a longer cache_ttl, or raise the table-level "
+            "throughput quota and pre-warm the table to "
+            f"{fleet_need(containers, cache_ttl, MAX_READ_COPIES, max_partitions=1_000).warm_read_units:,} "
+            "read units (table_props warm_throughput)"
+        )
         self._warn_once(
             "breakerFleetCopies",
             f"circuit '{circuit_id}': {containers:,} containers reading one of {copies} copies every "
@@ -791,9 +802,7 @@ class CircuitBreaker(Construct):
             f"{PARTITION_READ_UNITS:,}, so one holding {need.copies_per_partition + 1} of the copies is "
             f"overloaded, and the {need.partitions} partitions of the default table quota leave odds of "
             f"{need.overload_odds:.0%} that the copies' placement does it (reads are then throttled: late "
-            f"news, never a wrong decision); raise read_copies (up to 64) or cache_ttl, or raise the "
-            f"table-level throughput quota and pre-warm the table to {beyond.warm_read_units:,} read units "
-            "(table_props warm_throughput)",
+            f"news, never a wrong decision); {fix}",
             key=circuit_id,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -564,7 +565,11 @@ class TestWarmThroughput:
         [warning] = Annotations.from_stack(stack).find_warning(
             "*", Match.string_like_regexp("breakerFleetCopies")
         )
-        assert "raise read_copies" in str(warning.entry.data)
+        fix = re.search(r"pass read_copies=(\d+) \(the fewest that fit\)", str(warning.entry.data))
+        assert fix is not None, warning.entry.data
+        suggested = int(fix[1])
+        assert fleet_need(20_000, 1.0, suggested).fits
+        assert not fleet_need(20_000, 1.0, suggested - 1).fits
 
     def test_a_warm_throughput_of_the_users_own_is_kept_and_checked(self, stack):
         low = dynamodb.WarmThroughput(read_units_per_second=15_000)

@@ -44,6 +44,11 @@ class FleetNeed:
     overload_odds: float
 
     @property
+    def fits(self) -> bool:
+        """The copies' placement overloads no partition, with ``OVERLOAD_ODDS`` at most."""
+        return self.overload_odds <= OVERLOAD_ODDS
+
+    @property
     def warm_read_units(self) -> int:
         """The read units to pre-warm: those partitions' worth."""
         return max(math.ceil(self.read_units), self.partitions * PARTITION_READ_UNITS)
