@@ -352,8 +352,8 @@ def test_sample_handler_falls_back_once_the_circuit_opens(monkeypatch):
     )
     monkeypatch.setenv("DOWNSTREAM_FAILURE_RATE", "1.0")
     module = load_handler("inventory_client")
-    module.breaker._client = boto3.client("dynamodb", region_name="eu-west-1")
-    module.breaker._emf.emit = lambda line: None
+    module.breaker._access.client = boto3.client("dynamodb", region_name="eu-west-1")
+    module.breaker._telemetry.emf.emit = lambda line: None
     calls = []
     original = module.call_inventory_service
     monkeypatch.setattr(module, "call_inventory_service", lambda sku: calls.append(sku) or original(sku))
