@@ -784,3 +784,65 @@ def breaker_table_id(template: Any) -> str:
     tables = template.find_resources("AWS::DynamoDB::Table")
     [logical_id] = [k for k in tables if k.startswith("BreakerTable")]
     return logical_id
+
+
+# ------------------------------------------------------------------------------------------- layout
+
+#: The most lines a module (and a class) of the breaker's packages may have: one concern each.
+MAX_MODULE_LINES, MAX_CLASS_LINES = 600, 400
+
+
+@pytest.mark.parametrize("package", ["circuit_breaker", "runtime"])
+def test_the_breakers_modules_and_classes_keep_to_one_concern(package):
+    import ast
+
+    too_long = []
+    for path in sorted((REPO_ROOT / "constructs_lib" / package).glob("*.py")):
+        text = path.read_text()
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            too_long.append(f"{path.name}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef) and (node.end_lineno or 0) - node.lineno + 1 > MAX_CLASS_LINES:
+                too_long.append(f"{path.name}: class {node.name}")
+    assert too_long == []
+
+
+def test_every_public_name_stays_where_it_was():
+    import constructs_lib
+    import constructs_lib.circuit_breaker as construct_side
+    import constructs_lib.runtime as runtime
+    import constructs_lib.runtime.breaker as breaker_module
+
+    assert {
+        constructs_lib.CircuitBreaker,
+        constructs_lib.CircuitBreakerWiring,
+        constructs_lib.ConsumerPause,
+    } == {
+        construct_side.CircuitBreaker,
+        construct_side.CircuitBreakerWiring,
+        construct_side.ConsumerPause,
+    }
+    for name in ("receives_for_outage", "ONE_ITEM_CONTAINERS", "GOVERNOR_RUNTIME", "RECONCILE_SECONDS"):
+        assert hasattr(construct_side, name), name
+    assert set(runtime.__all__) == {
+        "BreakerSettings",
+        "CircuitBreaker",
+        "CircuitOpenError",
+        "InvalidSettingsError",
+        "State",
+    }
+    for name in (
+        "CircuitBreaker",
+        "CircuitOpenError",
+        "TABLE_ENV",
+        "SETTINGS_ENV",
+        "NAMESPACE_ENV",
+        "PAUSED_ENV",
+        "DEFAULT_NAMESPACE",
+        "MISCONFIGURATION_CODES",
+        "MAX_RACE_RETRIES",
+        "HELD_REASON",
+        "MIN_CLAIM_SECONDS",
+    ):
+        assert hasattr(breaker_module, name), name
+    assert runtime.CircuitOpenError is breaker_module.CircuitOpenError
