@@ -1,10 +1,14 @@
-"""Fleet mode (``read_copies`` above 1): the breaker at internet scale.
+"""Fleet mode (``read_copies`` above 1): the breaker at internet scale, and under faults.
 
-The first half checks each mechanism against moto with a fake clock: copies written by the transition's
-winner, failures written with the next read, one probe claim per copy, repair of a stale copy, and the
-state read last deciding while DynamoDB throttles. The second half runs the fleet simulation of
-``benchmarks/breaker_fleet.py`` (real breakers, one moto table, a fake clock) at a few hundred containers
-and extrapolates its per-item rates to 20,000 containers, where the targets are set.
+The first part checks each mechanism against moto with a fake clock: copies written by the transition's
+winner, failures written with the next read, one probe claim per copy, repair of a stale copy, the state
+read last deciding while DynamoDB throttles, and a copy trusted only while every transition writes it.
+Then faults: writes to copies and claims fail through botocore hooks (timeouts, throttles, conditional
+failures) at each step of a transition, and containers with different ``read_copies`` share a circuit;
+a fleet runs through an outage each time, and no decision changes. The last part runs the fleet
+simulation of ``benchmarks/breaker_fleet.py`` (real breakers, one moto table, a fake clock) at a few
+hundred containers, extrapolates its per-item rates to 20,000 containers, where the targets are set, and
+runs it on partitions scaled down with the fleet.
 """
 
 from __future__ import annotations
@@ -560,6 +564,7 @@ class TestCopyFaults:
     """Writes to copies and claims fail (through a botocore hook) at each step of an outage's transitions;
     the circuit's own item works. The copies are a cache: no decision changes."""
 
+    @pytest.mark.slow  # a fleet of containers through an outage, on moto
     @pytest.mark.parametrize("kind", KINDS)
     @pytest.mark.parametrize("step", STEPS)
     def test_every_copy_write_of_a_step_fails(self, clock, events, step, kind):
@@ -573,6 +578,7 @@ class TestCopyFaults:
         if (step, kind) != ("claim", "conditional"):  # a claim that loses its condition is lost, not failed
             assert len(events.named("CopyError")) >= faults.failed[step] // 3, "each failure is logged"
 
+    @pytest.mark.slow  # a fleet of containers through an outage, on moto
     @pytest.mark.parametrize("step", ["opening", "half_opening"])
     def test_one_copy_that_keeps_timing_out(self, clock, events, step):
         client = new_client()
@@ -581,6 +587,7 @@ class TestCopyFaults:
         assert faults.failed[step] == 1
         assert_the_breaker_held(outage, events, FAULT_SETTINGS)
 
+    @pytest.mark.slow  # a fleet of containers through an outage, on moto
     @pytest.mark.parametrize("kind", KINDS)
     def test_every_copy_and_claim_write_fails_for_a_second_and_a_half_as_the_open_period_ends(
         self, clock, events, kind
@@ -714,6 +721,7 @@ class TestMixedModes:
         fail(small, 5)  # a one-item container opens the circuit ...
         assert all(copy_item(i)["circuitState"]["S"] == "OPEN" for i in range(8)), "... and writes all 8"
 
+    @pytest.mark.slow  # a fleet of containers through an outage, on moto
     @pytest.mark.parametrize("first", [1, COPIES, 8])
     @pytest.mark.parametrize("then", [1, COPIES, 8])
     def test_a_deployment_rolling_out_while_the_circuit_is_open_holds(self, clock, events, first, then):
