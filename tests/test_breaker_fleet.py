@@ -484,7 +484,7 @@ def test_half_open_runs_one_probe_at_a_time_and_the_circuit_closes_again(scenari
 
 #: The partition test's fleet, and the partitions' read units scaled down with it from 20,000 containers
 #: (each copy's and each partition's share of the reads is then what it is at 20,000).
-PARTITIONED_CONTAINERS = 200
+PARTITIONED_CONTAINERS = 100
 SCALED_READ_UNITS = fleet.PARTITION_READS * PARTITIONED_CONTAINERS / fleet.TARGET_CONTAINERS
 
 
