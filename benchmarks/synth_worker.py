@@ -55,7 +55,9 @@ MODES = ("full", "no-nag", "no-packs", "no-packs-no-validation")
 CONSTRUCT_MODULES = ("constructs_lib.ingest._plan", "constructs_lib.ingest._plan_queue",
                      "constructs_lib.ingest._plan_consumer", "constructs_lib.ingest._plan_api",
                      "constructs_lib.cdn._plan", "constructs_lib.cdn.origins",
-                     "constructs_lib.snapstart", "constructs_lib.circuit_breaker")  # fmt: skip
+                     "constructs_lib.snapstart", "constructs_lib.circuit_breaker._table",
+                     "constructs_lib.circuit_breaker._attach",
+                     "constructs_lib.circuit_breaker._pause")  # fmt: skip
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 #: Unmeasured synths between the cold one and the measured ones (BENCH_WARM_UPS overrides it).
 WARM_UPS = int(os.environ.get("BENCH_WARM_UPS", "3"))

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
+import random
 import threading
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
-from constructs_lib.runtime import BreakerSettings, CircuitBreaker
+from constructs_lib.runtime import BreakerSettings, CircuitBreaker, CircuitOpenError
+from constructs_lib.runtime._store import COPY_SEPARATOR
 
 TABLE = "circuit-state"
 REGION = "eu-west-1"
@@ -22,6 +29,7 @@ class FakeClock:
     """Epoch seconds that only move when a test says so (thread-safe)."""
 
     def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.start = start
         self._now = start
         self._lock = threading.Lock()
 
@@ -181,3 +189,177 @@ def succeed(breaker: CircuitBreaker) -> None:
     """One call through ``breaker`` that succeeds."""
     with breaker.call():
         pass
+
+
+# ------------------------------------------------------------------------------------ fleets and faults
+
+
+#: What each kind of injected fault raises, given the client (a botocore client's own exception classes).
+def injected_error(client: Any, kind: str, operation: str = "UpdateItem") -> Exception:
+    """A timeout (botocore's own), a throttle, or a conditional failure that returned no item."""
+    if kind == "timeout":
+        return ReadTimeoutError(endpoint_url=f"https://dynamodb.{REGION}.amazonaws.com")
+    code = {
+        "throttle": "ProvisionedThroughputExceededException",
+        "conditional": "ConditionalCheckFailedException",
+    }
+    error = {"Error": {"Code": code[kind], "Message": f"injected {kind}"}}
+    exception: Exception = getattr(client.exceptions, code[kind])(error, operation)
+    return exception
+
+
+#: The steps of a transition at which a read copy (or its claim) is written.
+STEPS = ("opening", "half_opening", "closing", "repair", "claim")
+
+
+class CopyFaults:
+    """Fails writes to read copies and claims through a botocore hook on ``client``.
+
+    ``steps``: which writes fail: a transition's copy writes (``opening``, ``half_opening``, ``closing``,
+    told apart by the state written and made by the winner's copy writers), a ``repair`` (a copy write
+    made on a caller's thread), or a ``claim`` (claims and their releases). ``copies``: which copies
+    (None: all). ``during``: whether a time of the clock is in the fault's window (None: always). Each
+    matching write raises ``kind`` (``timeout``, ``throttle`` or ``conditional``).
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        clock: FakeClock,
+        *,
+        steps: tuple[str, ...],
+        kind: str,
+        copies: tuple[int, ...] | None = None,
+        during: Callable[[float], bool] | None = None,
+    ) -> None:
+        self.failed: Counter[str] = Counter()
+        self._client, self._clock, self._kind = client, clock, kind
+        self._steps, self._copies, self._during = steps, copies, during
+        client.meta.events.register("provide-client-params.dynamodb.UpdateItem", self._maybe_fail)
+
+    def _maybe_fail(self, params: dict[str, Any], **_: Any) -> None:
+        key = params["Key"]["id"]["S"]
+        if COPY_SEPARATOR not in key:
+            return
+        step = write_step(params)
+        copy = int(key.rsplit(COPY_SEPARATOR, 1)[1])
+        if step not in self._steps or (self._copies is not None and copy not in self._copies):
+            return
+        if self._during is not None and not self._during(self._clock()):
+            return
+        self.failed[step] += 1
+        raise injected_error(self._client, self._kind)
+
+
+def write_step(params: dict[str, Any]) -> str:
+    """Which step of a transition a write to a read copy belongs to."""
+    expression = params["UpdateExpression"]
+    if "claimOwner = :owner" in expression or expression.startswith("SET claimUntil = :now"):
+        return "claim"
+    if not threading.current_thread().name.startswith("breaker-copies"):
+        return "repair"
+    state = params["ExpressionAttributeValues"][":state"]["S"]
+    if state == "CLOSED" and params["ExpressionAttributeValues"][":v"]["N"] == "0":
+        return "enlisting"  # a new circuit's copies
+    return {"OPEN": "opening", "HALF_OPEN": "half_opening", "CLOSED": "closing"}[state]
+
+
+@dataclass
+class Outage:
+    """What a fleet saw through one outage: when the circuit opened, let probes through and closed, and
+    each call that reached the downstream (its start time)."""
+
+    opened_at: float | None = None
+    open_until: float | None = None
+    closed_at: float | None = None
+    admitted: list[float] = field(default_factory=list)
+    transitions: list[tuple[str, str, float]] = field(default_factory=list)
+
+    def admitted_between(self, start: float, end: float) -> list[float]:
+        return [t for t in self.admitted if start <= t < end]
+
+
+def run_outage(
+    clock: FakeClock,
+    events: Events,
+    client: Any,
+    *,
+    read_copies: list[int],
+    settings: dict[str, Any],
+    onset: float = 0.6,
+    joining: dict[int, float] | None = None,
+    seed: int = 30,
+    outage: Outage | None = None,
+) -> Outage:
+    """Containers (one per entry of ``read_copies``, its setting) call one circuit through an outage: the
+    downstream fails from ``onset`` until the end of the first open period, then is healthy. Each calls
+    every 0.1 to 0.3 s (a call takes 50 ms) from its first call (``joining``: container -> the time it
+    starts, default 0: a later start is a container of a newer deployment). Runs until the circuit
+    closes again, or a probe's lease would have expired twice (so a run never hangs). ``outage``: where to
+    record it (default: a new one), so that a fault can follow the run."""
+    rng = random.Random(seed)
+    start = clock()
+    outage = outage or Outage()
+    breakers = [
+        CircuitBreaker(
+            "payments",
+            table_name=TABLE,
+            clock=clock,
+            client=client,
+            emit=_recording(events, outage, clock),
+            settings={**settings, "read_copies": copies},
+        )
+        for copies in read_copies
+    ]
+    for breaker in breakers:
+        if breaker.settings.read_copies > 1:
+            breaker._copies_for()._rng = random.Random(rng.random())  # type: ignore[assignment]
+    joins = joining or {}
+    calls: list[tuple[float, int, int, Any]] = [
+        (joins.get(i, 0.0) + rng.uniform(0, 0.2), i, i, None) for i in range(len(breakers))
+    ]
+    heapq.heapify(calls)
+    order = itertools.count(len(calls))
+    limit = onset + settings.get("open_duration", 30.0) + 2 * settings.get("probe_timeout", 30.0)
+
+    def failing(at: float) -> bool:
+        return at >= onset and (outage.open_until is None or start + at < outage.open_until)
+
+    while calls and outage.closed_at is None:
+        at, _, index, block = heapq.heappop(calls)
+        if at > limit:
+            break
+        clock.advance(start + at - clock())
+        if block is None:
+            block = breakers[index].call()
+            try:
+                block.__enter__()
+            except CircuitOpenError:
+                heapq.heappush(calls, (at + rng.uniform(0.1, 0.3), next(order), index, None))
+                continue
+            outage.admitted.append(clock())
+            heapq.heappush(calls, (at + 0.05, next(order), index, (block, failing(at))))
+        else:
+            block, failed = block
+            if failed:
+                block.__exit__(ConnectionError, ConnectionError("downstream down"), None)
+            else:
+                block.__exit__(None, None, None)
+            heapq.heappush(calls, (at + rng.uniform(0.05, 0.25), next(order), index, None))
+    return outage
+
+
+def _recording(events: Events, outage: Outage, clock: FakeClock) -> Any:
+    def emit(line: str) -> None:
+        events(line)
+        record = json.loads(line)
+        if record["event"] != "StateTransition":
+            return
+        outage.transitions.append((record["fromState"], record["toState"], clock()))
+        if record["toState"] == "OPEN" and outage.opened_at is None:
+            outage.opened_at = clock()
+            outage.open_until = clock() + record["open_for"]
+        elif record["toState"] == "CLOSED" and outage.opened_at is not None:
+            outage.closed_at = clock()
+
+    return emit

@@ -89,27 +89,70 @@ def test_the_fleet_extrapolation_is_a_least_squares_line_and_the_table_sets_the_
     assert fleet.linear_at([(100, 10.0), (300, 30.0)]) == pytest.approx(2000.0)
     assert fleet.linear_at([(100, 5.0), (1000, 5.0), (5000, 5.0)]) == pytest.approx(5.0)  # flat stays flat
     assert fleet.linear_at([(100, 7.0)]) == pytest.approx(1400.0)  # one point: proportional
-    row = {"containers": 100, "steady_requests": 100, "onset_writes": 80, "onset_requests": 105}
+    row = {"containers": 1000, "steady_requests": 1000, "onset_writes": 800, "onset_requests": 1005}
     before = fleet.DesignFigures(
         1,
         [{**row, "reaction_p99": 0.5, "max_probes": 1}],
         {"steady_requests": 20000.0, "onset_writes": 16000.0, "onset_requests": 21000.0},
     )
+    fleet_rows = [
+        {**row, "steady_requests": 50, "onset_writes": 7, "onset_requests": 45, "reaction_p99": 1.02},
+        {
+            **row,
+            "containers": 20_000,
+            "steady_requests": 686,
+            "onset_writes": 8,
+            "onset_requests": 692,
+            "reaction_p99": 0.86,
+        },
+    ]
     after = fleet.DesignFigures(
         32,
-        [
-            {
-                **row,
-                "steady_requests": 7,
-                "onset_writes": 5,
-                "onset_requests": 9,
-                "reaction_p99": 1.38,
-                "max_probes": 1,
-            }
-        ],
-        {"steady_requests": 746.0, "onset_writes": 7.0, "onset_requests": 716.0},
+        [{**r, "max_probes": 1} for r in fleet_rows],
+        {"steady_requests": 686.0, "onset_writes": 8.0, "onset_requests": 692.0},
     )
     lines = fleet.table(before, after).splitlines()
     assert "1 → 32 copies" in lines[0]
-    assert lines[2] == "| 100 | 100 → 7 | 80 → 5 | 105 → 9 | 0.50 s → 1.38 s | 1 → 1 |"
-    assert lines[3] == "| **20,000** (extrapolated) | 20,000 → 746 | 16,000 → 7 | 21,000 → 716 | | |"
+    assert lines[2] == "| 1,000 | 1,000 → 50 | 800 → 7 | 1,005 → 45 | 0.50 s → 1.02 s | 1 → 1 |"
+    assert lines[3] == "| 20,000 | - → 686 | - → 8 | - → 692 | - → 0.86 s | - → 1 |", "simulated, not a line"
+    assert lines[4] == "| 20,000: one item extrapolated | 20,000 | 16,000 | 21,000 | | |"
+
+
+def test_the_partition_model_follows_dynamodbs_figures():
+    from benchmarks import breaker_fleet as fleet
+
+    assert fleet.Table.on_demand().partitions == 4, "a new on-demand table: 12,000 reads, 4,000 writes"
+    assert fleet.Table.on_demand(24_000, 4_000).partitions == 8
+    assert fleet.Table.on_demand(12_000, 8_000).partitions == 8, "writes split partitions too"
+    table = fleet.Table(7)
+    placed = [table.partition_of(f"payments#copy-{i}") for i in range(64)]
+    assert placed == [table.partition_of(f"payments#copy-{i}") for i in range(64)], "by key hash, stable"
+    assert set(placed) == set(range(7)), "every partition holds a share"
+    assert fleet.Table(1).overloaded_circuits(1000, 32) == 0.0
+    assert fleet.Table(1, read_units=10).overloaded_circuits(1000, 32) == 1.0
+
+
+def test_the_partition_table_reports_throttling_with_and_without_warm_throughput():
+    from benchmarks import breaker_fleet as fleet
+
+    row = fleet.PartitionRow(
+        containers=20_000,
+        table=fleet.Table.on_demand(24_000),
+        busiest_partition=2_205.0,
+        first_second_throttled=0,
+        steady_throttled=0,
+        onset_throttled=3,
+        reaction_p99=0.86,
+        wrong_decisions=0,
+        overloaded_circuits=0.007,
+    )
+    lines = fleet.partition_table([row]).splitlines()
+    assert (
+        lines[2] == "| 20,000 | pre-warmed by attach() (24,000) | 8 | 2,205 | 0, 0, 3 | 0.86 s | 0 | 0.7% |"
+    )
+    units = fleet.read_units_table(
+        fleet.DesignFigures(
+            32, [{"containers": 1000, "strong_read_units": 1000.0, "copy_read_units": 500.0}], {}
+        )
+    )
+    assert units.splitlines()[2] == "| 1,000 | 1,000 → 500 | 500 units/s |"

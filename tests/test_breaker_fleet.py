@@ -1,19 +1,25 @@
-"""Fleet mode (``read_copies`` above 1): the breaker at internet scale.
+"""Fleet mode (``read_copies`` above 1): the breaker at internet scale, and under faults.
 
-The first half checks each mechanism against moto with a fake clock: copies written by the transition's
-winner, failures written with the next read, one probe claim per copy, repair of a stale copy, and the
-state read last deciding while DynamoDB throttles. The second half runs the fleet simulation of
-``benchmarks/breaker_fleet.py`` (real breakers, one moto table, a fake clock) at a few hundred containers
-and extrapolates its per-item rates to 20,000 containers, where the targets are set.
+The first part checks each mechanism against moto with a fake clock: copies written by the transition's
+winner, failures written with the next read, one probe claim per copy, repair of a stale copy, the state
+read last deciding while DynamoDB throttles, and a copy trusted only while every transition writes it.
+Then faults: writes to copies and claims fail through botocore hooks (timeouts, throttles, conditional
+failures) at each step of a transition, and containers with different ``read_copies`` share a circuit;
+a fleet runs through an outage each time, and no decision changes. The last part runs the fleet
+simulation of ``benchmarks/breaker_fleet.py`` (real breakers, one moto table, a fake clock) at a few
+hundred containers, extrapolates its per-item rates to 20,000 containers, where the targets are set, and
+runs it on partitions scaled down with the fleet.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse
 
 from benchmarks import breaker_fleet as fleet
 from constructs_lib.runtime import (
@@ -22,16 +28,21 @@ from constructs_lib.runtime import (
     CircuitOpenError,
     InvalidSettingsError,
 )
+from constructs_lib.runtime._copies import CACHE_JITTER, propagation_seconds
 from constructs_lib.runtime._store import COPY_SEPARATOR, IAM_ACTIONS
 from constructs_lib.runtime.governor import transitions_in
 from tests.breaker_support import (
+    STEPS,
     TABLE,
+    CopyFaults,
     Downstream,
+    Outage,
     RequestCounter,
     fail,
     item,
     make_breaker,
     new_client,
+    run_outage,
     succeed,
 )
 
@@ -72,6 +83,14 @@ def fleet_breaker(clock: Any, events: Any, client: Any = None, **settings: Any) 
     return make_breaker(clock, events, client, **{"read_copies": COPIES, **settings})
 
 
+def in_use(clock: Any, events: Any, read_copies: int = COPIES) -> None:
+    """The circuit as it is after its first call in fleet mode: its item keeps ``read_copies`` copies, all
+    written (the first container to read a copy that nobody writes for it enlists the circuit)."""
+    succeed(fleet_breaker(clock, events, read_copies=read_copies))
+    assert int(item()["readCopies"]["N"]) == read_copies
+    assert all(copy_item(i)["readCopies"] == item()["readCopies"] for i in range(read_copies))
+
+
 def open_through_fleet(breaker: CircuitBreaker, clock: Any) -> None:
     """Fail past the threshold, then let a cache period pass so the next read writes the failures."""
     fail(breaker, breaker.settings.failure_threshold)
@@ -108,6 +127,7 @@ def test_one_read_copy_is_the_default_and_reads_the_circuits_own_item(clock, eve
 @pytest.mark.usefixtures("aws")
 class TestCopies:
     def test_steady_reads_go_to_the_copies_never_to_the_circuits_item(self, clock, events):
+        in_use(clock, events)
         client = new_client()
         counter = RequestCounter(client)
         breakers = [fleet_breaker(clock, events, client) for _ in range(40)]
@@ -119,6 +139,7 @@ class TestCopies:
         assert set(counter.names()) == {"GetItem"}
         assert "payments" not in keys
         assert {key.rsplit(COPY_SEPARATOR, 1)[1] for key in keys} == {str(i) for i in range(COPIES)}
+        assert {params["ConsistentRead"] for _, params in counter.calls} == {False}, "half a read unit each"
 
     def test_the_transitions_winner_writes_every_copy_and_the_governor_skips_them(self, clock, events):
         breaker = fleet_breaker(clock, events)
@@ -139,6 +160,7 @@ class TestCopies:
         assert transitions_in(records) == {"payments": 1}, "a copy is not a circuit of its own"
 
     def test_failures_wait_for_the_next_read_and_are_written_with_one_add(self, clock, events):
+        in_use(clock, events)
         client = new_client()
         counter = RequestCounter(client)
         breaker = fleet_breaker(clock, events, client, failure_threshold=10)
@@ -176,6 +198,7 @@ class TestCopies:
     def test_a_container_whose_own_unwritten_failures_reach_the_threshold_holds_its_calls(
         self, clock, events
     ):
+        in_use(clock, events)
         client = new_client()
         counter = RequestCounter(client)
         breaker = fleet_breaker(clock, events, client, failure_threshold=3)
@@ -303,6 +326,7 @@ class TestCopies:
         assert "failureCount" not in item()
 
     def test_a_thousand_calls_a_second_cost_at_most_one_request_per_thousand_calls(self, clock, events):
+        in_use(clock, events)
         client = new_client()
         counter = RequestCounter(client)
         breaker = fleet_breaker(clock, events, client)
@@ -458,6 +482,45 @@ def test_half_open_runs_one_probe_at_a_time_and_the_circuit_closes_again(scenari
     assert result.busiest("writes")[0] <= 20
 
 
+#: The partition test's fleet, and the partitions' read units scaled down with it from 20,000 containers
+#: (each copy's and each partition's share of the reads is then what it is at 20,000).
+PARTITIONED_CONTAINERS = 100
+SCALED_READ_UNITS = fleet.PARTITION_READS * PARTITIONED_CONTAINERS / fleet.TARGET_CONTAINERS
+
+
+@pytest.mark.slow
+def test_partitions_a_new_table_cannot_serve_throttle_and_no_decision_changes(record_property):
+    new_table = fleet.Table(fleet.Table.on_demand().partitions, read_units=SCALED_READ_UNITS)
+    prewarmed = fleet.Table(
+        fleet.Table.prewarmed_for(fleet.TARGET_CONTAINERS).partitions, read_units=SCALED_READ_UNITS
+    )
+    assert (new_table.partitions, prewarmed.partitions) == (4, 8), "12,000 and attach()'s 24,000 read units"
+    runs = {
+        (table.partitions, scenario): fleet.simulate(
+            PARTITIONED_CONTAINERS, scenario, read_copies=FLEET_COPIES, table=table
+        )
+        for table in (new_table, prewarmed)
+        for scenario in ("steady", "onset")
+    }
+    record_property(
+        "figures",
+        "partitions at 20,000 containers (scaled): throttled req/s "
+        + ", ".join(f"{n} partitions {s}: {r.throttled_peak()}" for (n, s), r in runs.items()),
+    )
+    assert runs[4, "steady"].throttled > 0, "four partitions cannot serve 32 copies placed by key hash"
+    assert runs[8, "steady"].throttled == 0
+    # The end of the open period sends up to one claimer per copy to the circuit's item: a burst that does
+    # not shrink with the fleet, so the scaled-down partition holding the item throttles a few of them.
+    assert runs[8, "onset"].throttled <= FLEET_COPIES
+    assert runs[8, "onset"].throttled < runs[4, "onset"].throttled
+    for result in runs.values():
+        assert result.rejected_while_closed == 0
+        assert result.admitted_while_known_open == 0
+    for table in (4, 8):
+        assert ("CLOSED", "OPEN") in runs[table, "onset"].transitions
+        assert runs[table, "onset"].reaction_p99() <= 3.0, "throttling delays news, within the target"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("copies", [1, FLEET_COPIES])
 def test_throttling_never_turns_into_a_wrong_decision(copies):
@@ -466,3 +529,321 @@ def test_throttling_never_turns_into_a_wrong_decision(copies):
     assert result.rejected_while_closed == 0, "no call rejected while the circuit was CLOSED"
     assert result.admitted_while_known_open == 0, "no call let through a circuit its container knew OPEN"
     assert ("CLOSED", "OPEN") in result.transitions, "failures written late are still counted: it opens"
+
+
+# ---------------------------------------------------------------------------------------- faults
+
+
+#: The fleet of the fault runs: 12 containers, 4 copies, one probe slot, a 0.4 s cache, a 2 s open period
+#: (longer than the propagation time, 2 jittered cache periods).
+FAULT_FLEET = [COPIES] * 12
+FAULT_SETTINGS = {"cache_ttl": 0.4, "open_duration": 2.0, "failure_threshold": 5, "half_open_max_calls": 1}
+KINDS = ("timeout", "throttle", "conditional")
+
+
+def assert_the_breaker_held(outage: Outage, events: Any, settings: dict[str, Any]) -> None:
+    """No call through the OPEN circuit after the propagation time, at most half_open_max_calls calls from
+    the end of the open period until CLOSED, CLOSED within two cache periods of it, and fail_open never
+    used (the circuit's own item could be read and written all along)."""
+    assert outage.opened_at is not None, "the outage opened the circuit"
+    assert outage.open_until is not None
+    assert outage.closed_at is not None, f"the circuit never closed: {outage.transitions}"
+    cache_ttl = settings["cache_ttl"]
+    propagated = outage.opened_at + propagation_seconds(cache_ttl)
+    assert outage.admitted_between(propagated, outage.open_until) == [], "calls through an OPEN circuit"
+    probes = outage.admitted_between(outage.open_until, outage.closed_at)
+    assert len(probes) <= settings["half_open_max_calls"], f"{len(probes)} calls while probing"
+    assert outage.closed_at <= outage.open_until + 2 * cache_ttl * (1 + CACHE_JITTER), (
+        f"closed {outage.closed_at - outage.open_until:.2f}s after the open period: the probe was lost"
+    )
+    assert events.named("StateStoreError") == [], "a copy's fault is not the store's: fail_open never applies"
+
+
+@pytest.mark.usefixtures("aws")
+class TestCopyFaults:
+    """Writes to copies and claims fail (through a botocore hook) at each step of an outage's transitions;
+    the circuit's own item works. The copies are a cache: no decision changes."""
+
+    @pytest.mark.slow  # a fleet of containers through an outage, on moto
+    @pytest.mark.parametrize("kind", KINDS)
+    @pytest.mark.parametrize("step", STEPS)
+    def test_every_copy_write_of_a_step_fails(self, clock, events, step, kind):
+        client = new_client()
+        faults = CopyFaults(client, clock, steps=(step,), kind=kind)
+        if step == "repair":  # a copy must be left behind for a container to repair it
+            CopyFaults(client, clock, steps=("opening",), kind=kind, copies=(1,))
+        outage = run_outage(clock, events, client, read_copies=FAULT_FLEET, settings=FAULT_SETTINGS)
+        assert faults.failed[step] > 0, "the fault was injected"
+        assert_the_breaker_held(outage, events, FAULT_SETTINGS)
+        if (step, kind) != ("claim", "conditional"):  # a claim that loses its condition is lost, not failed
+            assert len(events.named("CopyError")) >= faults.failed[step] // 3, "each failure is logged"
+
+    @pytest.mark.slow  # a fleet of containers through an outage, on moto
+    @pytest.mark.parametrize("step", ["opening", "half_opening"])
+    def test_one_copy_that_keeps_timing_out(self, clock, events, step):
+        client = new_client()
+        faults = CopyFaults(client, clock, steps=(step, "repair", "claim"), kind="timeout", copies=(1,))
+        outage = run_outage(clock, events, client, read_copies=FAULT_FLEET, settings=FAULT_SETTINGS)
+        assert faults.failed[step] == 1
+        assert_the_breaker_held(outage, events, FAULT_SETTINGS)
+
+    @pytest.mark.slow  # a fleet of containers through an outage, on moto
+    @pytest.mark.parametrize("kind", KINDS)
+    def test_every_copy_and_claim_write_fails_for_a_second_and_a_half_as_the_open_period_ends(
+        self, clock, events, kind
+    ):
+        client = new_client()
+        outage = Outage()
+
+        def ending(now: float) -> bool:
+            return outage.open_until is not None and outage.open_until - 0.5 <= now < outage.open_until + 1.0
+
+        faults = CopyFaults(
+            client, clock, steps=("half_opening", "repair", "claim"), kind=kind, during=ending
+        )
+        run_outage(clock, events, client, read_copies=FAULT_FLEET, settings=FAULT_SETTINGS, outage=outage)
+        assert faults.failed["claim"] > 0
+        assert_the_breaker_held(outage, events, FAULT_SETTINGS)
+
+    def test_the_container_that_wins_half_open_keeps_its_probe_when_no_copy_can_be_written(
+        self, clock, events
+    ):
+        in_use(clock, events)
+        opener = fleet_breaker(clock, events, read_copies=COPIES)
+        open_through_fleet(opener, clock)
+        client = new_client()
+        CopyFaults(client, clock, steps=("half_opening", "closing"), kind="timeout")
+        prober = fleet_breaker(clock, events, client)
+        clock.advance(float(item()["openUntil"]["N"]) - clock() + 0.5)
+        downstream = Downstream()
+        assert prober.guard()(downstream)("probe") == "probe"
+        assert downstream.calls == 1
+        assert events.transitions()[-2:] == [("OPEN", "HALF_OPEN"), ("HALF_OPEN", "CLOSED")], (
+            "the probe was counted: the circuit closed at once, not after probe_timeout"
+        )
+        assert item()["circuitState"]["S"] == "CLOSED"
+        assert events.named("StateStoreError") == []
+
+    def test_a_claim_that_cannot_be_written_sends_the_call_to_the_circuits_item(self, clock, events):
+        in_use(clock, events)
+        open_through_fleet(fleet_breaker(clock, events), clock)
+        client = new_client()
+        CopyFaults(client, clock, steps=("claim",), kind="timeout")
+        counter = RequestCounter(client)
+        first, second = fleet_breaker(clock, events, client), fleet_breaker(clock, events, client)
+        clock.advance(float(item()["openUntil"]["N"]) - clock() + 0.5)
+        block = first.call()
+        block.__enter__()  # the probe: decided on the circuit's item, which let it take the slot
+        downstream = Downstream()
+        with pytest.raises(CircuitOpenError, match="half-open"):
+            second.guard()(downstream)()  # the slot is taken: the item says so, whatever the claim did
+        assert downstream.calls == 0
+        block.__exit__(None, None, None)
+        assert item()["circuitState"]["S"] == "CLOSED"
+        on_item = [n for n, p in counter.calls if p["Key"]["id"]["S"] == "payments"]
+        assert on_item.count("GetItem") >= 2, "each undecided claim read the circuit's own item"
+
+    @pytest.mark.parametrize("kind", KINDS)
+    def test_a_failed_repair_never_lets_a_call_through_a_taken_slot(self, clock, events, kind):
+        in_use(clock, events, read_copies=2)
+        opener = fleet_breaker(clock, events, read_copies=2)
+        open_through_fleet(opener, clock)
+        clock.advance(float(item()["openUntil"]["N"]) - clock() + 0.5)
+        prober = fleet_breaker(clock, events, read_copies=2)
+        prober._copies_for()._rng = AlwaysCopy(0)  # type: ignore[assignment]
+        probe = prober.call()
+        probe.__enter__()  # HALF_OPEN, slot s0 leased; copy 0 claimed
+        client = new_client()
+        faults = CopyFaults(client, clock, steps=("repair", "half_opening"), kind=kind)
+        stale = fleet_breaker(clock, events, client, read_copies=2)
+        stale._copies_for()._rng = AlwaysCopy(1)  # reads copy 1 ...
+        new_client().update_item(  # ... which its writer could not bring to HALF_OPEN
+            TableName=TABLE,
+            Key={"id": {"S": f"payments{COPY_SEPARATOR}1"}},
+            UpdateExpression="SET version = :old, circuitState = :open",
+            ExpressionAttributeValues={":old": {"N": "1"}, ":open": {"S": "OPEN"}},
+        )
+        clock.advance(0.2)
+        downstream = Downstream()
+        with pytest.raises(CircuitOpenError):
+            stale.guard()(downstream)()
+        assert downstream.calls == 0, "the slot is taken"
+        assert faults.failed["repair"] >= 1
+        probe.__exit__(None, None, None)
+        assert item()["circuitState"]["S"] == "CLOSED"
+
+
+# ---------------------------------------------------------------------------------------- one mode
+
+
+@pytest.mark.usefixtures("aws")
+class TestMixedModes:
+    """Containers of one circuit with different read_copies (functions wired by hand, or two deployments
+    side by side during a rollout): the circuit's item keeps the most copies any of them reads, and every
+    transition's winner writes them all, so no mix lets a call through an OPEN circuit."""
+
+    @pytest.mark.parametrize(("opener_copies", "reader_copies"), [(1, 32), (32, 1), (4, 32), (32, 4)])
+    def test_a_container_reading_copies_never_passes_an_open_circuit_whoever_opened_it(
+        self, clock, events, opener_copies, reader_copies
+    ):
+        reader = make_breaker(clock, events, read_copies=reader_copies)
+        opener = make_breaker(clock, events, read_copies=opener_copies)
+        succeed(reader)
+        succeed(opener)
+        fail(opener, 5)
+        clock.advance(1.25)
+        with contextlib.suppress(CircuitOpenError):
+            succeed(opener)  # fleet mode writes the failures with this read
+        assert item()["circuitState"]["S"] == "OPEN"
+        clock.advance(propagation_seconds(1.0))
+        downstream = Downstream()
+        guarded = reader.guard()(downstream)
+        for _ in range(10):
+            with pytest.raises(CircuitOpenError):
+                guarded()
+        newcomer = make_breaker(clock, events, read_copies=reader_copies)
+        with pytest.raises(CircuitOpenError):
+            newcomer.guard()(downstream)()
+        assert downstream.calls == 0, "10 of 10 rejected, and a new container too"
+
+    def test_the_circuit_keeps_the_most_copies_and_logs_the_difference_once(self, clock, events):
+        small, large = make_breaker(clock, events, read_copies=1), make_breaker(clock, events, read_copies=8)
+        succeed(small)
+        assert "readCopies" not in item(), "one-item mode keeps no copies"
+        succeed(large)
+        assert int(item()["readCopies"]["N"]) == 8
+        clock.advance(1.25)
+        succeed(small)
+        clock.advance(1.25)
+        succeed(small)
+        [told] = events.named("ReadCopiesDiffer")
+        assert (told["circuitReadCopies"], told["containerReadCopies"]) == (8, 1)
+        fail(small, 5)  # a one-item container opens the circuit ...
+        assert all(copy_item(i)["circuitState"]["S"] == "OPEN" for i in range(8)), "... and writes all 8"
+
+    @pytest.mark.slow  # a fleet of containers through an outage, on moto
+    @pytest.mark.parametrize("first", [1, COPIES, 8])
+    @pytest.mark.parametrize("then", [1, COPIES, 8])
+    def test_a_deployment_rolling_out_while_the_circuit_is_open_holds(self, clock, events, first, then):
+        """Half the containers run the first setting through the outage's onset; the other half, a newer
+        deployment with the second setting, start while the circuit is open (after the propagation time,
+        so each of their calls before the end of the open period must be rejected)."""
+        fleet = [first] * 6 + [then] * 6
+        joining = {i: 2.2 for i in range(6, 12)}
+        outage = run_outage(
+            clock, events, new_client(), read_copies=fleet, settings=FAULT_SETTINGS, joining=joining
+        )
+        assert outage.opened_at is not None
+        assert outage.opened_at + propagation_seconds(FAULT_SETTINGS["cache_ttl"]) < clock.start + 2.2
+        assert_the_breaker_held(outage, events, FAULT_SETTINGS)
+
+
+# ---------------------------------------------------------------------------------------- copies' trust
+
+
+@pytest.mark.usefixtures("aws")
+class TestCopyTrust:
+    def test_a_new_circuit_is_enlisted_by_its_first_reader_and_read_from_copies_after(self, clock, events):
+        client = new_client()
+        counter = RequestCounter(client)
+        succeed(fleet_breaker(clock, events, client))
+        circuit = item()
+        assert circuit["circuitState"]["S"] == "CLOSED"
+        assert circuit["readCopies"] == {"N": str(COPIES)}
+        for index in range(COPIES):
+            assert copy_item(index)["expiresAt"] == circuit["expiresAt"], "a copy never outlives its item"
+        assert [(name, p["Key"]["id"]["S"]) for name, p in counter.calls[:3]] == [
+            ("GetItem", f"payments{COPY_SEPARATOR}{counter.calls[0][1]['Key']['id']['S'][-1]}"),
+            ("GetItem", "payments"),
+            ("UpdateItem", "payments"),
+        ]
+        counter.calls.clear()
+        succeed(fleet_breaker(clock, events, client))
+        assert counter.names() == ["GetItem"]
+
+    def test_an_eventually_consistent_read_of_an_older_copy_never_takes_a_container_back(self, clock, events):
+        in_use(clock, events)
+        client = new_client()
+        breaker = fleet_breaker(clock, events, client)
+        succeed(breaker)
+        lagging = copy_item(0)  # CLOSED: what a replica that lags may still serve after the opening
+        open_through_fleet(fleet_breaker(clock, events), clock)
+        clock.advance(1.25)
+        with pytest.raises(CircuitOpenError):
+            succeed(breaker)  # it knows OPEN now
+        served: list[str] = []
+
+        def serve_the_lagging_copy(params: dict[str, Any], **_: Any) -> Any:
+            request = json.loads(params["body"])
+            if request.get("ConsistentRead"):
+                return None
+            served.append(request["Key"]["id"]["S"])
+            return AWSResponse("https://dynamodb", 200, {}, None), {"Item": lagging}
+
+        client.meta.events.register_first("before-call.dynamodb.GetItem", serve_the_lagging_copy)
+        clock.advance(float(item()["openUntil"]["N"]) - clock() + 0.5)
+        with breaker.call():  # not an ordinary call by an old CLOSED: the half-open probe, by OPEN
+            assert item()["circuitState"]["S"] == "HALF_OPEN"
+        assert served, "the copy was read eventually consistent, and the replica lagged"
+        assert ("OPEN", "HALF_OPEN") in events.transitions()
+
+    @pytest.mark.parametrize(
+        "damage",
+        [
+            pytest.param({"REMOVE": "readCopies"}, id="a copy written before fleet mode was raised"),
+            pytest.param({"SET": ("readCopies", {"N": "2"})}, id="a copy kept for fewer containers"),
+            pytest.param({"SET": ("expiresAt", {"N": "1"})}, id="an expired copy"),
+        ],
+    )
+    def test_a_copy_nobody_keeps_for_this_container_is_never_trusted(self, clock, events, damage):
+        in_use(clock, events)
+        opener = fleet_breaker(clock, events)
+        succeed(opener)
+        open_through_fleet(opener, clock)
+        # Copy 2 says CLOSED, and is one no transition keeps for a container of 4 copies (or has expired).
+        key = {"id": {"S": f"payments{COPY_SEPARATOR}2"}}
+        if "REMOVE" in damage:
+            expression, values = "SET circuitState = :closed REMOVE readCopies", {}
+        else:
+            name, value = damage["SET"]
+            expression, values = f"SET circuitState = :closed, {name} = :value", {":value": value}
+        new_client().update_item(
+            TableName=TABLE,
+            Key=key,
+            UpdateExpression=expression,
+            ExpressionAttributeValues={":closed": {"S": "CLOSED"}, **values},
+        )
+        clock.advance(0.2)  # past the time the transition's winner takes to write its copies
+        reader = fleet_breaker(clock, events)
+        reader._copies_for()._rng = AlwaysCopy(2)  # type: ignore[assignment]
+        downstream = Downstream()
+        with pytest.raises(CircuitOpenError):
+            reader.guard()(downstream)()
+        assert downstream.calls == 0, "decided by the circuit's own item"
+        assert copy_item(2)["circuitState"]["S"] == "OPEN", "and the copy brought forward"
+
+    def test_an_item_re_created_after_its_ttl_passed_is_not_shadowed_by_its_old_copies(self, clock, events):
+        in_use(clock, events)
+        opener = fleet_breaker(clock, events)
+        open_through_fleet(opener, clock)  # the copies hold OPEN at version 1 ...
+        clock.advance(BreakerSettings().idle_expiry + 3600)  # ... a week passes, and TTL deletes the item
+        new_client().delete_item(TableName=TABLE, Key={"id": {"S": "payments"}})
+        downstream = Downstream()
+        fresh = fleet_breaker(clock, events)
+        assert fresh.guard()(downstream)("ok") == "ok", "the copies expired with it: CLOSED, re-enlisted"
+        circuit = item()
+        assert circuit["readCopies"] == {"N": str(COPIES)}
+        assert circuit["version"] == {"N": "0"}
+        assert all(copy_item(i)["version"] == {"N": "0"} for i in range(COPIES)), "copies rewritten"
+        assert all(copy_item(i)["circuitState"]["S"] == "CLOSED" for i in range(COPIES))
+
+
+# ---------------------------------------------------------------------------------------- cache periods
+
+
+def test_fleet_mode_refuses_a_cache_period_of_zero_and_says_why():
+    problems = BreakerSettings.problems_of({"read_copies": 32, "cache_ttl": 0})
+    assert [(name, value) for name, value, _ in problems] == [("cache_ttl", 0)]
+    assert "every call would read a copy" in problems[0][2]
+    assert BreakerSettings.problems_of({"read_copies": 1, "cache_ttl": 0}) == []
+    assert BreakerSettings.problems_of({"read_copies": 32, "cache_ttl": 0.5}) == []

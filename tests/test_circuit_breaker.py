@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ from constructs_lib import (
 )
 from constructs_lib.runtime import BreakerSettings, InvalidSettingsError
 from constructs_lib.runtime import CircuitBreaker as RuntimeBreaker
+from constructs_lib.runtime._capacity import OVERLOAD_ODDS, fleet_need, overload_odds
 from tests.breaker_support import TABLE
 from tests.conftest import make_function
 from tests.harness import (
@@ -56,6 +58,17 @@ def env_of(stack: cdk.Stack, fn: lambda_.Function) -> dict[str, Any]:
     ]
     variables: dict[str, Any] = props["Environment"]["Variables"]
     return variables
+
+
+def big_function(stack: cdk.Stack, id: str = "Big", reserved: int | None = None) -> lambda_.Function:
+    return lambda_.Function(
+        stack,
+        id,
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
+        reserved_concurrent_executions=reserved,
+    )
 
 
 class TestTable:
@@ -122,15 +135,7 @@ class TestAttach:
 
     def test_a_function_reserving_more_containers_than_one_item_holds_is_warned_about(self, stack):
         breaker = CircuitBreaker(stack, "Breaker")
-        big = lambda_.Function(
-            stack,
-            "Big",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="index.handler",
-            code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
-            reserved_concurrent_executions=5000,
-        )
-        breaker.attach(big, circuit_id="payments")
+        breaker.attach(big_function(stack, "Big", 5000), circuit_id="payments")
         warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("read_copies=32"))
         assert len(warnings) == 1
         assert "reserves 5000 concurrent executions" in str(warnings[0].entry.data)
@@ -138,15 +143,7 @@ class TestAttach:
     def test_fleet_mode_or_a_small_function_is_not_warned_about(self, stack):
         breaker = CircuitBreaker(stack, "Breaker")
         for name, reserved, copies in (("Big", 5000, 32), ("Small", 1000, None)):
-            fn = lambda_.Function(
-                stack,
-                name,
-                runtime=lambda_.Runtime.PYTHON_3_14,
-                handler="index.handler",
-                code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
-                reserved_concurrent_executions=reserved,
-            )
-            breaker.attach(fn, circuit_id=f"c{name}", read_copies=copies)
+            breaker.attach(big_function(stack, name, reserved), circuit_id=f"c{name}", read_copies=copies)
         assert Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("read_copies")) == []
 
     def test_grants_only_the_item_actions_the_runtime_uses_on_this_table(self, stack):
@@ -355,8 +352,8 @@ def test_sample_handler_falls_back_once_the_circuit_opens(monkeypatch):
     )
     monkeypatch.setenv("DOWNSTREAM_FAILURE_RATE", "1.0")
     module = load_handler("inventory_client")
-    module.breaker._client = boto3.client("dynamodb", region_name="eu-west-1")
-    module.breaker._emf.emit = lambda line: None
+    module.breaker._access.client = boto3.client("dynamodb", region_name="eu-west-1")
+    module.breaker._telemetry.emf.emit = lambda line: None
     calls = []
     original = module.call_inventory_service
     monkeypatch.setattr(module, "call_inventory_service", lambda sku: calls.append(sku) or original(sku))
@@ -378,6 +375,7 @@ SHARED_INVALID_SETTINGS = [
     ({"half_open_max_calls": True}, {"half_open_max_calls": True}),
     ({"window": Duration.seconds(0)}, {"window": 0}),
     ({"cache_ttl": 1}, {"cache_ttl": -1}),
+    ({"read_copies": 32, "cache_ttl": Duration.seconds(0)}, {"read_copies": 32, "cache_ttl": 0}),
     ({"fail_open": "no"}, {"fail_open": "no"}),
     (
         {"open_duration": Duration.minutes(5), "max_open_duration": Duration.minutes(1)},
@@ -402,6 +400,211 @@ def test_attach_defaults_are_the_runtime_defaults(stack):
     assert wiring.settings == {}
     runtime = RuntimeBreaker("payments", table_name="t", client=object())
     assert runtime.settings == BreakerSettings()
+
+
+def test_durations_take_fractions_of_a_second_as_the_runtime_does(stack, monkeypatch):
+    fn = make_function(stack)
+    wiring = CircuitBreaker(stack, "Breaker").attach(
+        fn,
+        circuit_id="payments",
+        read_copies=32,
+        cache_ttl=Duration.millis(500),
+        window=Duration.millis(1500),
+        slow_call_duration=Duration.millis(250),
+    )
+    assert wiring.settings == {"read_copies": 32, "cache_ttl": 0.5, "window": 1.5, "slow_call_duration": 0.25}
+    monkeypatch.setenv("CIRCUIT_BREAKER_SETTINGS", env_of(stack, fn)["CIRCUIT_BREAKER_SETTINGS"])
+    runtime = RuntimeBreaker("payments", table_name="t", client=object())
+    assert (runtime.settings.cache_ttl, runtime.settings.window) == (0.5, 1.5)
+
+
+# ------------------------------------------------------------------------------------- one mode
+
+#: attach()'s read_copies for the circuit (None: the function is wired by hand, no attach()), and the
+#: runtime's settings: every combination, and whether the runtime accepts it.
+ATTACHED = {"hand-wired": None, "attach() default": {}, "attach(read_copies=32)": {"read_copies": 32}}
+RUNTIME_SIDES = {
+    "settings=None": None,
+    "a mapping without read_copies": {"cache_ttl": 0.5},
+    "{'read_copies': 1}": {"read_copies": 1},
+    "{'read_copies': 32}": {"read_copies": 32},
+    "BreakerSettings()": BreakerSettings(),
+    "BreakerSettings(read_copies=32)": BreakerSettings(read_copies=32),
+}
+
+
+def _runtime_copies(given: Any, attached: dict[str, Any] | None) -> int:
+    if isinstance(given, BreakerSettings):
+        return given.read_copies
+    return int({**(attached or {}), **(given or {})}.get("read_copies", 1))
+
+
+@pytest.mark.parametrize("attached", list(ATTACHED), ids=list(ATTACHED))
+@pytest.mark.parametrize("runtime_side", list(RUNTIME_SIDES), ids=list(RUNTIME_SIDES))
+def test_one_mode_per_circuit_whatever_attach_and_the_runtime_are_given(
+    stack, monkeypatch, attached, runtime_side
+):
+    """The runtime refuses, at construction, a read_copies other than the one attach() configured for its
+    circuit (its default included), naming both. A function wired by hand has no attach() to agree with:
+    the circuit's item keeps every mix safe (tests/test_breaker_fleet.py, TestMixedModes)."""
+    entry, given = ATTACHED[attached], RUNTIME_SIDES[runtime_side]
+    if entry is not None:
+        fn = make_function(stack)
+        CircuitBreaker(stack, "Breaker").attach(fn, circuit_id="payments", **entry)
+        monkeypatch.setenv("CIRCUIT_BREAKER_SETTINGS", env_of(stack, fn)["CIRCUIT_BREAKER_SETTINGS"])
+    configured = (entry or {}).get("read_copies", 1)
+    wanted = _runtime_copies(given, entry)
+
+    def build() -> RuntimeBreaker:
+        return RuntimeBreaker("payments", table_name="t", client=object(), settings=given)
+
+    if entry is None or wanted == configured:
+        assert build().settings.read_copies == wanted
+        return
+    with pytest.raises(InvalidSettingsError) as refused:
+        build()
+    [(name, value, fix)] = refused.value.problems
+    assert (name, value) == ("read_copies", wanted)
+    assert f"attach() configured read_copies={configured}" in fix
+    assert ("its default" in fix) == ("read_copies" not in entry)
+
+
+# ------------------------------------------------------------------------------- warm throughput
+
+
+def warm_throughput(stack: cdk.Stack) -> dict[str, Any] | None:
+    table = only_resource(template_of(stack), "AWS::DynamoDB::Table")
+    value: dict[str, Any] | None = table["Properties"].get("WarmThroughput")
+    return value
+
+
+class TestWarmThroughput:
+    """In fleet mode attach() pre-warms the table for the fleet it is told about: enough partitions that the
+    copies, wherever their keys hash, overload none with 99% odds (``fleet_need``)."""
+
+    def test_a_fleet_of_20000_containers_gets_eight_partitions_worth_of_reads(self, stack):
+        breaker = CircuitBreaker(stack, "Breaker")
+        breaker.attach(
+            make_function(stack), circuit_id="payments", read_copies=32, expected_containers=20_000
+        )
+        assert warm_throughput(stack) == {"ReadUnitsPerSecond": 24_000}, "96 write units: the default 4,000"
+        need = fleet_need(20_000, 1.0, 32)
+        assert (need.partitions, need.copies_per_partition) == (8, 10)
+        assert need.read_units == pytest.approx(20_000 / 1.1 * 0.5), "containers / (cache x 1.1), half a unit"
+        assert need.overload_odds <= OVERLOAD_ODDS
+        assert Annotations.from_stack(stack).find_warning("*", Match.any_value()) == []
+
+    def test_the_fleet_is_the_reserved_concurrency_or_the_sum_of_the_circuits_functions(self, stack):
+        breaker = CircuitBreaker(stack, "Breaker")
+        breaker.attach(big_function(stack, "One", 10_000), circuit_id="payments", read_copies=32)
+        cfn = breaker.table.node.default_child
+        assert cfn.warm_throughput is None, "10,000 containers: a new table's 12,000 read units serve them"
+        breaker.attach(
+            big_function(stack, "Two"), circuit_id="payments", read_copies=32, expected_containers=10_000
+        )
+        assert warm_throughput(stack) == {"ReadUnitsPerSecond": 24_000}
+
+    def test_a_shorter_cache_period_asks_for_more(self, stack):
+        breaker = CircuitBreaker(stack, "Breaker")
+        breaker.attach(
+            make_function(stack),
+            circuit_id="payments",
+            read_copies=64,
+            cache_ttl=Duration.millis(500),
+            expected_containers=20_000,
+        )
+        need = fleet_need(20_000, 0.5, 64)
+        assert warm_throughput(stack) == {"ReadUnitsPerSecond": need.warm_read_units}
+        assert need.warm_read_units > 24_000
+
+    def test_small_fleets_one_item_mode_and_unknown_fleets_write_none(self, stack):
+        breaker = CircuitBreaker(stack, "Breaker")
+        breaker.attach(make_function(stack), circuit_id="a", read_copies=32, expected_containers=5_000)
+        breaker.attach(make_function(stack, "Unknown"), circuit_id="b", read_copies=32)
+        breaker.attach(big_function(stack, "OneItem", 900), circuit_id="c")
+        assert warm_throughput(stack) is None
+
+    def test_expected_containers_is_a_whole_number_for_fleet_mode_only(self, stack):
+        breaker = CircuitBreaker(stack, "Breaker")
+        error = assert_misconfigured(
+            lambda: breaker.attach(make_function(stack), circuit_id="p", expected_containers=20_000),
+            "expected_containers",
+            "pass read_copies=32 too",
+        )
+        assert "20000" in str(error)
+        for wrong in (0, 2.5, True):
+            assert_misconfigured(
+                lambda wrong=wrong: breaker.attach(
+                    make_function(stack, f"F{wrong}"),
+                    circuit_id="p",
+                    read_copies=4,
+                    expected_containers=wrong,
+                ),
+                "expected_containers",
+                "must be",
+            )
+
+    def test_fleets_beyond_the_table_quota_are_capped_and_warned_about(self, stack):
+        breaker = CircuitBreaker(stack, "Breaker")
+        for circuit in ("payments", "inventory"):
+            breaker.attach(
+                make_function(stack, circuit.title()),
+                circuit_id=circuit,
+                read_copies=32,
+                expected_containers=20_000,
+            )
+        assert warm_throughput(stack) == {"ReadUnitsPerSecond": 40_000}
+        [warning] = Annotations.from_stack(stack).find_warning(
+            "*", Match.string_like_regexp("breakerTableQuota")
+        )
+        assert "48,000 read units" in str(warning.entry.data)
+
+    def test_too_few_copies_for_the_fleet_are_warned_about(self, stack):
+        breaker = CircuitBreaker(stack, "Breaker")
+        breaker.attach(make_function(stack), circuit_id="payments", read_copies=8, expected_containers=20_000)
+        [warning] = Annotations.from_stack(stack).find_warning(
+            "*", Match.string_like_regexp("breakerFleetCopies")
+        )
+        fix = re.search(r"pass read_copies=(\d+) \(the fewest that fit\)", str(warning.entry.data))
+        assert fix is not None, warning.entry.data
+        suggested = int(fix[1])
+        assert fleet_need(20_000, 1.0, suggested).fits
+        assert not fleet_need(20_000, 1.0, suggested - 1).fits
+
+    def test_a_warm_throughput_of_the_users_own_is_kept_and_checked(self, stack):
+        low = dynamodb.WarmThroughput(read_units_per_second=15_000)
+        breaker = CircuitBreaker(stack, "Breaker", table_props={"warm_throughput": low})
+        breaker.attach(
+            make_function(stack), circuit_id="payments", read_copies=32, expected_containers=20_000
+        )
+        assert warm_throughput(stack) == {"ReadUnitsPerSecond": 15_000}, "the user's, untouched"
+        [warning] = Annotations.from_stack(stack).find_warning(
+            "*", Match.string_like_regexp("breakerTableWarmThroughput")
+        )
+        assert "24,000 read units" in str(warning.entry.data)
+        assert "table_props['warm_throughput'] is lower" in str(warning.entry.data)
+
+    def test_an_existing_table_is_not_changed_but_told_what_it_needs(self, stack):
+        existing = dynamodb.Table.from_table_name(stack, "Existing", "shared-circuits")
+        breaker = CircuitBreaker(stack, "Breaker", existing_table=existing)
+        breaker.attach(
+            make_function(stack), circuit_id="payments", read_copies=32, expected_containers=20_000
+        )
+        warnings = Annotations.from_stack(stack).find_warning(
+            "*", Match.string_like_regexp("breakerTableWarmThroughput")
+        )
+        assert len(warnings) == 1
+        assert "not this construct's to change" in str(warnings[0].entry.data)
+
+
+def test_the_placement_odds_are_exact():
+    """overload_odds counts placements exactly: it agrees with every placement of 5 copies on 3 partitions."""
+    import itertools
+
+    placements = list(itertools.product(range(3), repeat=5))
+    for most in range(6):
+        over = sum(max(p.count(i) for i in range(3)) > most for p in placements) / len(placements)
+        assert overload_odds(5, 3, most) == pytest.approx(over)
 
 
 # ------------------------------------------------------------------------------- pause_while_open
@@ -581,3 +784,65 @@ def breaker_table_id(template: Any) -> str:
     tables = template.find_resources("AWS::DynamoDB::Table")
     [logical_id] = [k for k in tables if k.startswith("BreakerTable")]
     return logical_id
+
+
+# ------------------------------------------------------------------------------------------- layout
+
+#: The most lines a module (and a class) of the breaker's packages may have: one concern each.
+MAX_MODULE_LINES, MAX_CLASS_LINES = 600, 400
+
+
+@pytest.mark.parametrize("package", ["circuit_breaker", "runtime"])
+def test_the_breakers_modules_and_classes_keep_to_one_concern(package):
+    import ast
+
+    too_long = []
+    for path in sorted((REPO_ROOT / "constructs_lib" / package).glob("*.py")):
+        text = path.read_text()
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            too_long.append(f"{path.name}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef) and (node.end_lineno or 0) - node.lineno + 1 > MAX_CLASS_LINES:
+                too_long.append(f"{path.name}: class {node.name}")
+    assert too_long == []
+
+
+def test_every_public_name_stays_where_it_was():
+    import constructs_lib
+    import constructs_lib.circuit_breaker as construct_side
+    import constructs_lib.runtime as runtime
+    import constructs_lib.runtime.breaker as breaker_module
+
+    assert {
+        constructs_lib.CircuitBreaker,
+        constructs_lib.CircuitBreakerWiring,
+        constructs_lib.ConsumerPause,
+    } == {
+        construct_side.CircuitBreaker,
+        construct_side.CircuitBreakerWiring,
+        construct_side.ConsumerPause,
+    }
+    for name in ("receives_for_outage", "ONE_ITEM_CONTAINERS", "GOVERNOR_RUNTIME", "RECONCILE_SECONDS"):
+        assert hasattr(construct_side, name), name
+    assert set(runtime.__all__) == {
+        "BreakerSettings",
+        "CircuitBreaker",
+        "CircuitOpenError",
+        "InvalidSettingsError",
+        "State",
+    }
+    for name in (
+        "CircuitBreaker",
+        "CircuitOpenError",
+        "TABLE_ENV",
+        "SETTINGS_ENV",
+        "NAMESPACE_ENV",
+        "PAUSED_ENV",
+        "DEFAULT_NAMESPACE",
+        "MISCONFIGURATION_CODES",
+        "MAX_RACE_RETRIES",
+        "HELD_REASON",
+        "MIN_CLAIM_SECONDS",
+    ):
+        assert hasattr(breaker_module, name), name
+    assert runtime.CircuitOpenError is breaker_module.CircuitOpenError

@@ -62,6 +62,18 @@ class EmfWriter:
         self.table = table
         self.emit = emit or print_line
 
+    def log(self, event: str, circuit_id: str, now: float, *, level: str = "INFO", **fields: Any) -> None:
+        """One structured log line that is no metric (``event`` and ``fields``, by ``circuit_id``)."""
+        record = {
+            "timestamp": int(now * 1000),
+            "CircuitId": circuit_id,
+            "StateTable": self.table,
+            "level": level,
+            "event": event,
+            **fields,
+        }
+        self.emit(json.dumps(record, default=str))
+
     def write(
         self,
         event: str,

@@ -17,14 +17,21 @@ attribute              type    meaning
 ``halfOpenSuccesses``  N       successful probes in this HALF_OPEN period
 ``probes``             M       probe slot -> ``{owner, expiresAt}`` leases (HALF_OPEN)
 ``expiresAt``          N       TTL attribute: deletes circuits idle for long; never read for decisions
+``readCopies``         N       fleet mode: the read copies every transition writes (absent: none)
 =====================  ======  =====================================================================
 
-With ``read_copies`` above 1, each circuit also has that many read copies, ``<circuit id>#copy-<i>``:
-``circuitState``, ``version``, ``openUntil``, ``consecutiveOpens`` and ``stateChangedAt`` as the
-circuit's item had them at ``version``, ``copyOf`` (the circuit id, so stream readers can skip copies)
-and, while a container tries a half-open probe through the copy, ``claimOwner`` and ``claimUntil``.
-Copies are written only by the container that won a transition (and, 0.1 s after it, by one that finds a
-copy older than the state it knows), each write conditional on the copy's version being older.
+With ``read_copies`` above 1, each circuit also has read copies, ``<circuit id>#copy-<i>``:
+``circuitState``, ``version``, ``openUntil``, ``consecutiveOpens``, ``stateChangedAt``, ``readCopies``
+and ``expiresAt`` as the circuit's item had them at ``version``, ``copyOf`` (the circuit id, so stream
+readers can skip copies) and, while a container tries a half-open probe through the copy, ``claimOwner``
+and ``claimUntil``. Copies are written by the container that won a transition (and, 0.1 s after it, by
+one that finds a copy older than the state it knows), each write conditional on the copy being older.
+
+The circuit's ``readCopies`` only grows: a container in fleet mode raises it to its own ``read_copies``
+(``enlist``) before it trusts a copy, and every transition's winner, whatever its own setting, writes
+that many copies. A copy is trusted only while its ``readCopies`` covers the reader's and its
+``expiresAt`` (never later than the item's) has not passed, so no mix of settings, and no item that TTL
+deleted and a later write re-created, leaves a container deciding by a copy that nobody writes.
 
 A missing item is a CLOSED circuit with no failures. Every write returns an :class:`Outcome`: the item
 as written (``ReturnValues=ALL_NEW``), or, when its condition did not hold (a lost race), the item as
@@ -34,7 +41,6 @@ and never overwrites.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -105,6 +111,10 @@ class Snapshot:
     #: Not read but decided here: this container's own failures, not yet written, reach the threshold,
     #: so it treats the circuit as OPEN until its next read writes them.
     held: bool = False
+    #: The read copies every transition writes (``readCopies``; 1: none).
+    read_copies: int = 1
+    #: The item's TTL (epoch seconds; 0 when absent). A copy's is never later than its circuit's.
+    expires_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -149,6 +159,8 @@ def parse(item: dict[str, Any] | None, copy: int | None = None) -> Snapshot:
         copy=copy,
         claim_owner=item["claimOwner"]["S"] if "claimOwner" in item else None,
         claim_until=_num(item, "claimUntil"),
+        read_copies=int(_num(item, "readCopies", 1)),
+        expires_at=_num(item, TTL_ATTRIBUTE),
     )
 
 
@@ -162,12 +174,20 @@ class DynamoStore:
         self._key = {"id": _s(circuit_id)}
 
     def read(self, copy: int | None = None) -> Snapshot:
-        """The circuit's item, or its read copy ``copy`` (strongly consistent either way)."""
-        response = self._client.get_item(TableName=self._table, Key=self._key_of(copy), ConsistentRead=True)
+        """The circuit's item (strongly consistent), or its read copy ``copy`` (eventually consistent: half
+        the read units, and a copy older than a state the reader knows never takes it back)."""
+        response = self._client.get_item(
+            TableName=self._table, Key=self._key_of(copy), ConsistentRead=copy is None
+        )
         return parse(dict(response.get("Item") or {}), copy)
 
-    def write_copy(self, copy: int, snapshot: Snapshot, *, expires_at: int) -> None:
-        """Bring read copy ``copy`` up to ``snapshot`` (the circuit's item), unless it is as new already."""
+    def write_copy(self, copy: int, snapshot: Snapshot, *, now: float) -> None:
+        """Bring read copy ``copy`` up to ``snapshot`` (the circuit's item), unless it is as new already.
+
+        Raises:
+            CopyNotWrittenError: the write's condition failed, but the copy it returned is not as new (or
+                none came back): the copy is behind, as after any other failed write.
+        """
         values: dict[str, Any] = {
             ":state": _s(snapshot.state.value),
             ":v": _n(snapshot.version),
@@ -176,19 +196,43 @@ class DynamoStore:
             ":changed": _n(snapshot.state_changed_at or 0),
             ":of": _s(self._circuit_id),
             ":sv": _n(SCHEMA_VERSION),
-            ":exp": _n(expires_at),
+            ":exp": _n(int(snapshot.expires_at)),
+            ":k": _n(snapshot.read_copies),
+            ":now": _n(now),
         }
-        # A failed condition means the copy is as new already.
-        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+        try:
             self._client.update_item(
                 TableName=self._table,
                 Key=self._key_of(copy),
                 UpdateExpression="SET circuitState = :state, version = :v, openUntil = :until, "
                 "consecutiveOpens = :opens, stateChangedAt = :changed, copyOf = :of, schemaVersion = :sv, "
-                "expiresAt = :exp REMOVE claimOwner, claimUntil",
-                ConditionExpression="attribute_not_exists(version) OR version < :v",
+                "expiresAt = :exp, readCopies = :k REMOVE claimOwner, claimUntil",
+                ConditionExpression="attribute_not_exists(version) OR version < :v OR expiresAt <= :now OR "
+                "(version = :v AND (attribute_not_exists(readCopies) OR readCopies < :k))",
                 ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
+        except self._client.exceptions.ConditionalCheckFailedException as lost:
+            found = parse(lost.response.get("Item"), copy)
+            if not (found.exists and found.version >= snapshot.version):
+                raise CopyNotWrittenError(copy, found) from lost
+
+    def enlist(self, *, read_copies: int, now: float, expires_at: int) -> Outcome:
+        """Raise the circuit's ``readCopies`` to ``read_copies`` (and renew an expired item), creating a
+        new circuit CLOSED. Changes no state and no version, so no lease or claim is lost to it."""
+        return self._update(
+            "SET readCopies = :k, expiresAt = :exp, schemaVersion = :sv, "
+            "circuitState = if_not_exists(circuitState, :closed), version = if_not_exists(version, :zero)",
+            "attribute_not_exists(readCopies) OR readCopies < :k OR expiresAt <= :now",
+            {
+                ":k": _n(read_copies),
+                ":exp": _n(expires_at),
+                ":sv": _n(SCHEMA_VERSION),
+                ":closed": _s(State.CLOSED.value),
+                ":zero": _n(0),
+                ":now": _n(now),
+            },
+        )
 
     def claim_copy(self, copy: int, *, version: int, owner: str, until: float, now: float) -> Outcome:
         """Hold read copy ``copy``'s half-open claim until ``until``, if it is free at ``version``."""
@@ -359,6 +403,15 @@ class DynamoStore:
         except self._client.exceptions.ConditionalCheckFailedException as lost:
             return Outcome(False, parse(lost.response.get("Item"), copy))
         return Outcome(True, parse(response.get("Attributes"), copy))
+
+
+class CopyNotWrittenError(Exception):
+    """A read copy's write lost its condition to nothing newer: the copy is still behind."""
+
+    def __init__(self, copy: int, found: Snapshot) -> None:
+        self.copy = copy
+        self.found = found
+        super().__init__(f"read copy {copy} was not written (it holds version {found.version})")
 
 
 def error_code(exc: Exception) -> str | None:

@@ -1,37 +1,47 @@
-"""A circuit breaker whose state every Lambda container shares through one DynamoDB item."""
+"""A circuit breaker whose state every Lambda container shares through one DynamoDB item.
+
+:class:`CircuitBreaker` is the runtime's face: it guards functions and blocks, and hands each call to its
+collaborators, one per concern: ``StateView`` (what the container knows, and its reads), ``Gate`` (the
+decision for a call), ``Recorder`` (failures, probes and transitions written) and :class:`Telemetry`
+(the structured log and EMF records: the metrics the construct alarms on are named here).
+"""
 
 from __future__ import annotations
 
 import functools
 import inspect
-import json
-import logging
 import os
-import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from ._copies import ReadCopies
+from ._access import StoreAccess
+from ._config import DEFAULT_NAMESPACE as DEFAULT_NAMESPACE
+from ._config import NAMESPACE_ENV as NAMESPACE_ENV
+from ._config import PAUSED_ENV as PAUSED_ENV
+from ._config import SETTINGS_ENV as SETTINGS_ENV
+from ._config import TABLE_ENV as TABLE_ENV
+from ._config import exception_types, paused_circuits, resolve_settings
 from ._emf import EmfWriter
-from ._store import DynamoStore, Outcome, Snapshot, State, default_client, error_code, is_throttled
+from ._gate import MIN_CLAIM_SECONDS as MIN_CLAIM_SECONDS
+from ._gate import Gate
+from ._outcomes import HELD_REASON as HELD_REASON
+from ._outcomes import MAX_RACE_RETRIES as MAX_RACE_RETRIES
+from ._outcomes import NORMAL, CircuitOpenError, Permit, why_rejected
+from ._recorder import Recorder
+from ._store import CopyNotWrittenError, Snapshot, State, error_code
+from ._view import StateView
 from .settings import BreakerSettings, InvalidSettingsError
 
 if TYPE_CHECKING:
     from botocore.config import Config
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from ._copies import ReadCopies
+
 __all__ = ["CircuitBreaker", "CircuitOpenError"]
 
-TABLE_ENV = "CIRCUIT_BREAKER_TABLE"
-SETTINGS_ENV = "CIRCUIT_BREAKER_SETTINGS"
-NAMESPACE_ENV = "CIRCUIT_BREAKER_NAMESPACE"
-#: JSON list of the circuits whose consumer ``pause_while_open`` pauses (set on the consumer by attach).
-PAUSED_ENV = "CIRCUIT_BREAKER_PAUSED_CIRCUITS"
-DEFAULT_NAMESPACE = "ConstructsLib/CircuitBreaker"
 #: DynamoDB errors that no retry can cure: the table, its key schema or the role is wrong.
 MISCONFIGURATION_CODES = frozenset(
     {
@@ -41,45 +51,8 @@ MISCONFIGURATION_CODES = frozenset(
         "UnrecognizedClientException",
     }
 )
-#: How many conditional writes one decision may lose before it gives up (and rejects the call).
-MAX_RACE_RETRIES = 8
-#: Why a container rejects while its own unwritten failures reach the threshold (``_hold``).
-HELD_REASON = "this container's own failures, not yet written, reach failure_threshold"
-#: Fleet mode: the shortest time a read copy's half-open claim is held (it is held for a cache period).
-MIN_CLAIM_SECONDS = 0.1
 
 F = TypeVar("F", bound=Callable[..., Any])
-_log = logging.getLogger("constructs_lib.runtime")
-
-
-class CircuitOpenError(Exception):
-    """The call was not made: the circuit is open (or its state could not be read with fail_open=False).
-
-    ``retry_after`` is the number of seconds until the circuit lets a probe through.
-    """
-
-    def __init__(
-        self, circuit_id: str, retry_after: float, state: State, reason: str = "circuit is open"
-    ) -> None:
-        self.circuit_id = circuit_id
-        self.retry_after = max(0.0, retry_after)
-        self.state = state
-        self.reason = reason
-        super().__init__(
-            f"circuit '{circuit_id}' rejected the call ({reason}); retry in {self.retry_after:.1f}s"
-        )
-
-
-@dataclass(frozen=True)
-class _Permit:
-    """Leave to make one call: a normal call, or a half-open probe holding a lease on a slot."""
-
-    slot: str | None = None
-    owner: str | None = None
-    version: int = 0
-
-
-_NORMAL = _Permit()
 _CLOSED = State.CLOSED
 
 
@@ -125,10 +98,10 @@ class CircuitBreaker:
     ) -> None:
         if not circuit_id or len(circuit_id) > 256:
             raise ValueError(f"circuit_id must be 1-256 characters, got {circuit_id!r}")
-        self.settings = _resolve_settings(circuit_id, settings)
+        self.settings = resolve_settings(circuit_id, settings)
         self.circuit_id = circuit_id
-        self.failure_exceptions = _exception_types(circuit_id, "failure_exceptions", failure_exceptions)
-        self.ignored_exceptions = _exception_types(circuit_id, "ignored_exceptions", ignored_exceptions)
+        self.failure_exceptions = exception_types(circuit_id, "failure_exceptions", failure_exceptions)
+        self.ignored_exceptions = exception_types(circuit_id, "ignored_exceptions", ignored_exceptions)
         self.table_name: str = table_name or os.environ.get(TABLE_ENV, "")
         self.metrics_namespace = metrics_namespace or os.environ.get(NAMESPACE_ENV, DEFAULT_NAMESPACE)
         if not self.table_name:
@@ -137,29 +110,28 @@ class CircuitBreaker:
                 "(the CDK construct's attach() sets it)"
             )
         self._clock = clock
-        self._client = client
-        self._boto_config = boto_config
-        self._emf = EmfWriter(self.metrics_namespace, self.table_name, emit)
-        self._store: DynamoStore | None = None
-        self._copies: ReadCopies | None = None
-        # The last state read and the time until which it is trusted. Replaced whole (one reference
-        # assignment under the GIL), so threads read it without a lock.
-        self._cache: tuple[Snapshot, float] | None = None
-        self._read_at = float("-inf")  # when the cached state was read or learned
-        self._known: Snapshot | None = None  # the state read or learned last (never a local hold)
-        # Failures seen but not yet written: in fleet mode until the next read, and in either mode while
-        # the store throttles the write. Written with one ADD; dropped if the circuit is no longer CLOSED.
-        self._pending_failures = 0
-        self._pending_since = 0.0  # when the first of them happened
-        self._pending_lock = threading.Lock()  # threads of one container share them
+        self._telemetry = Telemetry(
+            EmfWriter(self.metrics_namespace, self.table_name, emit), circuit_id, clock, self.settings
+        )
+        self._access = StoreAccess(
+            self.table_name,
+            circuit_id,
+            self.settings.read_copies,
+            self._telemetry.copy_error,
+            client=client,
+            boto_config=boto_config,
+        )
+        self._view = StateView(self.settings, self._access, self._telemetry)
+        self._recorder = Recorder(self.settings, self._access, self._view, self._telemetry)
+        self._gate = Gate(self.settings, self._access, self._view, self._recorder, self._telemetry, clock)
 
     # ------------------------------------------------------------------------------------ public
 
     @property
     def state(self) -> State:
         """The circuit's current state, read from DynamoDB (store errors propagate)."""
-        snapshot = self._store_for().read()
-        self._remember(snapshot, self._clock())
+        snapshot = self._access.store().read()
+        self._view.remember(snapshot, self._clock())
         return snapshot.state
 
     def guard(self, function: F | None = None, *, fallback: Callable[..., Any] | None = None) -> Any:
@@ -176,7 +148,7 @@ class CircuitBreaker:
                 f"circuit '{self.circuit_id}': guard takes the function to decorate, got {function!r}; "
                 "pass a fallback by keyword: @breaker.guard(fallback=...)"
             )
-        if fallback is not None and self.circuit_id in _paused_circuits():
+        if fallback is not None and self.circuit_id in paused_circuits():
             raise InvalidSettingsError(
                 self.circuit_id,
                 [
@@ -194,23 +166,23 @@ class CircuitBreaker:
             if inspect.iscoroutinefunction(target):
                 return cast(F, self._guard_coroutine(target, fallback))
 
-            clock, timed = self._clock, self.settings.slow_call_duration is not None
+            clock, view, timed = self._clock, self._view, self.settings.slow_call_duration is not None
 
             @functools.wraps(target)
             def guarded(*args: Any, **kwargs: Any) -> Any:
                 # The common case first: a CLOSED state read within cache_ttl, and no slow-call timing.
                 # Such a call writes nothing when it succeeds, so only a failure needs the full path.
-                cached = self._cache
+                cached = view.cache
                 if cached is not None and not timed and cached[0].state is _CLOSED:
                     now = clock()
                     if now < cached[1]:
                         try:
                             return target(*args, **kwargs)
                         except BaseException as exc:
-                            self._settle(_NORMAL, exc, now)
+                            self._settle(NORMAL, exc, now)
                             raise
                 try:
-                    permit = self._acquire()
+                    permit = self._gate.acquire()
                 except CircuitOpenError:
                     if fallback is None:
                         raise
@@ -227,7 +199,7 @@ class CircuitBreaker:
         @functools.wraps(target)
         async def guarded(*args: Any, **kwargs: Any) -> Any:
             try:
-                permit = self._acquire()
+                permit = self._gate.acquire()
             except CircuitOpenError:
                 if fallback is None:
                     raise
@@ -252,7 +224,7 @@ class CircuitBreaker:
 
     @contextmanager
     def _block(self) -> Iterator[None]:
-        permit = self._acquire()
+        permit = self._gate.acquire()
         started = self._clock()
         try:
             yield
@@ -261,9 +233,7 @@ class CircuitBreaker:
             raise
         self._settle(permit, None, started)
 
-    # ------------------------------------------------------------------------------------ decisions
-
-    def _run(self, permit: _Permit, function: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    def _run(self, permit: Permit, function: Callable[..., Any], args: Any, kwargs: Any) -> Any:
         started = self._clock()
         try:
             result = function(*args, **kwargs)
@@ -273,300 +243,10 @@ class CircuitBreaker:
         self._settle(permit, None, started)
         return result
 
-    def _acquire(self) -> _Permit:
-        now = self._clock()
-        try:
-            snapshot = self._current(now)
-            if self.settings.read_copies > 1:
-                snapshot = self._through_copy(snapshot, now)
-            for _ in range(MAX_RACE_RETRIES):
-                if snapshot.state is State.CLOSED:
-                    return _NORMAL
-                if snapshot.state is State.OPEN:
-                    if now < snapshot.open_until:
-                        raise self._reject(snapshot, now, snapshot.open_until - now)
-                    permit, snapshot = self._try_begin_half_open(snapshot, now)
-                else:
-                    permit, snapshot = self._try_take_probe_slot(snapshot, now)
-                if permit is not None:
-                    return permit
-                if snapshot.state is State.HALF_OPEN and self._free_slots(snapshot, now) == []:
-                    raise self._reject(snapshot, now, self._earliest_lease_end(snapshot, now))
-            raise self._reject(snapshot, now, 0.0, reason="too much contention for the state item")
-        except CircuitOpenError:
-            raise
-        except Exception as exc:  # DynamoDB (or the network to it) failed
-            return self._decide_unread(exc, now)
-
-    def _decide_unread(self, exc: Exception, now: float) -> _Permit:
-        """Decide without the store. Throttling means the store works but is busy: the state read last
-        decides (CLOSED lets the call through, unless this container's own failures not yet written
-        reach ``failure_threshold``; OPEN and HALF_OPEN reject it), and the store is asked again after a
-        cache period. Any other error, or no state read yet, follows ``fail_open``."""
-        self._store_error("acquire", exc)
-        if self._known is not None and is_throttled(exc):
-            self._remember(self._known, now)
-            if self._pending_failures >= self.settings.failure_threshold:
-                self._hold(now)
-            snapshot = self._cache[0] if self._cache is not None else self._known
-            if snapshot.state is State.CLOSED:
-                return _NORMAL
-            opened = snapshot.state is State.OPEN and now < snapshot.open_until
-            retry = snapshot.open_until - now if opened else self.settings.cache_ttl
-            raise self._reject(snapshot, now, retry, reason="state store throttled; last state read")
-        if self.settings.fail_open:
-            return _NORMAL
-        raise CircuitOpenError(self.circuit_id, 0.0, State.OPEN, reason="state store unavailable") from exc
-
-    def _through_copy(self, snapshot: Snapshot, now: float) -> Snapshot:
-        """Fleet mode: a call that could probe must first win the claim of the copy it read, so that at
-        most ``read_copies`` containers at a time write to the circuit's item for a probe. Returns the
-        state to decide by: as read (CLOSED, or OPEN before ``openUntil``), or the circuit's own item."""
-        if _settled(snapshot, now):
-            return snapshot
-        if snapshot.state is State.OPEN or snapshot.copy is None:
-            cached = self._cache
-            if cached is not None and snapshot.state is State.OPEN and self._read_at < now < cached[1]:
-                raise self._reject(snapshot, now, cached[1] - now)  # the open period's jittered end
-            if self._read_at < now or snapshot.copy is None:
-                snapshot = self._refresh(now)  # what the copies say now
-            if _settled(snapshot, now):
-                return snapshot
-        if snapshot.claim_until > now:
-            raise self._reject(snapshot, now, snapshot.claim_until - now)
-        claim_period = max(self.settings.cache_ttl, MIN_CLAIM_SECONDS)
-        outcome = self._copies_for().try_claim(snapshot, now=now, until=now + claim_period)
-        if not outcome.won:
-            self._learn(outcome, now)
-            raise self._reject(outcome.snapshot, now, max(outcome.snapshot.claim_until - now, 0.0))
-        return self._reread(now)
-
-    def _try_begin_half_open(self, snapshot: Snapshot, now: float) -> tuple[_Permit | None, Snapshot]:
-        owner, slot = uuid.uuid4().hex, "s0"
-        outcome = self._store_for().begin_half_open(
-            now=now,
-            version=snapshot.version,
-            slot=slot,
-            owner=owner,
-            lease_until=now + self.settings.probe_timeout,
-            expires_at=self._expires_at(now),
-        )
-        if not outcome.won:
-            return None, self._learn(outcome, now)
-        written = self._learn(outcome, now)
-        self._transition(State.OPEN, State.HALF_OPEN, written, now)
-        return _Permit(slot=slot, owner=owner, version=written.version), written
-
-    def _try_take_probe_slot(self, snapshot: Snapshot, now: float) -> tuple[_Permit | None, Snapshot]:
-        free = self._free_slots(snapshot, now)
-        if not free:
-            return None, snapshot
-        owner = uuid.uuid4().hex
-        outcome = self._store_for().take_probe_slot(
-            now=now,
-            version=snapshot.version,
-            slot=free[0],
-            owner=owner,
-            lease_until=now + self.settings.probe_timeout,
-        )
-        written = self._learn(outcome, now)
-        if not outcome.won:
-            return None, written
-        return _Permit(slot=free[0], owner=owner, version=written.version), written
-
-    def _settle(self, permit: _Permit, exc: BaseException | None, started: float) -> None:
+    def _settle(self, permit: Permit, exc: BaseException | None, started: float) -> None:
         """Record the outcome of a permitted call; store errors are logged, never raised."""
         now = self._clock()
-        failed = self._counts_as_failure(exc) or self._too_slow(now - started)
-        try:
-            if permit.slot is not None:
-                self._settle_probe(permit, failed, now)
-            elif failed:
-                self._count_failure(now)
-        except Exception as store_exc:
-            self._store_error("record", store_exc)
-        if failed and permit.slot is None and self._pending_failures >= self.settings.failure_threshold:
-            self._hold(now)
-
-    def _count_failure(self, now: float) -> None:
-        """Add a failure to those not yet written (dropping them if their window has passed); write
-        them now, or in fleet mode with the next read."""
-        with self._pending_lock:
-            if self._pending_failures and now - self._pending_since > self.settings.window:
-                self._pending_failures = 0
-            if not self._pending_failures:
-                self._pending_since = now
-            self._pending_failures += 1
-        if self.settings.read_copies == 1:
-            self._flush_failures(now)
-
-    def _hold(self, now: float) -> None:
-        """This container's own failures not yet written (fleet mode, or throttled) reach the threshold:
-        they alone would open the circuit, so it rejects its calls until its next read writes them."""
-        cached = self._cache
-        if cached is None or cached[0].state is not State.CLOSED:
-            return
-        until = cached[1] if cached[1] > now else now + self.settings.cache_ttl
-        self._cache = (replace(cached[0], state=State.OPEN, open_until=until, held=True), until)
-
-    def _flush_failures(self, now: float) -> None:
-        """Write the failures not yet written with one ADD; throttled, they wait for the next read."""
-        with self._pending_lock:
-            count, self._pending_failures = self._pending_failures, 0
-        if not count:
-            return  # another thread of this container wrote them
-        try:
-            self._record_failure(now, count)
-        except Exception as exc:
-            if is_throttled(exc):
-                with self._pending_lock:
-                    self._pending_failures += count
-            raise
-
-    def _record_failure(self, now: float, count: int) -> None:
-        store = self._store_for()
-        for _ in range(MAX_RACE_RETRIES):
-            outcome = store.add_failure(
-                now=now, window=self.settings.window, expires_at=self._expires_at(now), count=count
-            )
-            if not outcome.won:
-                current = self._learn(outcome, now)
-                if current.state is not State.CLOSED:
-                    return  # already open or probing: nothing to count
-                if current.window_start is None:
-                    continue  # the item was just created or closed: counting again will succeed
-                outcome = store.restart_window(
-                    now=now,
-                    old_window_start=current.window_start,
-                    expires_at=self._expires_at(now),
-                    count=count,
-                )
-                if not outcome.won:
-                    self._learn(outcome, now)
-                    continue  # another container restarted the window first: count in it
-            written = self._learn(outcome, now)
-            if written.failure_count >= self.settings.failure_threshold:
-                self._open(written, State.CLOSED, consecutive_opens=1, now=now)
-            return
-
-    def _settle_probe(self, permit: _Permit, failed: bool, now: float) -> None:
-        store = self._store_for()
-        assert permit.slot is not None
-        assert permit.owner is not None
-        if failed:
-            current = self._reread(now)
-            if current.state is State.HALF_OPEN and current.version == permit.version:
-                self._open(current, State.HALF_OPEN, consecutive_opens=current.consecutive_opens + 1, now=now)
-            return
-        outcome = store.probe_succeeded(version=permit.version, slot=permit.slot, owner=permit.owner)
-        written = self._learn(outcome, now)
-        if outcome.won and written.half_open_successes >= self.settings.success_threshold:
-            closing = store.close(now=now, version=written.version, expires_at=self._expires_at(now))
-            closed = self._learn(closing, now)
-            if closing.won:
-                self._transition(State.HALF_OPEN, State.CLOSED, closed, now)
-        # Not counted if the period ended or our lease expired and was taken. Either way the probe is over:
-        # free our copy's claim (if the copies were not rewritten), so the next probe may come through it.
-        if self._copies is not None:
-            self._copies.release(now=now)
-
-    def _open(self, snapshot: Snapshot, from_state: State, *, consecutive_opens: int, now: float) -> None:
-        duration = min(
-            self.settings.open_duration * 2 ** (consecutive_opens - 1), self.settings.max_open_duration
-        )
-        outcome = self._store_for().open(
-            now=now,
-            version=snapshot.version,
-            from_state=from_state,
-            open_until=now + duration,
-            consecutive_opens=consecutive_opens,
-            expires_at=self._expires_at(now),
-        )
-        written = self._learn(outcome, now)
-        if outcome.won:  # otherwise someone else moved the circuit first
-            self._transition(from_state, State.OPEN, written, now, open_for=duration)
-
-    # ------------------------------------------------------------------------------------ state
-
-    def _current(self, now: float) -> Snapshot:
-        cached = self._cache
-        if cached is not None:
-            snapshot, fresh_until = cached
-            # An OPEN circuit stays OPEN until openUntil: nothing else can change it before then.
-            if now < fresh_until or (snapshot.state is State.OPEN and now < snapshot.open_until):
-                return snapshot
-        return self._refresh(now)
-
-    def _refresh(self, now: float) -> Snapshot:
-        """Read the state (a random read copy in fleet mode), and write the failures waiting for it."""
-        if self.settings.read_copies > 1:
-            snapshot = self._copies_for().read(self._known, now=now, expires_at=self._expires_at(now))
-            self._remember(snapshot, now)
-        else:
-            snapshot = self._reread(now)
-        if self._pending_failures and snapshot.state is State.CLOSED:
-            try:
-                self._flush_failures(now)
-            except Exception as exc:  # the read worked: decide by it
-                self._store_error("record", exc)
-                if self._pending_failures >= self.settings.failure_threshold:
-                    self._hold(now)
-            return self._cache[0] if self._cache is not None else snapshot
-        with self._pending_lock:  # the circuit is open or probing: failures in it are not counted
-            self._pending_failures = 0
-        return snapshot
-
-    def _reread(self, now: float) -> Snapshot:
-        """Read the circuit's own item."""
-        snapshot = self._store_for().read()
-        self._learn(Outcome(True, snapshot), now)
-        return snapshot
-
-    def _learn(self, outcome: Outcome, now: float) -> Snapshot:
-        """Remember the item a write returned: as written, or as it stood when the write lost. In fleet
-        mode, an item of the circuit newer than the copy read last repairs that copy (after a while)."""
-        self._remember(outcome.snapshot, now)
-        if self._copies is not None and outcome.snapshot.copy is None:
-            self._copies.repair(outcome.snapshot, now=now, expires_at=self._expires_at(now))
-        return outcome.snapshot
-
-    def _remember(self, snapshot: Snapshot, now: float) -> None:
-        self._read_at = now
-        self._known = snapshot
-        ttl = self.settings.cache_ttl
-        if self.settings.read_copies == 1:
-            self._cache = (snapshot, now + ttl)
-            return
-        # Fleet mode: jittered periods, and an OPEN state trusted past openUntil by the same jitter, so
-        # that the fleet does not come back to the copies in step when the open period ends.
-        jitter = self._copies_for().jitter()
-        fresh_until = now + ttl * jitter
-        if snapshot.state is State.OPEN:
-            fresh_until = max(fresh_until, snapshot.open_until + ttl * (jitter - 1.0))
-        self._cache = (snapshot, fresh_until)
-
-    def _copies_for(self) -> ReadCopies:
-        if self._copies is None:
-            self._copies = ReadCopies(self._store_for(), self.settings.read_copies)
-        return self._copies
-
-    def _free_slots(self, snapshot: Snapshot, now: float) -> list[str]:
-        slots = [f"s{i}" for i in range(self.settings.half_open_max_calls)]
-        return [s for s in slots if s not in snapshot.probes or snapshot.probes[s]["expiresAt"] < now]
-
-    def _earliest_lease_end(self, snapshot: Snapshot, now: float) -> float:
-        ends = [lease["expiresAt"] for lease in snapshot.probes.values()]
-        return min(ends) - now if ends else 0.0
-
-    def _store_for(self) -> DynamoStore:
-        if self._store is None:
-            if self._client is None:
-                self._client = default_client(self._boto_config)
-            self._store = DynamoStore(self._client, self.table_name, self.circuit_id)
-        return self._store
-
-    def _expires_at(self, now: float) -> int:
-        return int(now + self.settings.idle_expiry)
+        self._recorder.settle(permit, self._counts_as_failure(exc) or self._too_slow(now - started), now)
 
     def _counts_as_failure(self, exc: BaseException | None) -> bool:
         if exc is None or isinstance(exc, self.ignored_exceptions):
@@ -576,21 +256,43 @@ class CircuitBreaker:
     def _too_slow(self, elapsed: float) -> bool:
         return self.settings.slow_call_duration is not None and elapsed > self.settings.slow_call_duration
 
-    # ------------------------------------------------------------------------------------ telemetry
+    def _current(self, now: float) -> Snapshot:
+        """The state this container decides by now (read again when stale)."""
+        return self._gate.current(now)
 
-    def _reject(
+    def _copies_for(self) -> ReadCopies:
+        """This container's read copies (made on first use)."""
+        return self._access.copies()
+
+
+class Telemetry:
+    """The breaker's records: one JSON line each, a structured log and, for what operators alarm on and
+    pay for, an EMF metric by ``CircuitId`` and ``StateTable``."""
+
+    def __init__(
+        self, emf: EmfWriter, circuit_id: str, clock: Callable[[], float], settings: BreakerSettings
+    ) -> None:
+        self.emf = emf
+        self._circuit_id = circuit_id
+        self._clock = clock
+        self._settings = settings
+
+    def reject(
         self, snapshot: Snapshot, now: float, retry_after: float, reason: str = ""
     ) -> CircuitOpenError:
-        why = reason or (HELD_REASON if snapshot.held else _why(snapshot.state))
-        error = CircuitOpenError(self.circuit_id, retry_after, snapshot.state, why)
+        """The error for a rejected call, counted."""
+        error = CircuitOpenError(
+            self._circuit_id, retry_after, snapshot.state, reason or why_rejected(snapshot)
+        )
         self._emit(
             "CallRejected", "CallsRejected", now, state=snapshot.state.value, retryAfter=error.retry_after
         )
         return error
 
-    def _transition(
+    def transition(
         self, from_state: State, to_state: State, snapshot: Snapshot, now: float, **fields: Any
     ) -> None:
+        """A transition this container won."""
         metric = {
             State.OPEN: "CircuitOpened",
             State.HALF_OPEN: "CircuitHalfOpened",
@@ -605,10 +307,8 @@ class CircuitBreaker:
             version=snapshot.version,
             **fields,
         )
-        if self.settings.read_copies > 1:
-            self._copies_for().propagate(snapshot, expires_at=self._expires_at(now))
 
-    def _store_error(self, during: str, exc: Exception) -> None:
+    def store_error(self, during: str, exc: Exception) -> None:
         """Log and count a state-store failure; a misconfiguration is told apart from a passing fault.
 
         A missing table, a key schema the breaker cannot use or a role without access fails on every
@@ -626,7 +326,34 @@ class CircuitBreaker:
             error=f"{type(exc).__name__}: {exc}",
             errorCode=code,
             kind="misconfiguration" if misconfigured else "transient",
-            failOpen=self.settings.fail_open,
+            failOpen=self._settings.fail_open,
+        )
+
+    def copy_error(self, during: str, copy: int | None, exc: Exception) -> None:
+        """Log a failed request to a read copy (a log line, no metric). Never a store error: the circuit's
+        own item decides, and the copy is repaired by the next container to notice it is behind."""
+        self.emf.log(
+            "CopyError",
+            self._circuit_id,
+            self._clock(),
+            level="WARNING",
+            during=during,
+            copy=copy,
+            error=f"{type(exc).__name__}: {exc}",
+            errorCode="ConditionNotMet" if isinstance(exc, CopyNotWrittenError) else error_code(exc),
+        )
+
+    def copies_differ(self, circuit_copies: int, now: float) -> None:
+        """Said once: another container raised the circuit's read copies above this one's."""
+        self.emf.log(
+            "ReadCopiesDiffer",
+            self._circuit_id,
+            now,
+            level="WARNING",
+            circuitReadCopies=circuit_copies,
+            containerReadCopies=self._settings.read_copies,
+            detail="another container raised the circuit's read copies; this one keeps reading its "
+            "own count and writes all of the circuit's copies at each transition it wins",
         )
 
     def _emit(
@@ -641,7 +368,7 @@ class CircuitBreaker:
     ) -> None:
         """One structured log line that is also an EMF record of ``metric`` (and ``also_count``)."""
         counted = dict.fromkeys((metric, *also_count), (1.0, "Count"))
-        self._emf.write(event, self.circuit_id, counted, now, level=level, **fields)
+        self.emf.write(event, self._circuit_id, counted, now, level=level, **fields)
 
 
 class _GuardedBlock:
@@ -660,84 +387,3 @@ class _GuardedBlock:
 
     def __exit__(self, *exc_info: Any) -> bool:
         return bool(self._active.__exit__(*exc_info))
-
-
-def _exception_types(circuit_id: str, name: str, value: Any) -> tuple[type[BaseException], ...]:
-    """An exception class, or a tuple or list of them, as a tuple; anything else is refused by name."""
-    items = (value,) if isinstance(value, type) else value
-    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
-        items = (items,)
-    items = tuple(items)
-    wrong = [item for item in items if not (isinstance(item, type) and issubclass(item, BaseException))]
-    if wrong:
-        raise InvalidSettingsError(
-            circuit_id,
-            [(name, value, "must be an exception class or a tuple/list of them, e.g. (ConnectionError,)")],
-        )
-    return items
-
-
-def _paused_circuits() -> list[str]:
-    try:
-        paused = json.loads(os.environ.get(PAUSED_ENV, "[]"))
-    except json.JSONDecodeError:
-        return []
-    return [str(c) for c in paused] if isinstance(paused, list) else []
-
-
-def _settled(snapshot: Snapshot, now: float) -> bool:
-    """A state that decides a call without any write: CLOSED, or OPEN before ``openUntil``."""
-    return snapshot.state is State.CLOSED or (snapshot.state is State.OPEN and now < snapshot.open_until)
-
-
-def _why(state: State) -> str:
-    return "circuit is open" if state is State.OPEN else "circuit is half-open and its probe slots are taken"
-
-
-def _resolve_settings(circuit_id: str, given: BreakerSettings | Mapping[str, Any] | None) -> BreakerSettings:
-    """The circuit's settings: ``given`` (whole, or some over the environment's entry), else the entry."""
-    from_env = _settings_from_env(circuit_id)
-    if isinstance(given, BreakerSettings):
-        disagree = [
-            (
-                name,
-                getattr(given, name),
-                f"attach() configured {value!r} ({SETTINGS_ENV}); pass that, or "
-                "pass settings=None to use attach()'s, or change attach()",
-            )
-            for name, value in from_env.items()
-            if name in BreakerSettings.names() and getattr(given, name) != value
-        ]
-        if disagree:
-            raise InvalidSettingsError(circuit_id, disagree)
-        return given
-    if given is not None and not isinstance(given, Mapping):
-        raise InvalidSettingsError(
-            circuit_id, [("settings", given, "pass a BreakerSettings, a mapping of settings, or None")]
-        )
-    return BreakerSettings.resolve(circuit_id, given or {}, from_env)
-
-
-def _settings_from_env(circuit_id: str) -> dict[str, Any]:
-    raw = os.environ.get(SETTINGS_ENV)
-    if not raw:
-        return {}
-    try:
-        settings = json.loads(raw)
-    except json.JSONDecodeError:
-        _log.warning("%s is not valid JSON; using defaults", SETTINGS_ENV)
-        return {}
-    if isinstance(settings, dict) and settings and circuit_id not in settings:
-        raise InvalidSettingsError(
-            circuit_id,
-            [
-                (
-                    "circuit_id",
-                    circuit_id,
-                    f"this function is attached to {', '.join(repr(c) for c in sorted(settings))} only "
-                    f"({SETTINGS_ENV}); use one of those ids, or attach() the function to this circuit",
-                )
-            ],
-        )
-    entry = settings.get(circuit_id, {}) if isinstance(settings, dict) else {}
-    return entry if isinstance(entry, dict) else {}

@@ -40,6 +40,7 @@ class BreakerSettings:
         half_open_max_calls: Probes allowed at once across all containers while HALF_OPEN. Default: 1.
         success_threshold: Probe successes that close the circuit. Default: 1.
         cache_ttl: How long a container trusts its last read of a CLOSED or HALF_OPEN state. Default: 1.
+            Fractions of a second are fine; 0 (read on every call) only with ``read_copies`` 1.
         fail_open: Let calls through when DynamoDB itself fails (logged and counted). Default: True. A
             throttled store is not a failed one: the state the container read last decides instead.
         slow_call_duration: Calls slower than this count as failures. Default: None (off).
@@ -50,7 +51,8 @@ class BreakerSettings:
             about 1,000 containers calling at once. Above 1 the breaker is in fleet mode: transitions are
             copied to that many items, a container counts its failures locally and writes them with its
             next read, and only one container per copy may try a half-open probe at a time. 32 holds to
-            20,000 containers (README, "The breaker at scale"). At most 64.
+            20,000 containers (README, "The breaker at scale"). At most 64. One circuit has one value:
+            every container on it must read the copies that every transition writes.
     """
 
     failure_threshold: int = 5
@@ -99,6 +101,17 @@ class BreakerSettings:
             found.append(("fail_open", merged["fail_open"], "must be True or False"))
         if found:
             return found
+        if merged["read_copies"] > 1 and merged["cache_ttl"] == 0:
+            found.append(
+                (
+                    "cache_ttl",
+                    merged["cache_ttl"],
+                    f"must be above 0 with read_copies={merged['read_copies']}: fleet mode bounds the "
+                    "table's load to one copy read per container per cache period and writes a container's "
+                    "failures with its next read; with 0 every call would read a copy and write its own "
+                    "failures, so use a cache period (the default is 1 s, 0.5 s is fine) or read_copies=1",
+                )
+            )
         if merged["max_open_duration"] < merged["open_duration"]:
             found.append(
                 (
