@@ -33,6 +33,7 @@ from ._core import (
     acknowledge_xray_wildcard,
     cdk_warning,
     check_types,
+    check_whole_seconds,
     child_path,
     given_props,
     is_unresolved,
@@ -331,6 +332,7 @@ def _plan(where: str, given: Mapping[str, Any]) -> _Plan:
     problems = Problems(f"SnapStartFunction '{where}'")
     if not check_types(problems, SnapStartFunction.__init__, given):
         problems.raise_if_any()  # the checks below assume the right types
+    check_whole_seconds(problems, given, "timeout")
     runtime: lambda_.Runtime = or_default(given["runtime"], DEFAULT_RUNTIME)
     architecture = or_default(given["architecture"], DEFAULT_ARCHITECTURE)
     ratio = or_default(given["duration_alarm_ratio"], DEFAULT_DURATION_ALARM_RATIO)

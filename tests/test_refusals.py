@@ -492,3 +492,43 @@ def test_an_existing_queue_without_a_dead_letter_queue_is_refused(stack):
         "existing_queue",
         "needs a dead-letter queue",
     )
+
+
+@pytest.mark.parametrize(
+    ("build", "prop"),
+    [
+        (
+            lambda s, d: QueueBufferedIngest(s, "Ingest", consumer=make_function(s), visibility_timeout=d),
+            "visibility_timeout",
+        ),
+        (
+            lambda s, d: QueueBufferedIngest(s, "Ingest", consumer=make_function(s), max_batching_window=d),
+            "max_batching_window",
+        ),
+        (
+            lambda s, d: QueueBufferedIngest(s, "Ingest", consumer=make_function(s), max_message_age=d),
+            "max_message_age",
+        ),
+        (
+            lambda s, d: CdnFrontedOrigin(
+                s, "Cdn", default_origin=CdnOrigin.bucket(s3.Bucket(s, "Site")), log_retention=d
+            ),
+            "log_retention",
+        ),
+        (
+            lambda s, d: SnapStartFunction(
+                s,
+                "Catalog",
+                code=lambda_.Code.from_inline("def handler(e, c):\n    return {}\n"),
+                handler="index.handler",
+                runtime=lambda_.Runtime.PYTHON_3_13,
+                timeout=d,
+            ),
+            "timeout",
+        ),
+    ],
+)
+def test_a_fraction_of_a_second_where_cloudformation_takes_whole_seconds_is_refused(stack, build, prop):
+    """Not jsii's CannotConvertedIntoWhole from deep inside aws-cdk-lib: the prop, the value and the fix."""
+    fractional = Duration.millis(86_400_500 if prop == "log_retention" else 190_500)
+    assert_misconfigured(lambda: build(stack, fractional), prop, "whole seconds; use Duration.seconds(")

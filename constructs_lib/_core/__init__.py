@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .validation import (
         Problems,
         cdk_warning,
+        check_whole_seconds,
         child_path,
         given_props,
         is_unresolved,
@@ -61,6 +62,7 @@ _EXPORTS = {
     "Problem": ".errors",
     "Problems": ".validation",
     "cdk_warning": ".validation",
+    "check_whole_seconds": ".validation",
     "child_path": ".validation",
     "given_props": ".validation",
     "is_unresolved": ".validation",
@@ -78,6 +80,7 @@ __all__ = [
     "acknowledge_xray_wildcard",
     "cdk_warning",
     "check_types",
+    "check_whole_seconds",
     "checked_arguments",
     "child_path",
     "given_props",

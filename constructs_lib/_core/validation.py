@@ -95,10 +95,24 @@ def is_unresolved(value: Any) -> bool:
 
 
 def seconds(value: Duration | None) -> float | None:
-    """Seconds in a resolved Duration; None when it is absent or a token."""
+    """Seconds in a resolved Duration (fractions kept); None when it is absent or a token."""
     if value is None or is_unresolved(value):
         return None
-    return float(value.to_seconds())
+    return float(value.to_milliseconds(integral=False)) / 1000
+
+
+def check_whole_seconds(problems: Problems, given: Mapping[str, Any], *names: str) -> None:
+    """Record a problem for each Duration of ``names`` in ``given`` that is not a whole number of
+    seconds, where CloudFormation takes whole seconds (jsii would otherwise fail with its own error)."""
+    for name in names:
+        value = given.get(name)
+        exact = seconds(value) if isinstance(value, Duration) else None
+        if exact is not None and exact != int(exact):
+            problems.add(
+                name,
+                value,
+                f"CloudFormation takes it in whole seconds; use Duration.seconds({max(1, round(exact))})",
+            )
 
 
 _describe = describe

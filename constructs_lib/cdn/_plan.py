@@ -19,6 +19,7 @@ from constructs import Construct
 from .._core import (
     Problems,
     check_types,
+    check_whole_seconds,
     is_unresolved,
     merge_props,
     or_default,
@@ -87,6 +88,7 @@ def plan_props(
     problems = Problems(f"CdnFrontedOrigin '{where}'")
     if not check_types(problems, signature, given):
         problems.raise_if_any()  # the checks below assume the right types
+    check_whole_seconds(problems, given, "log_retention")
     default_origin: CdnOrigin = given["default_origin"]
     behaviors = dict(given["additional_behaviors"] or {})
     _check_origins(problems, scope, default_origin, behaviors)

@@ -19,7 +19,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from .._core import Problems, check_types, or_default
+from .._core import Problems, check_types, check_whole_seconds, or_default
 from ._plan_api import (
     DEFAULT_ACCESS_LOG_RETENTION,
     DEFAULT_MESSAGE_GROUP_ID_HEADER,
@@ -110,6 +110,7 @@ def plan_props(
     problems = Problems(f"QueueBufferedIngest '{where}'")
     if not check_types(problems, signature, given):
         problems.raise_if_any()  # the checks below assume the right types
+    check_whole_seconds(problems, given, "visibility_timeout", "max_batching_window", "max_message_age")
     if given["existing_queue"] is not None:
         given = _from_existing_queue(problems, scope, given)
     fifo = bool(given["fifo"])
