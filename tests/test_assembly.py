@@ -159,3 +159,17 @@ def test_templates_without_an_assembly_still_load(tmp_path: Path) -> None:
 )
 def test_environment_of_a_manifest_entry(spec: str | None, expected: tuple[str | None, str | None]) -> None:
     assert environment(spec) == expected
+
+
+def test_two_nested_stacks_with_the_same_template_are_both_read(tmp_path: Path) -> None:
+    """One construct in two parents: the same template content (one asset hash), two files."""
+    app = cdk.App(outdir=str(tmp_path))
+    for name in ("Blue", "Green"):
+        parent = cdk.Stack(app, name, env=cdk.Environment(account=ACCOUNT, region=REGION))
+        sqs.Queue(cdk.NestedStack(parent, "Shared"), "Queue")
+    app.synth()
+    templates = Templates.load([str(tmp_path / "Blue.template.json"), str(tmp_path / "Green.template.json")])
+    nested = sorted(s.path or "" for s in templates.stacks.values() if s.parent is not None)
+    assert nested == ["/Blue/Shared", "/Green/Shared"]
+    queues = sorted(q.path for q in templates.of_type("AWS::SQS::Queue"))
+    assert queues == ["/Blue/Shared/Queue/Resource", "/Green/Shared/Queue/Resource"]

@@ -43,7 +43,7 @@ from constructs_lib.checks import ALL_RULES, ServerlessPatternsChecks, run_rules
 from constructs_lib.checks._model import Stack, Templates
 from tests.corpus import expect
 from tests.corpus.apps import ENV as CORPUS_ENV
-from tests.corpus.kinds import KINDS
+from tests.corpus.kinds import KINDS, deny_only
 from tests.harness import FEATURE_FLAGS, REPO_ROOT, new_app
 
 Build = Callable[[cdk.Stack], object]
@@ -909,6 +909,53 @@ ISSUE_PAIRS: dict[str, tuple[str | PairBuild, str, str]] = {
 }
 
 
+def cross_account(app: cdk.App) -> None:
+    """A queue (and its key) in one account, its consumer in another, with aws-cdk-lib's cross-account
+    grants (the role's policy, and the queue and key policies naming the role); the broken twins lose
+    the queue policy's or the key policy's statement."""
+    for variant in ("working", "no-queue-policy", "no-key-grant"):
+        owner = cdk.Stack(app, f"CrossAccount-{variant}-Owner", env=CORPUS_ENV)
+        consumer = cdk.Stack(
+            app,
+            f"CrossAccount-{variant}-Consumer",
+            env=cdk.Environment(account="222222222222", region="eu-west-1"),
+        )
+        key = kms.Key(owner, "Key")
+        queue = sqs.Queue(
+            owner,
+            "Queue",
+            queue_name=cdk.PhysicalName.GENERATE_IF_NEEDED,
+            encryption_master_key=key,
+            visibility_timeout=Duration.seconds(180),
+        )
+        role = iam.Role(
+            consumer,
+            "Role",
+            role_name=cdk.PhysicalName.GENERATE_IF_NEEDED,
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        )
+        fn = lambda_.Function(
+            consumer,
+            "Fn",
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            handler="index.handler",
+            code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
+            timeout=Duration.seconds(30),
+            role=role,
+        )
+        fn.add_event_source(
+            event_sources.SqsEventSource(queue, report_batch_item_failures=True, max_concurrency=2)
+        )
+        if variant == "no-queue-policy":
+            deny_only(queue.node.find_child("Policy"))
+        if variant == "no-key-grant":
+            cfn = key.node.default_child
+            assert isinstance(cfn, kms.CfnKey)
+            cfn.add_property_override(
+                "KeyPolicy.Statement.1.Principal.AWS", "arn:aws:iam::222222222222:role/other"
+            )
+
+
 def pair_stack(name: str, env: str, outcome: str) -> str:
     return f"Pair-{name}-{env}-{outcome}"
 
@@ -936,6 +983,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     deploy_time_values(app)
     acknowledged(app)
     issue_pairs(app)
+    cross_account(app)
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
     reports = json.loads((outdir / "validation-report.json").read_text())["pluginReports"]
@@ -1363,3 +1411,41 @@ def test_the_corpus_figures(corpus, record_property):
     line = expect.figures(corpus, CORPUS_FORMS)
     record_property("figures", line)
     assert ", 0 errors, 0 undecided;" in line
+
+
+@pytest.mark.parametrize(
+    ("variant", "expected"),
+    [
+        ("working", []),
+        ("no-queue-policy", ["DeliveryEventSourceMappings"]),
+        ("no-key-grant", ["DeliveryEventSourceMappings"]),
+    ],
+)
+def test_two_literal_accounts_are_decided_cross_account_both_sides_must_allow(report, variant, expected):
+    consumer = _built_here(report, f"CrossAccount-{variant}-Consumer")
+    assert consumer.rules == expected, consumer.details
+    if variant == "working":
+        # The pack reads both stacks; read alone, the consumer's queue is outside what was read.
+        assert consumer.edges == [None]
+        templates = Templates.load(
+            [
+                str(report["outdir"] / f"CrossAccount-{variant}-{part}.template.json")
+                for part in ("Owner", "Consumer")
+            ]
+        )
+        from constructs_lib.checks.rules.delivery_undecided import delivery_edges
+
+        [edge] = delivery_edges(templates)
+        assert (edge.decision.allowed, edge.description.split(" → ")[1]) == (
+            True,
+            "queue /CrossAccount-working-Owner/Queue/Resource",
+        )
+    elif variant == "no-queue-policy":
+        [detail] = consumer.details
+        assert "is in another account, and no statement of queue policy" in detail
+    else:
+        [detail] = consumer.details
+        assert (
+            "neither names role /CrossAccount-no-key-grant-Consumer/Role/Resource nor delegates to its "
+            "account" in detail
+        )

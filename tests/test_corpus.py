@@ -5,8 +5,14 @@ refused with exactly its rule. The environment-agnostic and explicit forms, and 
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import shutil
+
 import pytest
 
+from constructs_lib.checks import run_rules
+from constructs_lib.checks._model import Templates
 from tests.corpus import expect
 from tests.corpus.kinds import KINDS
 
@@ -49,3 +55,84 @@ def test_the_corpus_figures(corpus, record_property):
     line = expect.figures(corpus, HERE)
     record_property("figures", line)
     assert ", 0 errors, 0 undecided;" in line
+
+
+#: Resource types the pack reads as an edge's source or as a policy of one.
+READ_BY_THE_PACK = (
+    "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::CompositeAlarm",
+    "AWS::Events::Rule",
+    "AWS::Scheduler::Schedule",
+    "AWS::Lambda::EventSourceMapping",
+    "AWS::Lambda::EventInvokeConfig",
+    "AWS::Lambda::Function",
+    "AWS::Lambda::Permission",
+    "AWS::ApiGateway::Method",
+    "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGatewayV2::Route",
+    "AWS::CloudFront::Distribution",
+    "AWS::SNS::Subscription",
+    "Custom::S3BucketNotifications",
+    "AWS::StepFunctions::StateMachine",
+    "AWS::Pipes::Pipe",
+    "AWS::ApiGateway::Authorizer",
+    "AWS::IAM::Policy",
+    "AWS::IAM::Role",
+    "AWS::KMS::Key",
+    "AWS::SQS::QueuePolicy",
+    "AWS::SNS::TopicPolicy",
+    "AWS::S3::BucketPolicy",
+)
+#: What a template may hold where the pack expects something else: an intrinsic it does not know, a
+#: condition, a value of the wrong shape.
+ODD_VALUES = ({"Fn::Unknown": ["x"]}, {"Fn::If": ["Condition", [], {"Ref": "AWS::NoValue"}]}, 7)
+
+
+def test_a_value_the_pack_cannot_read_leaves_the_edge_undecided_with_its_path_never_a_traceback(corpus):
+    """Every property the pack reads, in every kind's correct app, replaced by an unknown intrinsic, a
+    condition or a number: no rule raises, each finding names a construct path, and what only deploy
+    time could resolve (the intrinsics) is never refused. (A number where an action belongs is read, and
+    may be refused.)"""
+    templates = corpus.form("split").correct
+    runs = 0
+    for kind in KINDS.values():
+        stacks = [s for s in templates.stacks.values() if kind_of_stack(s.name) == kind.name]
+        for stack in stacks:
+            for logical_id, resource in stack.resources.items():
+                if resource.get("Type") not in READ_BY_THE_PACK:
+                    continue
+                for index, prop in enumerate(resource.get("Properties") or {}):
+                    odd = ODD_VALUES[(runs + index) % len(ODD_VALUES)]
+                    mutated = copy.deepcopy(dict(stack.template))
+                    mutated["Resources"][logical_id]["Properties"][prop] = odd
+                    others = [s for s in stacks if s is not stack]
+                    found = run_rules(Templates([*others, dataclasses.replace(stack, template=mutated)]))
+                    errors = [
+                        (r.name, f.detail) for r, f in found if r.severity != "warning" and not f.severity
+                    ]
+                    assert errors == [] or odd == 7, (kind.name, logical_id, prop, odd)
+                    for rule, finding in found:
+                        assert finding.resource.path.startswith("/"), (rule.name, finding.detail)
+                    runs += 1
+    assert runs > 400
+
+
+def kind_of_stack(name: str) -> str:
+    return name.removesuffix("-Targets").removesuffix("-Sources")
+
+
+def test_an_unreadable_template_or_nested_template_is_reported_undecided(corpus, tmp_path):
+    copy_of = tmp_path / "nested"
+    shutil.copytree(corpus["nested"], copy_of)
+    [nested] = [p for p in copy_of.glob("*.nested.template.json") if p.name.startswith("SqsConsumerSources")]
+    nested.write_text("{not json")
+    (copy_of / "AlarmTopic.template.json").write_text("[]")
+    found = run_rules(
+        Templates.load([str(p) for p in copy_of.glob("*.template.json") if ".nested." not in p.name])
+    )
+    undecided = [f for rule, f in found if rule.name == "DeliveryUndecided"]
+    assert sorted(f.resource.path for f in undecided if "cannot be read" in f.detail) == [
+        "/SqsConsumer/Sources.NestedStack/Sources.NestedStackResource",
+        "AlarmTopic/Template",
+    ]
+    assert not [f for rule, f in found if rule.name != "DeliveryUndecided" and rule.severity != "warning"]

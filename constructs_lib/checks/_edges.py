@@ -45,6 +45,7 @@ from ._policies import (
     ResourcePolicy,
     key_of,
     key_policy,
+    might_attach,
     resource_policies,
     role_policies,
 )
@@ -188,11 +189,13 @@ def _one(
     policy: ResourcePolicy | None,
 ) -> Decision:
     default = _DEFAULTS.get(target.type, f"{target.type}'s default")
+    unattached = tuple(might_attach(templates, target))
     policies = Policies(
         resource=policy.statements if policy else None,
         default_allows=target.type == TOPIC and principal.service == "cloudwatch.amazonaws.com",
         default_name=default,
         resource_name=policy.name if policy else default,
+        might_allow=unattached,
     )
     if principal.role is None:
         return decide(Request(principal, action, arn, {**secure(), **(context or {})}), policies)
@@ -203,7 +206,7 @@ def _one(
         identity=identity,
         resource_name=policies.resource_name,
         same_account=same,
-        unknown_managed=tuple(unknown),
+        might_allow=(*unknown, *unattached),
     )
     request = Request(principal, action, arn, role_call(principal, render_arn(principal.role)))
     return decide(request, role_policy)
@@ -217,7 +220,7 @@ def role_may(
     identity, unknown = role_policies(templates, role)
     principal = Principal(role=role)
     same = same_account(account_of(role.stack), account) if account else True
-    policies = Policies(resource=(), identity=identity, same_account=same, unknown_managed=tuple(unknown))
+    policies = Policies(resource=(), identity=identity, same_account=same, might_allow=tuple(unknown))
     return decide(Request(principal, action, arn, role_call(principal, render_arn(role))), policies)
 
 
@@ -242,7 +245,7 @@ def key_allows(
         identity=identity,
         key_policy=True,
         same_account=same,
-        unknown_managed=tuple(unknown),
+        might_allow=tuple(unknown),
         resource_name=f"the key policy of {key.path}",
         default_name="the key policy",
     )

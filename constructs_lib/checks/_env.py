@@ -242,6 +242,24 @@ def _import(templates: Templates, stack: Stack, function: str, argument: Any) ->
 _NO_TEMPLATES = Templates([])
 
 
+_KNOWN_FUNCTIONS = frozenset(
+    {"Ref", "Fn::GetAtt", "Fn::Join", "Fn::Sub", "Fn::ImportValue", "Fn::GetStackOutput"}
+)
+
+
+def known(value: Any) -> bool:
+    """True when ``value`` holds only literals and the intrinsics this module renders: what it names can
+    be read at synth (an ``Fn::If`` or an unknown function cannot)."""
+    if isinstance(value, Mapping):
+        intrinsic = len(value) == 1 and any(k == "Ref" or str(k).startswith("Fn::") for k in value)
+        if intrinsic and next(iter(value)) not in _KNOWN_FUNCTIONS:
+            return False
+        return all(known(item) for item in value.values())
+    if isinstance(value, list):
+        return all(known(item) for item in value)
+    return True
+
+
 def render_arn(resource: Resource) -> str:
     """The ARN of ``resource`` as the evaluation spells it."""
     shape = SHAPES.get(resource.type)

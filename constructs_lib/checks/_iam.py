@@ -99,16 +99,21 @@ def name_match(given: Mapping[str, tuple[str | None, ...]], principal: Principal
     the role's own account), NO or UNKNOWN."""
     if "*" in given or "*" in given.get("AWS", ()):
         return EXPLICIT
+    found = _named(given, principal)
+    # A principal only deploy time knows (a parameter, a condition) may be any principal.
+    return UNKNOWN if found == NO and any(None in values for values in given.values()) else found
+
+
+def _named(given: Mapping[str, tuple[str | None, ...]], principal: Principal) -> str:
     if principal.service is not None:
         values = given.get("Service", ())
-        if _service_name(principal.service) in {_service_name(v) for v in values if v is not None}:
-            return EXPLICIT
-        return UNKNOWN if None in values else NO
+        wanted = _service_name(principal.service)
+        return EXPLICIT if wanted in {_service_name(v) for v in values if v is not None} else NO
     if principal.oai is not None:
         canonical = symbol(principal.oai, "S3CanonicalUserId")
         arn = f"arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity {symbol(principal.oai)}"
         named = [*given.get("CanonicalUser", ()), *given.get("AWS", ())]
-        return EXPLICIT if canonical in named or arn in named else (UNKNOWN if None in named else NO)
+        return EXPLICIT if canonical in named or arn in named else NO
     if principal.role is None:
         return UNKNOWN
     return _role_match(given.get("AWS", ()), principal.role)
@@ -177,11 +182,17 @@ def statements(
 ) -> list[Statement]:
     """The statements of a policy document (a template value), rendered. What synth cannot read (an
     ``Fn::If`` where a statement belongs...) becomes an opaque statement, which decides nothing."""
-    if not isinstance(document, Mapping) or "Fn::If" in document:
+    if not isinstance(document, Mapping) or _intrinsic(document):
         return [_opaque(where, 0, "the policy document is not known at synth")]
     raw = document.get("Statement", [])
+    if isinstance(raw, Mapping) and _intrinsic(raw):
+        return [_opaque(where, 0, "its statements are not known at synth")]
     items = raw if isinstance(raw, list) else [raw]
     return [_statement(templates, stack, item, where, i, resource_policy) for i, item in enumerate(items)]
+
+
+def _intrinsic(value: Mapping[str, Any]) -> bool:
+    return len(value) == 1 and any(k == "Ref" or str(k).startswith("Fn::") for k in value)
 
 
 def _opaque(where: str, index: int, why: str) -> Statement:
@@ -191,7 +202,7 @@ def _opaque(where: str, index: int, why: str) -> Statement:
 def _statement(
     templates: Templates, stack: Stack, item: Any, where: str, index: int, resource_policy: bool
 ) -> Statement:
-    if not isinstance(item, Mapping):
+    if not isinstance(item, Mapping) or _intrinsic(item):
         return _opaque(where, index, "the statement is not known at synth")
 
     def strings(value: Any) -> tuple[str | None, ...]:
@@ -392,8 +403,9 @@ class Policies:
     key_policy: bool = False
     #: Whether the principal's account is the target's (None: synth cannot compare them).
     same_account: bool | None = True
-    #: AWS managed policies on the role whose content the pack does not hold.
-    unknown_managed: tuple[str, ...] = ()
+    #: Policies that may allow the call, which the pack cannot read: AWS managed policies whose content no
+    #: template holds, policies whose target only deploy time knows. A refusal becomes undecided.
+    might_allow: tuple[str, ...] = ()
     #: Names the resource policy in messages ("queue policy /S/Q/Policy/Resource").
     resource_name: str = "the resource policy"
 
@@ -411,6 +423,8 @@ def decide(request: Request, policies: Policies) -> Decision:
         if hit is not False and pending is None:
             pending = (statement, why or "its Effect is not known at synth")
     allowed = _allow(request, policies)
+    if allowed.allowed is False and policies.might_allow:
+        return Decision(None, f"{allowed.why}, unless {', '.join(policies.might_allow)} does")
     if allowed.allowed is False or pending is None:
         return allowed
     statement, why = pending
@@ -480,12 +494,10 @@ def _role_allow(request: Request, policies: Policies) -> Decision:
         if not why:
             return Decision(None, "synth cannot tell whether the role and the resource are in one account")
         return Decision(None, f"cannot decide whether {why} allows {request.action}")
-    return _role_refusal(request, policies, identity, through_account)
+    return _role_refusal(request, policies, through_account)
 
 
-def _role_refusal(
-    request: Request, policies: Policies, identity: bool | None, through_account: bool | None
-) -> Decision:
+def _role_refusal(request: Request, policies: Policies, through_account: bool | None) -> Decision:
     action, who = request.action, request.principal.describe()
     if policies.key_policy and not through_account:
         why = (
@@ -503,6 +515,4 @@ def _role_refusal(
         why = f"no statement of the role's policies allows {action}"
     else:
         why = f"no statement of the role's policies or of {policies.resource_name} allows {action}"
-    if policies.unknown_managed and identity is not True:
-        return Decision(None, f"{why}, unless AWS managed policy {', '.join(policies.unknown_managed)} does")
     return Decision(False, why)

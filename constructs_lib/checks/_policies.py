@@ -13,7 +13,7 @@ from typing import Any
 from ._env import render, resolve
 from ._iam import Statement, iter_documents, statements
 from ._lambda import FUNCTION, function_target
-from ._model import Resource, Templates
+from ._model import Resource, Stack, Templates
 
 QUEUE, TOPIC, BUCKET = "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::S3::Bucket"
 KEY, ROLE = "AWS::KMS::Key", "AWS::IAM::Role"
@@ -69,16 +69,50 @@ _WHOLE_POLICIES = {
 }
 
 
+def _unknown(templates: Templates, policy: Resource, key: str) -> bool:
+    """Whether a policy's targets (``Roles``, ``Queues``...) hold a value only deploy time knows."""
+    value = policy.props.get(key)
+    return any(render(templates, policy.stack, item) is None for item in _values(value))
+
+
+def _values(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+#: Where the index keeps the policies whose targets only deploy time knows.
+UNKNOWN = Resource(Stack("«unknown»", "", {}), "«unknown»")
+
+
 def _index(templates: Templates, kind: str, key: str, target_type: str) -> dict[Resource, list[Resource]]:
     def build() -> dict[Resource, list[Resource]]:
         found: dict[Resource, list[Resource]] = {}
         for policy in templates.of_type(kind):
             for target in templates.references(policy.stack, policy.props.get(key), target_type):
                 found.setdefault(target, []).append(policy)
+            if _unknown(templates, policy, key):
+                found.setdefault(UNKNOWN, []).append(policy)
         return found
 
     index: dict[Resource, list[Resource]] = templates.memo(("attached", kind, key, target_type), build)
     return index
+
+
+def might_attach(templates: Templates, target: Resource) -> list[str]:
+    """Resource policies (or Lambda permissions) that may name ``target``: their targets only deploy
+    time knows, so they may allow a call the policies read refuse."""
+    if target.type == FUNCTION:
+        lambda_permissions(templates, target)
+        unknown: list[Resource] = templates.memo("lambda permissions to unknown functions", list)
+    else:
+        unknown = [
+            policy
+            for kind, key, _label in _WHOLE_POLICIES.get(target.type, ())
+            for policy in _index(templates, kind, key, target.type).get(UNKNOWN, [])
+        ]
+    return [
+        f"{policy.type.split('::')[-1]} {policy.path} (its target is known only at deploy time)"
+        for policy in unknown
+    ]
 
 
 def resource_policies(templates: Templates, target: Resource) -> list[ResourcePolicy] | None:
@@ -109,10 +143,14 @@ def lambda_permissions(templates: Templates, function: Resource) -> list[Stateme
 
     def build() -> dict[Resource, list[Statement]]:
         found: dict[Resource, list[Statement]] = {}
+        unknown: list[Resource] = templates.memo("lambda permissions to unknown functions", list)
         for permission in templates.of_type("AWS::Lambda::Permission"):
-            target = function_target(templates, permission.stack, permission.props.get("FunctionName"))
+            name = permission.props.get("FunctionName")
+            target = function_target(templates, permission.stack, name)
             if target is not None:
                 found.setdefault(target.function, []).extend(_permission(templates, permission))
+            elif render(templates, permission.stack, name) is None:
+                unknown.append(permission)
         return found
 
     index: dict[Resource, list[Statement]] = templates.memo("lambda permissions", build)
@@ -154,13 +192,16 @@ def _permission(templates: Templates, permission: Resource) -> list[Statement]:
 
 
 def role_policies(templates: Templates, role: Resource) -> tuple[list[Statement], list[str]]:
-    """The role's identity statements, and the AWS managed policies whose content no template holds."""
+    """The role's identity statements, and the policies that may add to them which the pack cannot read
+    (AWS managed policies whose content no template holds, policies whose roles only deploy time knows)."""
 
     def build() -> dict[Resource, list[Resource]]:
         found: dict[Resource, list[Resource]] = {}
         for policy in templates.of_type("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
             for named in templates.references(policy.stack, policy.props.get("Roles"), ROLE):
                 found.setdefault(named, []).append(policy)
+            if _unknown(templates, policy, "Roles"):
+                found.setdefault(UNKNOWN, []).append(policy)
         return found
 
     def read() -> tuple[list[Statement], list[str]]:
@@ -176,6 +217,9 @@ def role_policies(templates: Templates, role: Resource) -> tuple[list[Statement]
             document = policy.props.get("PolicyDocument")
             found += statements(templates, policy.stack, document, label, resource_policy=False)
         unknown = _managed(templates, role, found)
+        unknown += [
+            f"policy {p.path} (its roles are known only at deploy time)" for p in attached.get(UNKNOWN, [])
+        ]
         return found, unknown
 
     result: tuple[list[Statement], list[str]] = templates.memo(("role", role), read)
@@ -195,7 +239,7 @@ def _managed(templates: Templates, role: Resource, found: list[Statement]) -> li
                 where = f"managed policy {name}"
                 found += statements(templates, role.stack, document, where, resource_policy=False)
         elif resolve(templates, role.stack, arn, "AWS::IAM::ManagedPolicy") is None:
-            unknown.append(rendered)
+            unknown.append(f"AWS managed policy {rendered}")
     return unknown
 
 

@@ -28,7 +28,7 @@ from .._edges import (
     role_may,
     trusts,
 )
-from .._env import account_of, region_of, resolve
+from .._env import account_of, known, region_of, resolve
 from .._iam import Decision, Principal
 from .._lambda import function_target
 from .._model import Resource, Templates
@@ -103,7 +103,11 @@ def _http(templates: Templates, integration: Resource) -> Iterator[Edge]:
         calls = http_calls(templates, integration)
         yield _lambda(templates, integration, "Properties.IntegrationUri", target.function, role, calls)
         return
-    service, _, api = str(subtype).partition("-")
+    if not isinstance(subtype, str) or "-" not in subtype:
+        decision = Decision(None, "its integration subtype is not known at synth")
+        yield edge(FAMILY, integration, "Properties.IntegrationSubtype", "its target", decision, FIX)
+        return
+    service, _, api = subtype.partition("-")
     action = f"{_SUBTYPES.get(service, service.lower())}:{api}"
     yield _service(templates, integration, "Properties.CredentialsArn", props, action, role)
 
@@ -163,6 +167,9 @@ def _service(
         key_actions = sends[1] if action in sends[0] else ()
         decision = may(templates, Principal(role=role), (action,), targets[0], key_actions=key_actions)
         return edge(FAMILY, source, where, f"{action} on {label(targets[0])}", combine(trust, decision), FIX)
+    if not targets and not all(known(value) for value in request_values(integration)):
+        decision = combine(trust, Decision(None, "its request names a target only deploy time knows"))
+        return edge(FAMILY, source, where, action, decision, FIX)
     if kind == EVENT_BUS and not targets:
         bus = f"arn:aws:events:{region_of(source.stack)}:{account_of(source.stack)}:event-bus/default"
         decision = role_may(templates, role, action, bus, account=account_of(source.stack))

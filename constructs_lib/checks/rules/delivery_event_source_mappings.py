@@ -20,6 +20,7 @@ from .._edges import (
     mapping,
     may,
     role_of_function,
+    target_of,
 )
 from .._env import render, render_arn, resolve
 from .._iam import Decision, Principal
@@ -91,7 +92,8 @@ def read(
     location: str,
 ) -> Edge:
     """``principal`` (a function's or a pipe's role) reads the queue or stream that ``value`` names."""
-    queue = resolve(templates, source.stack, value, QUEUE)
+    found = target_of(templates, source.stack, value, (QUEUE,))
+    queue = found if isinstance(found, Resource) else None
     if queue is not None:
         decision = may(templates, principal, SQS_READ, queue, key_actions=("kms:Decrypt",))
         return edge(family, source, location, label(queue), decision, fix)

@@ -25,7 +25,7 @@ from .._edges import (
     target_of,
     trusts,
 )
-from .._env import account_of, render_arn, resolve
+from .._env import account_of, known, render_arn, resolve
 from .._iam import Decision, Principal
 from .._model import Resource, Templates
 from .._rule import Rule, edge_findings
@@ -91,9 +91,12 @@ def _target(templates: Templates, pipe: Resource, principal: Principal) -> tuple
     value = pipe.props.get("Target")
     target = target_of(templates, pipe.stack, value, (STATE_MACHINE,))
     if isinstance(target, Resource):
-        parameters = mapping(
-            mapping(pipe.props.get("TargetParameters")).get("StepFunctionStateMachineParameters")
-        )
+        given = pipe.props.get("TargetParameters")
+        if not known(given):
+            both = may(templates, principal, ("states:StartExecution", "states:StartSyncExecution"), target)
+            why = "its invocation type is not known at synth, and the role may not start both ways"
+            return label(target), both if both.allowed is True else Decision(None, why)
+        parameters = mapping(mapping(given).get("StepFunctionStateMachineParameters"))
         synchronous = parameters.get("InvocationType", "REQUEST_RESPONSE") == "REQUEST_RESPONSE"
         action = "states:StartSyncExecution" if synchronous else "states:StartExecution"
         return label(target), may(templates, principal, (action,), target)
