@@ -15,6 +15,7 @@ from constructs_lib.checks import run_rules
 from constructs_lib.checks._model import Templates
 from tests.corpus import expect
 from tests.corpus.kinds import KINDS
+from tests.harness import REPO_ROOT
 
 HERE = ("split", "nested")
 
@@ -29,6 +30,18 @@ def test_each_correct_kind_delivers_with_no_finding(corpus, form, name):
 @pytest.mark.parametrize("name", sorted(KINDS))
 def test_each_broken_twin_gives_exactly_its_rule(corpus, form, name):
     expect.broken_twin_gives_its_rule(corpus, form, name)
+
+
+def test_the_readme_says_what_the_corpus_proves():
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert f"({len(KINDS)} kinds across the ten families" in readme
+    for form in (
+        "environment-agnostic;",
+        "with an explicit account and region;",
+        "split across two stacks",
+        "inside nested stacks",
+    ):
+        assert form in readme, form
 
 
 def test_split_kinds_reach_across_stacks(corpus):
@@ -136,3 +149,19 @@ def test_an_unreadable_template_or_nested_template_is_reported_undecided(corpus,
         "AlarmTopic/Template",
     ]
     assert not [f for rule, f in found if rule.name != "DeliveryUndecided" and rule.severity != "warning"]
+
+
+def test_the_cost_model_prices_what_nested_stacks_deploy(corpus_assemblies):
+    """The cost model reads the corpus through the same fixture: every KMS key (a fixed monthly price)
+    is priced, those inside nested stacks too, as many as when the kinds are split across stacks."""
+    from constructs_lib.cost import CostReport, estimate
+
+    def keys(report: CostReport) -> list[str]:
+        return [line.path for line in report.lines if line.resource_type == "AWS::KMS::Key"]
+
+    in_nested, in_split = (
+        keys(estimate(corpus_assemblies["nested"])),
+        keys(estimate(corpus_assemblies["split"])),
+    )
+    assert len(in_nested) == len(in_split) >= 10
+    assert any("SqsEncryptedConsumer" in path and "Targets" in path for path in in_nested)
