@@ -1449,3 +1449,76 @@ def test_two_literal_accounts_are_decided_cross_account_both_sides_must_allow(re
             "neither names role /CrossAccount-no-key-grant-Consumer/Role/Resource nor delegates to its "
             "account" in detail
         )
+
+
+# ---------------------------------------------------------------------------------------- policy semantics
+# One alarm → topic edge over a hand-written topic policy: each statement form AWS evaluates, decided.
+
+
+def _alarm_to_policy(statement: dict[str, Any], *, account: str | None = None) -> tuple[bool | None, str]:
+    from constructs_lib.checks.rules.delivery_undecided import delivery_edges
+
+    allow = {"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish"}
+    template = {
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic"},
+            "Policy": {
+                "Type": "AWS::SNS::TopicPolicy",
+                "Properties": {
+                    "Topics": [{"Ref": "Topic"}],
+                    "PolicyDocument": {"Statement": [allow, statement]},
+                },
+            },
+            "Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmActions": [{"Ref": "Topic"}]}},
+        }
+    }
+    stack = Stack(
+        "Semantics",
+        "Semantics.template.json",
+        template,
+        account=account,
+        region="eu-west-1" if account else None,
+    )
+    [edge] = delivery_edges(Templates([stack]))
+    return edge.decision.allowed, edge.decision.why
+
+
+DENY = {"Effect": "Deny", "Principal": "*"}
+OWN = {"Ref": "AWS::AccountId"}
+
+
+@pytest.mark.parametrize(
+    ("statement", "allowed", "why"),
+    [
+        ({**DENY, "NotAction": "sns:Publish"}, True, ""),
+        ({**DENY, "NotAction": "sns:Subscribe"}, False, "Statement[1] denies sns:Publish"),
+        ({**DENY, "Action": "sns:*", "NotResource": "arn:aws:sns:*:*:other"}, False, "denies"),
+        ({**DENY, "Action": "sns:*", "NotResource": "arn:aws:sns:*"}, True, ""),
+        ({**DENY, "Action": "sns:*", "Condition": {"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}},
+         None, "the condition operator NumericLessThan"),
+        ({**DENY, "Action": "sns:*", "Condition": {"StringNotEquals": {"aws:PrincipalOrgPaths": "o-1/r-2/"}}},
+         None, "the condition key aws:PrincipalOrgPaths"),
+        ({**DENY, "Action": "sns:*", "Condition": {"StringNotEqualsIfExists": {"aws:SourceAccount": OWN}}},
+         True, ""),
+        ({**DENY, "Action": "sns:*", "Condition": {"Null": {"aws:SourceArn": "true"}}}, True, ""),
+        ({**DENY, "Action": "sns:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}, True, ""),
+        ({**DENY, "NotPrincipal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:*"}, True, ""),
+        ({**DENY, "NotPrincipal": {"Service": "events.amazonaws.com"}, "Action": "sns:*"}, False, "denies"),
+    ],
+)  # fmt: skip
+def test_each_statement_form_is_evaluated_as_aws_does(statement, allowed, why):
+    if "Principal" in statement and "NotPrincipal" in statement:
+        statement = {k: v for k, v in statement.items() if k != "Principal"}
+    decided, reason = _alarm_to_policy(statement)
+    assert decided is allowed, reason
+    assert why in reason
+
+
+def test_a_literal_source_account_is_decided_in_a_stack_of_that_account_and_undecided_in_one_without():
+    condition = {"StringNotEquals": {"aws:SourceAccount": "111111111111"}}
+    statement = {**DENY, "Action": "sns:Publish", "Condition": condition}
+    assert _alarm_to_policy(statement, account="111111111111")[0] is True
+    assert _alarm_to_policy(statement, account="222222222222")[0] is False
+    decided, why = _alarm_to_policy(statement)
+    assert decided is None
+    assert "aws:SourceAccount" in why
