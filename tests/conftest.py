@@ -63,7 +63,13 @@ def consumer(stack: cdk.Stack) -> lambda_.Function:
 
 
 #: Modules that take longest run first, so the workers of `make test` finish together.
-LONGEST_FIRST = ("test_storefront_outage.py", "test_apps.py", "test_breaker_fleet.py")
+LONGEST_FIRST = (
+    "test_storefront_outage.py",
+    "test_apps.py",
+    "test_breaker_fleet.py",
+    "test_checks.py",
+    "test_corpus.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -106,7 +106,7 @@ def drop_permissions(*scopes: Construct) -> None:
     """Points every Lambda permission written under ``scopes`` at another service, so none admits the
     caller (aws-cdk-lib writes a target's permission under the function, the rule, the method or the
     bucket that calls it; resources may depend on it, so it stays)."""
-    for scope in scopes:
+    for scope in _distinct(scopes):
         for child in scope.node.find_all():
             if isinstance(child, lambda_.CfnPermission):
                 child.add_property_override("Principal", "ec2.amazonaws.com")
@@ -114,10 +114,15 @@ def drop_permissions(*scopes: Construct) -> None:
 
 def revoke_roles(*scopes: Construct, named: str) -> None:
     """Revokes every role under ``scopes`` whose id contains ``named`` (roles aws-cdk-lib creates)."""
-    for scope in scopes:
+    for scope in _distinct(scopes):
         for child in scope.node.find_all():
             if isinstance(child, iam.Role) and named in child.node.id:
                 revoke(child)
+
+
+def _distinct(scopes: tuple[Construct, ...]) -> list[Construct]:
+    """The scopes, each once (a kind kept in one stack passes the same scope twice)."""
+    return list({id(scope): scope for scope in scopes}.values())
 
 
 def account(scope: Construct) -> str:
