@@ -161,12 +161,7 @@ def may(
             decisions.append(decision)
     if key_actions:
         decisions.append(key_allows(templates, principal, target, key_actions, context or {}))
-    decision = combine(*decisions)
-    return (
-        decision
-        if decision.allowed is True
-        else Decision(decision.allowed, f"{label(target)}: {decision.why}")
-    )
+    return combine(*decisions)
 
 
 def _replaced(
