@@ -76,7 +76,7 @@ def _unread(templates: Templates) -> Iterator[Finding]:
 RULE = Rule(
     name="DeliveryUndecided",
     summary="A service-to-service edge cannot be decided at synth (an imported resource, a value only "
-    "deploy time knows, a condition the pack does not model); check it by hand",
+    "deploy time knows, a condition the pack does not model, a template it cannot read); check it by hand",
     fix="Check the edge's resource policy and key policy by hand, or define the resource in this app so "
     "the pack can read them; acknowledge the finding once checked",
     find=_find,
