@@ -12,8 +12,9 @@ from aws_cdk import aws_lambda as lambda_
 from constructs_lib import ApiAuthorization
 from tests.harness import new_app, new_stack
 
-# Fixtures of the circuit-breaker runtime tests (moto table, fake clock, captured EMF lines).
-pytest_plugins = ["tests.breaker_support"]
+# Fixtures of the circuit-breaker runtime tests (moto table, fake clock, captured EMF lines), and the
+# corpus of correct apps (corpus_assemblies: form → assembly directory) the pack and cost model run over.
+pytest_plugins = ["tests.breaker_support", "tests.corpus.fixtures"]
 
 
 @pytest.fixture
@@ -62,7 +63,13 @@ def consumer(stack: cdk.Stack) -> lambda_.Function:
 
 
 #: Modules that take longest run first, so the workers of `make test` finish together.
-LONGEST_FIRST = ("test_storefront_outage.py", "test_apps.py", "test_breaker_fleet.py")
+LONGEST_FIRST = (
+    "test_storefront_outage.py",
+    "test_apps.py",
+    "test_breaker_fleet.py",
+    "test_checks.py",
+    "test_corpus.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

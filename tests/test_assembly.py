@@ -14,7 +14,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 
 from constructs_lib.checks._assembly import environment
-from constructs_lib.checks._iam import render
+from constructs_lib.checks._env import render
 from constructs_lib.checks._model import Templates
 
 ACCOUNT, REGION = "111111111111", "eu-west-1"
@@ -124,7 +124,10 @@ def test_a_missing_or_broken_nested_template_leaves_the_rest_readable(
     [outbox] = [p for p in copy.glob("*.nested.template.json") if "Outbox" in p.name]
     outbox.write_text("{not json")
     templates = _load(copy)
-    assert sorted(s.path or "" for s in templates.stacks.values()) == ["/Parent", "/Parent/Workers"]
+    readable = sorted(s.path or "" for s in templates.stacks.values() if not s.unreadable)
+    assert readable == ["/Parent", "/Parent/Workers"]
+    [broken] = [s for s in templates.stacks.values() if s.unreadable]
+    assert (broken.path, broken.resources) == ("/Parent/Workers/Outbox", {})
     [policy] = templates.of_type("AWS::IAM::Policy")
     # The outbox queue is no longer defined in any template read: nothing is invented for it.
     named = templates.references(policy.stack, policy.props["PolicyDocument"], "AWS::SQS::Queue")
@@ -156,3 +159,17 @@ def test_templates_without_an_assembly_still_load(tmp_path: Path) -> None:
 )
 def test_environment_of_a_manifest_entry(spec: str | None, expected: tuple[str | None, str | None]) -> None:
     assert environment(spec) == expected
+
+
+def test_two_nested_stacks_with_the_same_template_are_both_read(tmp_path: Path) -> None:
+    """One construct in two parents: the same template content (one asset hash), two files."""
+    app = cdk.App(outdir=str(tmp_path))
+    for name in ("Blue", "Green"):
+        parent = cdk.Stack(app, name, env=cdk.Environment(account=ACCOUNT, region=REGION))
+        sqs.Queue(cdk.NestedStack(parent, "Shared"), "Queue")
+    app.synth()
+    templates = Templates.load([str(tmp_path / "Blue.template.json"), str(tmp_path / "Green.template.json")])
+    nested = sorted(s.path or "" for s in templates.stacks.values() if s.parent is not None)
+    assert nested == ["/Blue/Shared", "/Green/Shared"]
+    queues = sorted(q.path for q in templates.of_type("AWS::SQS::Queue"))
+    assert queues == ["/Blue/Shared/Queue/Resource", "/Green/Shared/Queue/Resource"]

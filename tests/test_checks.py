@@ -8,7 +8,9 @@ validation report that synth writes.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +39,14 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
+from constructs import Construct
 
 from constructs_lib import ConstructsLibValidationError, acknowledge, testing
 from constructs_lib.checks import ALL_RULES, ServerlessPatternsChecks, run_rules
 from constructs_lib.checks._model import Stack, Templates
+from tests.corpus import expect
+from tests.corpus.apps import ENV as CORPUS_ENV
+from tests.corpus.kinds import KINDS, deny_only
 from tests.harness import FEATURE_FLAGS, REPO_ROOT, new_app
 
 Build = Callable[[cdk.Stack], object]
@@ -513,6 +519,14 @@ DELIVERY_CASES: dict[str, dict[str, dict[str, Build]]] = {
         "trips": {"": lambda s: cognito_api(s, client=False)},
         "passes": {"": lambda s: cognito_api(s, client=True)},
     },
+    "DeliveryStateMachineTasks": {
+        "trips": {"TaskRoleMayNotInvoke": lambda s: KINDS["TaskInvokeFunction"].build(s, s)()},
+        "passes": {"TaskInvoke": lambda s: KINDS["TaskInvokeFunction"].build(s, s)},
+    },
+    "DeliveryPipes": {
+        "trips": {"RoleMayNotSend": lambda s: KINDS["PipeQueueToQueue"].build(s, s)()},
+        "passes": {"QueueToQueue": lambda s: KINDS["PipeQueueToQueue"].build(s, s)},
+    },
     "DeliveryUndecided": {
         "trips": {
             "ImportedTopic": lambda s: alarm_to(
@@ -703,6 +717,303 @@ def acknowledged(app: cdk.App) -> None:
     )
 
 
+# ---------------------------------------------------------------------------------------- the issue's pairs
+# Each pair is built twice: environment-agnostic and with an explicit account and region. Pairs that are
+# a kind of the corpus are read from its assemblies; the others are built here, as stacks
+# "Pair-<name>-<env>-<working|broken>" (a nested pair's resources in a nested stack of that stack).
+
+ENVS = {"agnostic": None, "explicit": CORPUS_ENV}
+PairBuild = Callable[[Construct, bool], object]
+
+
+def _sns_to_queue_on_account(scope: Construct, broken: bool) -> None:
+    """The queue policy admits SNS on aws:SourceAccount (the stack's account: a literal when it has one)."""
+    queue, topic = sqs.Queue(scope, "Queue"), sns.Topic(scope, "Topic")
+    queue.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+            actions=["sqs:SendMessage"],
+            resources=[queue.queue_arn],
+            conditions={
+                "StringEquals": {
+                    "aws:SourceAccount": "222222222222" if broken else cdk.Stack.of(scope).account
+                }
+            },
+        )
+    )
+    sns.CfnSubscription(
+        scope, "Subscription", topic_arn=topic.topic_arn, protocol="sqs", endpoint=queue.queue_arn
+    )
+
+
+def _alarm_to_topic_on_account(scope: Construct, broken: bool) -> None:
+    topic = sns.Topic(scope, "Topic", enforce_ssl=True)
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            conditions={
+                "StringEquals": {
+                    "aws:SourceAccount": "222222222222" if broken else cdk.Stack.of(scope).account
+                }
+            },
+        )
+    )
+    alarm_to(scope, topic)
+
+
+def _managed_key_copy(key: kms.Key) -> None:
+    """The key policy of aws/sqs, copied: principals only through SQS, in the account."""
+    cfn = key.node.default_child
+    assert isinstance(cfn, kms.CfnKey)
+    via = {
+        "kms:CallerAccount": cdk.Stack.of(key).account,
+        "kms:ViaService": f"sqs.{cdk.Stack.of(key).region}.amazonaws.com",
+    }
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": "kms:*",
+        "Resource": "*",
+        "Condition": {"StringEquals": via},
+    }
+    cfn.add_property_override("KeyPolicy.Statement", [statement])
+
+
+def _rule_to_keyed_queue(scope: Construct, broken: bool) -> None:
+    key = kms.Key(scope, "Key")
+    key.grant(iam.ServicePrincipal("events.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey")
+    queue = sqs.Queue(scope, "Queue", encryption_master_key=key)
+    events.Rule(
+        scope, "Rule", schedule=events.Schedule.rate(Duration.minutes(1)), targets=[targets.SqsQueue(queue)]
+    )
+    if broken:
+        _managed_key_copy(key)
+
+
+def _bucket_to_keyed_queue(scope: Construct, broken: bool) -> None:
+    key = kms.Key(scope, "Key")
+    queue = sqs.Queue(scope, "Queue", encryption_master_key=key)
+    s3.Bucket(scope, "Uploads").add_event_notification(s3.EventType.OBJECT_CREATED, s3n.SqsDestination(queue))
+    if broken:
+        _managed_key_copy(key)
+
+
+def _key_deny_beside_root(scope: Construct, broken: bool) -> None:
+    """The default key policy delegates to the account; a Deny for the consumer's role must still win."""
+    key = kms.Key(scope, "Key")
+    fn = function(scope)
+    queue = sqs.Queue(scope, "Queue", encryption_master_key=key, visibility_timeout=Duration.seconds(180))
+    fn.add_event_source(
+        event_sources.SqsEventSource(queue, report_batch_item_failures=True, max_concurrency=2)
+    )
+    if broken:
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="NoConsumerDecrypts",
+                effect=iam.Effect.DENY,
+                principals=[iam.ArnPrincipal(fn.role.role_arn)],  # type: ignore[union-attr]
+                actions=["kms:Decrypt"],
+                resources=["*"],
+            )
+        )
+
+
+def _two_queue_policies(scope: Construct, broken: bool) -> None:
+    """A rule's queue (aws-cdk-lib writes its policy) and one more statement: in one policy, or in a second
+    QueuePolicy that replaces the first."""
+    queue = sqs.Queue(scope, "Queue")
+    events.Rule(
+        scope, "Rule", schedule=events.Schedule.rate(Duration.minutes(1)), targets=[targets.SqsQueue(queue)]
+    )
+    statement = iam.PolicyStatement(
+        principals=[iam.AccountRootPrincipal()],
+        actions=["sqs:GetQueueAttributes"],
+        resources=[queue.queue_arn],
+    )
+    if broken:
+        sqs.QueuePolicy(scope, "Audit", queues=[queue]).document.add_statements(statement)
+    else:
+        queue.add_to_resource_policy(statement)
+
+
+def _two_topic_policies(scope: Construct, broken: bool) -> None:
+    topic = deliverable_topic(scope)
+    alarm_to(scope, topic)
+    statement = iam.PolicyStatement(
+        principals=[iam.AccountRootPrincipal()],
+        actions=["sns:GetTopicAttributes"],
+        resources=[topic.topic_arn],
+    )
+    if broken:
+        sns.TopicPolicy(scope, "Audit", topics=[topic]).document.add_statements(statement)
+    else:
+        topic.add_to_resource_policy(statement)
+
+
+def _bucket_locked_to_a_role(scope: Construct, broken: bool) -> None:
+    """A Deny with NotPrincipal: everyone but the deploy role (and, in the working twin, CloudFront)."""
+    bucket = s3.Bucket(scope, "Site")
+    distribution(scope, origins.S3BucketOrigin.with_origin_access_control(bucket))
+    deployer = iam.Role(scope, "Deployer", assumed_by=iam.AccountRootPrincipal())
+    exempt: list[iam.IPrincipal] = [deployer]
+    if not broken:
+        exempt.append(iam.ServicePrincipal("cloudfront.amazonaws.com"))
+    bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="OnlyTheDeployer",
+            effect=iam.Effect.DENY,
+            not_principals=exempt,
+            actions=["s3:GetObject"],
+            resources=[bucket.arn_for_objects("*")],
+        )
+    )
+
+
+def _permission_for_an_organization(scope: Construct, broken: bool) -> None:
+    """A rule's function permission conditioned on aws:PrincipalOrgID, which synth cannot know."""
+    fn = function(scope)
+    rule = events.CfnRule(
+        scope, "Rule", schedule_expression="rate(1 minute)", targets=[{"id": "t", "arn": fn.function_arn}]
+    )
+    fn.add_permission(
+        "FromRule",
+        principal=iam.ServicePrincipal("events.amazonaws.com"),
+        source_arn=rule.attr_arn,
+        organization_id="o-a1b2c3d4e5" if broken else None,
+    )
+
+
+def _nested_alarm(scope: Construct, broken: bool) -> None:
+    nested = cdk.NestedStack(scope, "Alarms")
+    key = kms.Alias.from_alias_name(nested, "Managed", "alias/aws/sns") if broken else None
+    alarm_to(nested, sns.Topic(nested, "Topic", master_key=key))
+
+
+def _url_without_invoke_function(scope: Construct, broken: bool) -> None:
+    url = iam_url(scope)
+    distribution(scope, origins.FunctionUrlOrigin.with_origin_access_control(url))
+    for child in scope.node.find_all():
+        if broken and isinstance(child, lambda_.CfnPermission) and child.action == "lambda:InvokeFunction":
+            child.add_property_override("Principal", "ec2.amazonaws.com")  # only InvokeFunctionUrl is left
+
+
+#: The issue's pairs: name → (a corpus kind, or a builder here; the rule the broken twin gives, per env).
+ISSUE_PAIRS: dict[str, tuple[str | PairBuild, str, str]] = {
+    # Refused, with an explicit account, though correct.
+    "SqsEventSourceOnKmsQueue": ("SqsEncryptedConsumer", "DeliveryEventSourceMappings", ""),
+    "StreamWithSqsOnFailure": ("StreamFailureQueue", "DeliveryEventSourceMappings", ""),
+    "KinesisWithSnsOnFailure": ("StreamFailureTopic", "DeliveryEventSourceMappings", ""),
+    "AsyncDestinationQueue": ("DestinationQueue", "DeliveryFunctionDestinations", ""),
+    "AsyncDestinationTopic": ("DestinationTopic", "DeliveryFunctionDestinations", ""),
+    "ApiGatewayToKmsQueue": ("RestApiQueue", "DeliveryApiIntegrations", ""),
+    "SchedulerTargetToFunction": ("ScheduleFunction", "DeliveryEventTargets", ""),
+    # Undecided, though decidable.
+    "QueuePolicyOnSourceAccount": (_sns_to_queue_on_account, "DeliverySubscriptions", "DeliveryUndecided"),
+    "TopicPolicyOnSourceAccount": (_alarm_to_topic_on_account, "DeliveryAlarmActions", "DeliveryUndecided"),
+    "PermissionWithExecuteApiArn": ("RestApiFunction", "DeliveryApiIntegrations", ""),
+    "RestApiWithTwoStages": ("RestApiFunctionTwoStages", "DeliveryApiIntegrations", ""),
+    "DestinationToDefaultEventBus": ("DestinationDefaultEventBus", "DeliveryFunctionDestinations", ""),
+    "DestinationToBucket": ("DestinationBucket", "DeliveryFunctionDestinations", ""),
+    "KinesisFanOutConsumer": ("KinesisFanOutConsumer", "DeliveryEventSourceMappings", ""),
+    "ScheduleToEventBusOfTheApp": ("ScheduleEventBus", "DeliveryEventTargets", ""),
+    # Passed, though broken.
+    "KeyCopyingAwsSqsForSns": ("TopicEncryptedQueue", "DeliverySubscriptions", ""),
+    "KeyCopyingAwsSqsForEventBridge": (_rule_to_keyed_queue, "DeliveryEventTargets", ""),
+    "KeyCopyingAwsSqsForS3": (_bucket_to_keyed_queue, "DeliverySubscriptions", ""),
+    "KeyDenyBesideRootDelegation": (_key_deny_beside_root, "DeliveryEventSourceMappings", ""),
+    "TwoQueuePolicies": (_two_queue_policies, "DeliveryEventTargets", ""),
+    "TwoTopicPolicies": (_two_topic_policies, "DeliveryAlarmActions", ""),
+    "NotPrincipalBucketLock": (_bucket_locked_to_a_role, "DeliveryCloudFrontOrigins", ""),
+    "PermissionForAnOrganization": (_permission_for_an_organization, "DeliveryUndecided", ""),
+    # Never seen.
+    "AlarmInNestedStackToManagedKey": (_nested_alarm, "DeliveryAlarmActions", ""),
+    "S3LambdaDestination": ("BucketFunction", "DeliverySubscriptions", ""),
+    "AlarmToFunction": ("AlarmFunction", "DeliveryAlarmActions", ""),
+    "RuleTargetWithRole": ("RuleStateMachine", "DeliveryEventTargets", ""),
+    "SnsToFirehose": ("TopicFirehose", "DeliverySubscriptions", ""),
+    "RestApiToStepFunctions": ("RestApiStateMachine", "DeliveryApiIntegrations", ""),
+    "RestApiToEventBridge": ("RestApiEventBus", "DeliveryApiIntegrations", ""),
+    "RestApiToDynamoDb": ("RestApiTable", "DeliveryApiIntegrations", ""),
+    "HttpApiToFunction": ("HttpApiFunction", "DeliveryApiIntegrations", ""),
+    "HttpApiToQueue": ("HttpApiQueue", "DeliveryApiIntegrations", ""),
+    "TaskInvokesFunction": ("TaskInvokeFunction", "DeliveryStateMachineTasks", ""),
+    "TaskSendsToQueue": ("TaskSendMessage", "DeliveryStateMachineTasks", ""),
+    "TaskPublishesToTopic": ("TaskPublish", "DeliveryStateMachineTasks", ""),
+    "TaskPutsEvents": ("TaskPutEvents", "DeliveryStateMachineTasks", ""),
+    "PipeQueueToQueue": ("PipeQueueToQueue", "DeliveryPipes", ""),
+    "PipeWithEnrichment": ("PipeEnrichment", "DeliveryPipes", ""),
+    "ScheduleToStateMachine": ("ScheduleStateMachine", "DeliveryEventTargets", ""),
+    "ScheduleUniversalTarget": ("ScheduleUniversal", "DeliveryEventTargets", ""),
+    "CloudFrontOai": ("OaiBucket", "DeliveryCloudFrontOrigins", ""),
+    # Real defects the pack must keep finding.
+    "FunctionUrlOacWithoutInvokeFunction": (_url_without_invoke_function, "DeliveryCloudFrontOrigins", ""),
+    "EventTargetDeadLetterQueueWithoutPolicy": ("RuleDeadLetterQueue", "DeliveryEventTargets", ""),
+    "CognitoPoolWithoutClient": ("CognitoAuthorizer", "DeliveryCognitoAuthorizers", ""),
+}
+
+
+def cross_account(app: cdk.App) -> None:
+    """A queue (and its key) in one account, its consumer in another, with aws-cdk-lib's cross-account
+    grants (the role's policy, and the queue and key policies naming the role); the broken twins lose
+    the queue policy's or the key policy's statement."""
+    for variant in ("working", "no-queue-policy", "no-key-grant"):
+        owner = cdk.Stack(app, f"CrossAccount-{variant}-Owner", env=CORPUS_ENV)
+        consumer = cdk.Stack(
+            app,
+            f"CrossAccount-{variant}-Consumer",
+            env=cdk.Environment(account="222222222222", region="eu-west-1"),
+        )
+        key = kms.Key(owner, "Key")
+        queue = sqs.Queue(
+            owner,
+            "Queue",
+            queue_name=cdk.PhysicalName.GENERATE_IF_NEEDED,
+            encryption_master_key=key,
+            visibility_timeout=Duration.seconds(180),
+        )
+        role = iam.Role(
+            consumer,
+            "Role",
+            role_name=cdk.PhysicalName.GENERATE_IF_NEEDED,
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        )
+        fn = lambda_.Function(
+            consumer,
+            "Fn",
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            handler="index.handler",
+            code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
+            timeout=Duration.seconds(30),
+            role=role,
+        )
+        fn.add_event_source(
+            event_sources.SqsEventSource(queue, report_batch_item_failures=True, max_concurrency=2)
+        )
+        if variant == "no-queue-policy":
+            deny_only(queue.node.find_child("Policy"))
+        if variant == "no-key-grant":
+            cfn = key.node.default_child
+            assert isinstance(cfn, kms.CfnKey)
+            cfn.add_property_override(
+                "KeyPolicy.Statement.1.Principal.AWS", "arn:aws:iam::222222222222:role/other"
+            )
+
+
+def pair_stack(name: str, env: str, outcome: str) -> str:
+    return f"Pair-{name}-{env}-{outcome}"
+
+
+def issue_pairs(app: cdk.App) -> None:
+    for name, (build, _rule, _agnostic_rule) in ISSUE_PAIRS.items():
+        if isinstance(build, str):
+            continue
+        for env, environment in ENVS.items():
+            for outcome in ("working", "broken"):
+                build(cdk.Stack(app, pair_stack(name, env, outcome), env=environment), outcome == "broken")
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Every test stack in one App with the pack, synthesized once: the validation report's pack entry."""
@@ -716,6 +1027,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     cross_stack_consumer(app)
     deploy_time_values(app)
     acknowledged(app)
+    issue_pairs(app)
+    cross_account(app)
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
     reports = json.loads((outdir / "validation-report.json").read_text())["pluginReports"]
@@ -941,9 +1254,13 @@ def test_a_finding_names_the_edge_the_statement_and_the_fix(report):
     assert violation["violatingConstructs"][0]["cloudFormationResource"]["propertyPaths"] == [
         "Properties.AlarmActions.0"
     ]
-    assert "alarm Alarm" in violation["description"]
-    assert "→ topic Topic" in violation["description"]
-    assert "no statement of the resource policy allows sns:Publish" in violation["description"]
+    description = violation["description"]
+    assert "alarm /DeliveryAlarmActions-trips-DenyOnlyTopicPolicy/Alarm/Resource → " in description
+    assert "→ topic /DeliveryAlarmActions-trips-DenyOnlyTopicPolicy/Topic/Resource" in description
+    assert (
+        "no statement of topic policy /DeliveryAlarmActions-trips-DenyOnlyTopicPolicy/Topic/Policy/Resource "
+        "allows sns:Publish for cloudwatch.amazonaws.com"
+    ) in description
     assert "cloudwatch.amazonaws.com" in violation["suggestedFix"]
 
 
@@ -1011,3 +1328,242 @@ def test_a_key_policy_conditioned_on_the_data_service_admits_the_consumer():
     assert decided(via) is True
     assert decided({"Fn::Join": ["", ["sns.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}) is False
     assert decided("sqs.eu-west-1.amazonaws.com") is None, "a literal region against a symbolic one"
+
+
+# ---------------------------------------------------------------------------------------- the issue's pairs
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the pack said of one twin: the rules of its findings, their details, its edges' decisions."""
+
+    rules: list[str]
+    details: list[str]
+    edges: list[bool | None]
+
+
+def _built_here(report: dict[str, Any], stack: str) -> Outcome:
+    found = [
+        (v["ruleName"].removeprefix("ServerlessPatterns-"), v["description"])
+        for v in report["pack"]["violations"]
+        if v["violatingConstructs"][0]["constructPath"].split("/")[0] == stack
+    ]
+    from constructs_lib.checks.rules.delivery_undecided import delivery_edges
+
+    templates = Templates.load([str(report["outdir"] / f"{stack}.template.json")])
+    return Outcome(
+        [r for r, _ in found], [d for _, d in found], [e.decision.allowed for e in delivery_edges(templates)]
+    )
+
+
+def pair_outcome(report: dict[str, Any], corpus: Any, name: str, env: str, outcome: str) -> Outcome:
+    build = ISSUE_PAIRS[name][0]
+    if not isinstance(build, str):
+        return _built_here(report, pair_stack(name, env, outcome))
+    form = corpus.form(env)
+    found = (form.broken_findings if outcome == "broken" else form.correct_findings).get(build, [])
+    edges = form.correct_edges.get(build, []) if outcome == "working" else []
+    return Outcome([r for r, _ in found], [d for _, d in found], edges)
+
+
+@pytest.mark.parametrize("env", sorted(ENVS))
+@pytest.mark.parametrize("name", list(ISSUE_PAIRS))
+def test_each_pair_of_the_issue_working_delivers_and_broken_gives_its_rule(report, corpus, name, env):
+    _build, rule, agnostic_rule = ISSUE_PAIRS[name]
+    working = pair_outcome(report, corpus, name, env, "working")
+    assert working.rules == [], working.details
+    assert working.edges, f"{name} has no edge: the working twin would prove nothing"
+    assert set(working.edges) == {True}
+    broken = pair_outcome(report, corpus, name, env, "broken")
+    assert set(broken.rules) == {agnostic_rule if env == "agnostic" and agnostic_rule else rule}, (
+        broken.details
+    )
+    for detail in broken.details:
+        assert names_both_ends(detail), detail
+
+
+def names_both_ends(detail: str) -> bool:
+    """``<kind> /Stack/.../Resource → <target> /Stack/.../Resource``: both ends by construct path (or, for
+    the account's default event bus, which no template defines, by ARN)."""
+    source, arrow, target = detail.partition(" → ")
+    return (
+        bool(arrow) and bool(re.search(r" /\S+$", source)) and bool(re.match(r"[^/]*? (/|arn:)\S+", target))
+    )
+
+
+def test_a_deny_names_the_statement_that_decided(report, corpus):
+    [detail] = pair_outcome(report, corpus, "KeyDenyBesideRootDelegation", "explicit", "broken").details
+    assert "(Sid 'NoConsumerDecrypts') denies kms:Decrypt" in detail
+    [detail] = pair_outcome(report, corpus, "NotPrincipalBucketLock", "explicit", "broken").details
+    assert "(Sid 'OnlyTheDeployer') denies s3:GetObject" in detail
+
+
+def test_undecided_names_what_the_pack_cannot_know(report, corpus):
+    [detail] = pair_outcome(report, corpus, "PermissionForAnOrganization", "explicit", "broken").details
+    assert "aws:PrincipalOrgID" in detail
+    [detail] = pair_outcome(report, corpus, "QueuePolicyOnSourceAccount", "agnostic", "broken").details
+    assert "aws:SourceAccount" in detail
+
+
+def test_a_second_resource_policy_is_refused_with_the_reason(report, corpus):
+    [detail] = pair_outcome(report, corpus, "TwoQueuePolicies", "explicit", "broken").details
+    assert "it has 2 resource policies" in detail
+    assert "the one applied last replaces the others" in detail
+
+
+def test_a_key_that_admits_only_through_services_is_named_as_such(report, corpus):
+    [detail] = pair_outcome(report, corpus, "KeyCopyingAwsSqsForEventBridge", "explicit", "broken").details
+    assert "admits principals only through kms:CallerAccount and kms:ViaService" in detail
+
+
+# ---------------------------------------------------------------------------------------- the corpus
+# Environment-agnostic and explicit here; split and nested in test_corpus.py (so both workers share it).
+
+CORPUS_FORMS = ("agnostic", "explicit")
+
+
+def test_the_corpus_has_a_kind_for_every_edge_family_and_at_least_sixty():
+    from constructs_lib.checks.rules.delivery_undecided import FAMILY_MODULES
+
+    assert len(KINDS) >= 60
+    assert {kind.rule for kind in KINDS.values()} == {module.FAMILY for module in FAMILY_MODULES}
+
+
+@pytest.mark.parametrize("form", CORPUS_FORMS)
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_each_correct_kind_of_the_corpus_delivers_with_no_finding(corpus, form, name):
+    expect.correct_kind_delivers(corpus, form, name)
+
+
+@pytest.mark.parametrize("form", CORPUS_FORMS)
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_each_broken_twin_of_the_corpus_gives_exactly_its_rule(corpus, form, name):
+    expect.broken_twin_gives_its_rule(corpus, form, name)
+
+
+def test_the_explicit_form_writes_literal_accounts_the_agnostic_form_does_not(corpus):
+    explicit, agnostic = corpus.form("explicit").correct, corpus.form("agnostic").correct
+    assert {s.account for s in explicit.stacks.values()} == {CORPUS_ENV.account}
+    assert {s.account for s in agnostic.stacks.values()} == {None}
+    resources = explicit.stacks["SqsEncryptedConsumer"].template["Resources"]
+    [policy] = [r["Properties"]["KeyPolicy"] for r in resources.values() if r["Type"] == "AWS::KMS::Key"]
+    assert f":iam::{CORPUS_ENV.account}:root" in json.dumps(policy), (
+        "the default key policy names the account"
+    )
+
+
+def test_the_corpus_figures(corpus, record_property):
+    line = expect.figures(corpus, CORPUS_FORMS)
+    record_property("figures", line)
+    assert ", 0 errors, 0 undecided;" in line
+
+
+@pytest.mark.parametrize(
+    ("variant", "expected"),
+    [
+        ("working", []),
+        ("no-queue-policy", ["DeliveryEventSourceMappings"]),
+        ("no-key-grant", ["DeliveryEventSourceMappings"]),
+    ],
+)
+def test_two_literal_accounts_are_decided_cross_account_both_sides_must_allow(report, variant, expected):
+    consumer = _built_here(report, f"CrossAccount-{variant}-Consumer")
+    assert consumer.rules == expected, consumer.details
+    if variant == "working":
+        # The pack reads both stacks; read alone, the consumer's queue is outside what was read.
+        assert consumer.edges == [None]
+        templates = Templates.load(
+            [
+                str(report["outdir"] / f"CrossAccount-{variant}-{part}.template.json")
+                for part in ("Owner", "Consumer")
+            ]
+        )
+        from constructs_lib.checks.rules.delivery_undecided import delivery_edges
+
+        [edge] = delivery_edges(templates)
+        assert (edge.decision.allowed, edge.description.split(" → ")[1]) == (
+            True,
+            "queue /CrossAccount-working-Owner/Queue/Resource",
+        )
+    elif variant == "no-queue-policy":
+        [detail] = consumer.details
+        assert "is in another account, and no statement of queue policy" in detail
+    else:
+        [detail] = consumer.details
+        assert (
+            "neither names role /CrossAccount-no-key-grant-Consumer/Role/Resource nor delegates to its "
+            "account" in detail
+        )
+
+
+# ---------------------------------------------------------------------------------------- policy semantics
+# One alarm → topic edge over a hand-written topic policy: each statement form AWS evaluates, decided.
+
+
+def _alarm_to_policy(statement: dict[str, Any], *, account: str | None = None) -> tuple[bool | None, str]:
+    from constructs_lib.checks.rules.delivery_undecided import delivery_edges
+
+    allow = {"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish"}
+    template = {
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic"},
+            "Policy": {
+                "Type": "AWS::SNS::TopicPolicy",
+                "Properties": {
+                    "Topics": [{"Ref": "Topic"}],
+                    "PolicyDocument": {"Statement": [allow, statement]},
+                },
+            },
+            "Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmActions": [{"Ref": "Topic"}]}},
+        }
+    }
+    stack = Stack(
+        "Semantics",
+        "Semantics.template.json",
+        template,
+        account=account,
+        region="eu-west-1" if account else None,
+    )
+    [edge] = delivery_edges(Templates([stack]))
+    return edge.decision.allowed, edge.decision.why
+
+
+DENY = {"Effect": "Deny", "Principal": "*"}
+OWN = {"Ref": "AWS::AccountId"}
+
+
+@pytest.mark.parametrize(
+    ("statement", "allowed", "why"),
+    [
+        ({**DENY, "NotAction": "sns:Publish"}, True, ""),
+        ({**DENY, "NotAction": "sns:Subscribe"}, False, "Statement[1] denies sns:Publish"),
+        ({**DENY, "Action": "sns:*", "NotResource": "arn:aws:sns:*:*:other"}, False, "denies"),
+        ({**DENY, "Action": "sns:*", "NotResource": "arn:aws:sns:*"}, True, ""),
+        ({**DENY, "Action": "sns:*", "Condition": {"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}},
+         None, "the condition operator NumericLessThan"),
+        ({**DENY, "Action": "sns:*", "Condition": {"StringNotEquals": {"aws:PrincipalOrgPaths": "o-1/r-2/"}}},
+         None, "the condition key aws:PrincipalOrgPaths"),
+        ({**DENY, "Action": "sns:*", "Condition": {"StringNotEqualsIfExists": {"aws:SourceAccount": OWN}}},
+         True, ""),
+        ({**DENY, "Action": "sns:*", "Condition": {"Null": {"aws:SourceArn": "true"}}}, True, ""),
+        ({**DENY, "Action": "sns:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}, True, ""),
+        ({**DENY, "NotPrincipal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:*"}, True, ""),
+        ({**DENY, "NotPrincipal": {"Service": "events.amazonaws.com"}, "Action": "sns:*"}, False, "denies"),
+    ],
+)  # fmt: skip
+def test_each_statement_form_is_evaluated_as_aws_does(statement, allowed, why):
+    if "Principal" in statement and "NotPrincipal" in statement:
+        statement = {k: v for k, v in statement.items() if k != "Principal"}
+    decided, reason = _alarm_to_policy(statement)
+    assert decided is allowed, reason
+    assert why in reason
+
+
+def test_a_literal_source_account_is_decided_in_a_stack_of_that_account_and_undecided_in_one_without():
+    condition = {"StringNotEquals": {"aws:SourceAccount": "111111111111"}}
+    statement = {**DENY, "Action": "sns:Publish", "Condition": condition}
+    assert _alarm_to_policy(statement, account="111111111111")[0] is True
+    assert _alarm_to_policy(statement, account="222222222222")[0] is False
+    decided, why = _alarm_to_policy(statement)
+    assert decided is None
+    assert "aws:SourceAccount" in why

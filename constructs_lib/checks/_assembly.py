@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -139,10 +139,12 @@ def _split_metadata(
         yield file, StackInfo(account, region, paths[file], nested, owner)
 
 
-def asset_files(directory: Path) -> dict[str, str]:
-    """File asset hash → source path, from every asset manifest in an assembly directory."""
+def asset_files(directory: Path, first: str | None = None) -> dict[str, str]:
+    """File asset hash → source path, from every asset manifest in an assembly directory; where two
+    manifests name one hash, the manifest ``first`` (a file name) wins."""
     found: dict[str, str] = {}
-    for manifest in sorted(directory.glob("*.assets.json")):
+    manifests = sorted(directory.glob("*.assets.json"), key=lambda m: (m.name == first, m.name))
+    for manifest in manifests:
         files = (read_json(manifest) or {}).get("files")
         for asset_hash, asset in (files or {}).items() if isinstance(files, Mapping) else ():
             source = asset.get("source") if isinstance(asset, Mapping) else None
@@ -154,18 +156,17 @@ def asset_files(directory: Path) -> dict[str, str]:
 def nested_template_file(
     template_url_text: str,
     resource_path: str | None,
-    assets: Mapping[str, str],
+    assets: Callable[[], Mapping[str, str]],
     nested_templates: Mapping[str, str],
 ) -> str | None:
-    """The file of the nested stack whose ``TemplateURL`` reads ``template_url_text`` (its literal
-    parts), else the metadata's file for the nested stack's construct path."""
-    name = template_url_text.rsplit("/", 1)[-1]
-    if name.endswith(".json") and name.removesuffix(".json") in assets:
-        return assets[name.removesuffix(".json")]
+    """The file of a nested stack: the metadata's file for its construct path, else the asset whose hash
+    its ``TemplateURL`` (``template_url_text``, its literal parts) ends in. The construct path comes first:
+    two nested stacks with the same content (one construct in two parents) share one hash."""
     match = _NESTED_RESOURCE_PATH.match(resource_path or "")
-    if match is not None:
-        return nested_templates.get(match.group("stack"))
-    return None
+    if match is not None and match.group("stack") in nested_templates:
+        return nested_templates[match.group("stack")]
+    name = template_url_text.rsplit("/", 1)[-1].removesuffix(".json")
+    return assets().get(name) if template_url_text.endswith(".json") else None
 
 
 def stack_name(template_path: str | Path) -> str:

@@ -2,63 +2,99 @@
 
 An edge is one call a service makes on the app's behalf: an alarm publishing to a topic, a rule invoking
 a function, a mapping reading a queue, CloudFront reading a bucket... For each, the principal (a service
-principal, or a role of the app) and every policy the call must pass are read from the templates, and
-:func:`constructs_lib.checks._iam.decide` says whether it can deliver: True, False, or None (cannot
-decide, for example an imported topic whose policy no template holds).
+principal, a role of the app, an origin access identity), the request context it sends
+(:mod:`._context`) and every policy the call must pass (:mod:`._policies`) are read from the templates,
+and :func:`._iam.decide` says whether it can deliver: True, False, or None (cannot decide, for example
+an imported topic whose policy no template holds).
 
 Defaults, where no resource policy is attached (AWS's documented behaviour):
 
 - SNS: the default topic policy admits the topic owner's account, so CloudWatch alarms of the same
   account may publish; no other service principal is admitted.
 - SQS, S3, Lambda: no resource policy admits no service principal; roles of the account need an
-  identity-policy Allow.
-- KMS: a customer managed key needs its key policy to allow a service principal itself; a role passes
-  when the key policy allows it, or allows the account root and the role's policies allow the action.
-  AWS managed keys (``alias/aws/sqs``, ``alias/aws/sns``, S3's ``aws/s3``) admit the account's roles
-  through their service and never a service principal: their policies cannot be changed.
+  identity-policy Allow, roles of another account both.
+- KMS: a customer managed key admits a service principal only where its key policy names it; a role
+  where the key policy names it, or delegates to its account and the role's policies allow the action.
+  AWS managed keys (``alias/aws/sqs``, ``aws/sns``, ``aws/s3``, ``aws/kinesis``) admit the account's
+  roles through their service and never a service principal: their policies cannot be changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._iam import (
-    ACCOUNT,
-    REGION,
-    Decision,
-    Principal,
-    Request,
-    Statement,
-    account_root_allowed,
-    decide,
-    iter_documents,
-    render,
-    render_arn,
-    resolve,
-    statements,
-)
+from ._context import Context, assume_call, kms_call, role_call, secure, service_call
+from ._env import account_of, render, render_arn, resolve, same_account
+from ._iam import Decision, Policies, Principal, Request, Statement, action_matches, decide
 from ._lambda import FUNCTION, function_target
 from ._model import Resource, Stack, Templates
-
-QUEUE, TOPIC, BUCKET, KEY, ROLE = (
-    "AWS::SQS::Queue",
-    "AWS::SNS::Topic",
-    "AWS::S3::Bucket",
-    "AWS::KMS::Key",
-    "AWS::IAM::Role",
+from ._policies import (
+    BUCKET,
+    EVENT_BUS,
+    FIREHOSE,
+    KEY,
+    KINESIS,
+    QUEUE,
+    ROLE,
+    STATE_MACHINE,
+    TABLE,
+    TOPIC,
+    ResourcePolicy,
+    key_of,
+    key_policy,
+    might_attach,
+    resource_policies,
+    role_policies,
 )
-AWS_MANAGED_KEYS = ("alias/aws/sqs", "alias/aws/sns", "alias/aws/s3")
-SECURE = {"aws:securetransport": "true"}
-#: AWS managed policies whose content matters to an edge, as AWS publishes them.
-_MANAGED_POLICIES = {
-    "service-role/AWSLambdaBasicExecutionRole": [],
-    "service-role/AWSLambdaSQSQueueExecutionRole": [
-        "sqs:ReceiveMessage",
-        "sqs:DeleteMessage",
-        "sqs:GetQueueAttributes",
-    ],
+
+__all__ = [
+    "BUCKET",
+    "EVENT_BUS",
+    "FIREHOSE",
+    "FUNCTION",
+    "KEY",
+    "KINESIS",
+    "QUEUE",
+    "ROLE",
+    "STATE_MACHINE",
+    "TABLE",
+    "TOPIC",
+]
+
+#: What sending to each kind of target takes: the actions on it, and on its key.
+SEND: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    QUEUE: (("sqs:SendMessage",), ("kms:GenerateDataKey", "kms:Decrypt")),
+    TOPIC: (("sns:Publish",), ("kms:GenerateDataKey", "kms:Decrypt")),
+    FUNCTION: (("lambda:InvokeFunction",), ()),
+    EVENT_BUS: (("events:PutEvents",), ()),
+    STATE_MACHINE: (("states:StartExecution",), ()),
+    KINESIS: (("kinesis:PutRecord",), ("kms:GenerateDataKey",)),
+    FIREHOSE: (("firehose:PutRecord",), ()),
+    # Lambda's S3 destination lists the bucket and puts an object (its execution role needs both).
+    BUCKET: (("s3:PutObject", "s3:ListBucket"), ("kms:GenerateDataKey",)),
+}
+_OBJECT_ACTIONS = frozenset({"s3:putobject", "s3:getobject"})
+#: Defaults where no resource policy is attached: (admits the owner's CloudWatch alarms, name).
+_DEFAULTS = {
+    QUEUE: "SQS's default (the queue owner's account only)",
+    TOPIC: "SNS's default topic policy (the owner account)",
+    BUCKET: "S3's default (no bucket policy)",
+    FUNCTION: "Lambda's default (no permission)",
+}
+_KINDS = {
+    QUEUE: "queue",
+    TOPIC: "topic",
+    BUCKET: "bucket",
+    FUNCTION: "function",
+    KEY: "key",
+    ROLE: "role",
+    EVENT_BUS: "event bus",
+    STATE_MACHINE: "state machine",
+    KINESIS: "stream",
+    FIREHOSE: "delivery stream",
 }
 
 
@@ -83,140 +119,17 @@ def combine(*decisions: Decision) -> Decision:
     return Decision(True, "allowed")
 
 
-# ---------------------------------------------------------------------------------------- policies
+def label(resource: Resource) -> str:
+    """``queue /Stack/Orders/Resource``: a resource's kind and construct path, for messages."""
+    kind = _KINDS.get(resource.type) or re.sub(r"(?<!^)(?=[A-Z])", " ", resource.type.split("::")[-1]).lower()
+    return f"{kind} {resource.path}"
 
 
-def _attached(
-    templates: Templates, kind: str, key: str, target: Resource, where: str
-) -> list[Statement] | None:
-    """Statements of every ``kind`` policy whose ``key`` names ``target``; None when there is none."""
-    found: list[Statement] | None = None
-    for policy in templates.of_type(kind):
-        if target in templates.references(policy.stack, policy.props.get(key), target.type):
-            found = (found or []) + statements(
-                templates, policy.stack, policy.props.get("PolicyDocument"), where, resource_policy=True
-            )
-    return found
+def edge(family: str, source: Resource, location: str, target: str, decision: Decision, fix: str) -> Edge:
+    return Edge(family, source, location, f"{label(source)} → {target}", decision, fix)
 
 
-def queue_policy(templates: Templates, queue: Resource) -> list[Statement] | None:
-    return _attached(templates, "AWS::SQS::QueuePolicy", "Queues", queue, "queue policy")
-
-
-def topic_policy(templates: Templates, topic: Resource) -> list[Statement] | None:
-    found = _attached(templates, "AWS::SNS::TopicPolicy", "Topics", topic, "topic policy")
-    inline = _attached(templates, "AWS::SNS::TopicInlinePolicy", "TopicArn", topic, "topic policy")
-    return found if inline is None else (found or []) + inline
-
-
-def bucket_policy(templates: Templates, bucket: Resource) -> list[Statement] | None:
-    return _attached(templates, "AWS::S3::BucketPolicy", "Bucket", bucket, "bucket policy")
-
-
-def lambda_permissions(templates: Templates, function: Resource) -> list[Statement] | None:
-    """``AWS::Lambda::Permission`` resources on ``function``, its versions and aliases (a permission on an
-    alias is taken to cover a call through that alias: qualifiers are not compared)."""
-    found: list[Statement] | None = None
-    for permission in templates.of_type("AWS::Lambda::Permission"):
-        props = permission.props
-        target = function_target(templates, permission.stack, props.get("FunctionName"))
-        if target is None or target.function != function:
-            continue
-        conditions: dict[str, dict[str, Any]] = {}
-        for prop, operator, key in (
-            ("SourceArn", "ArnLike", "aws:SourceArn"),
-            ("SourceAccount", "StringEquals", "aws:SourceAccount"),
-            ("FunctionUrlAuthType", "StringEquals", "lambda:FunctionUrlAuthType"),
-        ):
-            if prop in props:
-                conditions.setdefault(operator, {})[key] = props[prop]
-        if props.get("InvokedViaFunctionUrl") is not None:
-            conditions.setdefault("Bool", {})["lambda:InvokedViaFunctionUrl"] = props["InvokedViaFunctionUrl"]
-        principal = props.get("Principal")
-        rendered_principal = render(templates, permission.stack, principal)
-        kind = "Service" if rendered_principal and rendered_principal.endswith(".amazonaws.com") else "AWS"
-        document = {
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {kind: principal},
-                    "Action": props.get("Action"),
-                    "Condition": conditions,
-                    "Sid": permission.logical_id,
-                }
-            ]
-        }
-        found = (found or []) + statements(
-            templates, permission.stack, document, "Lambda permission", resource_policy=True
-        )
-    return found
-
-
-def role_policies(templates: Templates, role: Resource) -> tuple[list[Statement], list[str]]:
-    """The role's identity statements, and the AWS managed policies whose content no template holds."""
-    found = [
-        s
-        for document in iter_documents(role.props.get("Policies"))
-        for s in statements(templates, role.stack, document, "role policy", resource_policy=False)
-    ]
-    for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
-        for policy in templates.of_type(kind):
-            if role in templates.references(policy.stack, policy.props.get("Roles"), ROLE):
-                found += statements(
-                    templates,
-                    policy.stack,
-                    policy.props.get("PolicyDocument"),
-                    "role policy",
-                    resource_policy=False,
-                )
-    unknown = []
-    for arn in role.props.get("ManagedPolicyArns") or []:
-        rendered = render(templates, role.stack, arn) or "an unresolved managed policy"
-        name = rendered.split(":policy/", 1)[-1]
-        if name in _MANAGED_POLICIES:
-            actions = _MANAGED_POLICIES[name]
-            if actions:
-                document = {"Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
-                found += statements(
-                    templates, role.stack, document, f"managed policy {name}", resource_policy=False
-                )
-        elif resolve(templates, role.stack, arn, "AWS::IAM::ManagedPolicy") is None:
-            unknown.append(rendered)
-    return found, unknown
-
-
-def role_of_function(templates: Templates, function: Resource) -> Resource | None:
-    return resolve(templates, function.stack, function.props.get("Role"), ROLE)
-
-
-def trusts(templates: Templates, role: Resource, service: str) -> Decision:
-    """Whether ``role``'s trust policy lets ``service`` assume it."""
-    trust = statements(
-        templates,
-        role.stack,
-        role.props.get("AssumeRolePolicyDocument"),
-        "trust policy",
-        resource_policy=True,
-    )
-    request = Request(Principal(service=service), "sts:AssumeRole", render_arn(role), SECURE)
-    decision = decide(request, resource_policy=trust)
-    if decision.allowed is False:
-        return Decision(False, f"role {role.logical_id}'s trust policy does not let {service} assume it")
-    return decision
-
-
-# ---------------------------------------------------------------------------------------- requests
-
-
-def _role_request(
-    templates: Templates, role: Resource, action: str, arn: str, resource_policy: list[Statement] | None
-) -> Decision:
-    identity, unknown = role_policies(templates, role)
-    request = Request(Principal(role=role), action, arn, {**SECURE, "kms:calleraccount": ACCOUNT})
-    decision = decide(request, resource_policy=resource_policy or [], identity_policy=identity)
-    if decision.allowed is False and unknown and "denies" not in decision.why:
-        return Decision(None, f"{decision.why}, unless AWS managed policy {', '.join(unknown)} does")
-    return decision
+# ---------------------------------------------------------------------------------------- one request
 
 
 def may(
@@ -226,119 +139,237 @@ def may(
     target: Resource,
     *,
     arn: str | None = None,
-    context: Mapping[str, str] | None = None,
+    context: Context | None = None,
     key_actions: tuple[str, ...] = (),
 ) -> Decision:
-    """Whether ``principal`` may do ``actions`` on ``target`` (and the key actions on its key)."""
-    policy, default_allows, default_name = _resource_policy(templates, target, principal, context or {})
-    resource_arn = arn or render_arn(target)
+    """Whether ``principal`` may do ``actions`` on ``target`` (and the key actions on its key).
+
+    ``context`` is what a service principal sends (:func:`._context.service_call`); a role's own
+    context is derived. Where several policies each set the target's whole policy, the edge must
+    deliver under each, since any one of them may be the one applied last."""
+    policies = resource_policies(templates, target)
+    candidates: list[ResourcePolicy | None] = list(policies) if policies else [None]
     decisions = []
     for action in actions:
-        if principal.role is not None:
-            decisions.append(_role_request(templates, principal.role, action, resource_arn, policy))
-        else:
-            request = Request(principal, action, resource_arn, {**SECURE, **(context or {})})
-            decisions.append(
-                decide(
-                    request, resource_policy=policy, default_allows=default_allows, default_name=default_name
-                )
-            )
+        resource_arn = arn or render_arn(target)
+        if target.type == BUCKET and action.lower() in _OBJECT_ACTIONS and arn is None:
+            resource_arn += "/«object»"
+        for policy in candidates:
+            decision = _one(templates, principal, action, target, resource_arn, context, policy)
+            if len(candidates) > 1 and decision.allowed is not True:
+                decision = Decision(decision.allowed, _replaced(candidates, policy, decision))
+            decisions.append(decision)
     if key_actions:
         decisions.append(key_allows(templates, principal, target, key_actions, context or {}))
-    decision = combine(*decisions)
-    if decision.allowed is True:
-        return decision
-    return Decision(decision.allowed, f"{_name(target)}: {decision.why}")
+    return combine(*decisions)
 
 
-def _resource_policy(
-    templates: Templates, target: Resource, principal: Principal, context: Mapping[str, str]
-) -> tuple[list[Statement] | None, bool, str]:
-    if target.type == QUEUE:
-        return queue_policy(templates, target), False, "SQS's default (the queue owner's account only)"
-    if target.type == TOPIC:
-        same_account = principal.service == "cloudwatch.amazonaws.com"
-        return topic_policy(templates, target), same_account, "SNS's default topic policy (the owner account)"
-    if target.type == BUCKET:
-        return bucket_policy(templates, target), False, "S3's default (no bucket policy)"
-    if target.type == FUNCTION:
-        return lambda_permissions(templates, target), False, "Lambda's default (no permission)"
-    return None, False, f"{target.type}'s default"
+def _replaced(
+    candidates: list[ResourcePolicy | None], policy: ResourcePolicy | None, decision: Decision
+) -> str:
+    names = ", ".join(p.name for p in candidates if p is not None)
+    return (
+        f"it has {len(candidates)} resource policies ({names}); each sets the whole policy, so the one "
+        f"applied last replaces the others, and under {policy.name if policy else 'none'}: {decision.why}"
+    )
 
 
-def _name(resource: Resource) -> str:
-    return f"{resource.type.split('::')[-1].lower()} {resource.logical_id}"
+def _one(
+    templates: Templates,
+    principal: Principal,
+    action: str,
+    target: Resource,
+    arn: str,
+    context: Context | None,
+    policy: ResourcePolicy | None,
+) -> Decision:
+    default = _DEFAULTS.get(target.type, f"{target.type}'s default")
+    unattached = tuple(might_attach(templates, target))
+    policies = Policies(
+        resource=policy.statements if policy else None,
+        default_allows=target.type == TOPIC and principal.service == "cloudwatch.amazonaws.com",
+        default_name=default,
+        resource_name=policy.name if policy else default,
+        might_allow=unattached,
+    )
+    if principal.role is None:
+        return decide(Request(principal, action, arn, {**secure(), **(context or {})}), policies)
+    identity, unknown = role_policies(templates, principal.role)
+    same = same_account(account_of(principal.role.stack), account_of(target.stack))
+    role_policy = Policies(
+        resource=policies.resource or (),
+        identity=identity,
+        resource_name=policies.resource_name,
+        same_account=same,
+        might_allow=(*unknown, *unattached),
+    )
+    request = Request(principal, action, arn, role_call(principal, render_arn(principal.role)))
+    return decide(request, role_policy)
 
 
-def key_of(templates: Templates, target: Resource) -> Resource | str | None:
-    """The key that encrypts ``target``: a key of the app, ``"aws-managed"``, ``"none"``, or None."""
-    if target.type == BUCKET:
-        rules = (target.props.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration") or []
-        default = (rules[0] if rules else {}).get("ServerSideEncryptionByDefault") or {}
-        if not str(default.get("SSEAlgorithm", "AES256")).startswith("aws:kms"):
-            return "none"
-        value = default.get("KMSMasterKeyID")
-    else:
-        value = target.props.get("KmsMasterKeyId")
-    if value is None:
-        return "aws-managed" if target.type == BUCKET else "none"
-    rendered = render(templates, target.stack, value)
-    if rendered is not None and any(rendered == k or rendered.endswith(f":{k}") for k in AWS_MANAGED_KEYS):
-        return "aws-managed"
-    return resolve(templates, target.stack, value, KEY)
+def role_may(
+    templates: Templates, role: Resource, action: str, arn: str, *, account: str | None = None
+) -> Decision:
+    """Whether ``role``'s own policies allow ``action`` on ``arn`` (a target with no resource policy the
+    pack reads: the default event bus, a universal target's API); ``account`` is the target's."""
+    identity, unknown = role_policies(templates, role)
+    principal = Principal(role=role)
+    same = same_account(account_of(role.stack), account) if account else True
+    policies = Policies(resource=(), identity=identity, same_account=same, might_allow=tuple(unknown))
+    return decide(Request(principal, action, arn, role_call(principal, render_arn(role))), policies)
 
 
 def key_allows(
-    templates: Templates,
-    principal: Principal,
-    target: Resource,
-    actions: tuple[str, ...],
-    context: Mapping[str, str],
+    templates: Templates, principal: Principal, target: Resource, actions: tuple[str, ...], context: Context
 ) -> Decision:
     """Whether the key of ``target`` lets ``principal`` do ``actions`` (``kms:Decrypt``...)."""
     key = key_of(templates, target)
     if key == "none":
         return Decision(True, "not encrypted with KMS")
     if key == "aws-managed":
-        if principal.service is not None:
-            return Decision(
-                False,
-                f"it is encrypted with an AWS managed key, whose policy can never admit {principal.service}; "
-                "use SSE-SQS/SSE-S3 or a customer managed key that grants the service",
-            )
-        return Decision(True, "the AWS managed key admits the account's roles through its service")
+        return _aws_managed_key(principal, target)
     if not isinstance(key, Resource):
         return Decision(None, "its KMS key is not defined in this app, so its key policy cannot be read")
-    policy = statements(templates, key.stack, key.props.get("KeyPolicy"), "key policy", resource_policy=True)
-    # The data service calls KMS on the caller's behalf: kms:ViaService names it.
-    service = {QUEUE: "sqs", TOPIC: "sns", BUCKET: "s3"}.get(target.type)
-    via = {"kms:viaservice": f"{service}.{REGION}.amazonaws.com"} if service else {}
-    decisions = []
-    for action in actions:
-        key_context = {**SECURE, **context, **via, "kms:calleraccount": ACCOUNT}
-        request = Request(principal, action, render_arn(key), key_context)
-        direct = decide(request, resource_policy=policy)
-        if (
-            direct.allowed is not True
-            and principal.role is not None
-            and any(map(account_root_allowed, policy))
-        ):
-            direct = _role_request(templates, principal.role, action, render_arn(key), None)
-        decisions.append(direct)
-    decision = combine(*decisions)
-    return (
-        decision if decision.allowed else Decision(decision.allowed, f"key {key.logical_id}: {decision.why}")
+    policy = key_policy(templates, key)
+    identity, unknown = role_policies(templates, principal.role) if principal.role else ([], [])
+    same = same_account(account_of(principal.role.stack), account_of(key.stack)) if principal.role else True
+    call = role_call(principal, render_arn(principal.role)) if principal.role else {**secure(), **context}
+    request_context = kms_call(principal, target, render_arn(target), call)
+    policies = Policies(
+        resource=policy,
+        identity=identity,
+        key_policy=True,
+        same_account=same,
+        might_allow=tuple(unknown),
+        resource_name=f"the key policy of {key.path}",
+        default_name="the key policy",
+    )
+    decision = combine(
+        *(decide(Request(principal, a, render_arn(key), request_context), policies) for a in actions)
+    )
+    if decision.allowed is True:
+        return decision
+    why = decision.why
+    if decision.allowed is False and principal.service and _admits_only_through_services(policy):
+        why += (
+            "; like an AWS managed key's, it admits principals only through kms:CallerAccount and "
+            f"kms:ViaService, and {principal.service} calls KMS itself"
+        )
+    return Decision(decision.allowed, f"key {key.path}: {why}")
+
+
+def _aws_managed_key(principal: Principal, target: Resource) -> Decision:
+    if principal.role is None:
+        return Decision(
+            False,
+            f"it is encrypted with an AWS managed key, whose policy can never admit {principal.describe()}; "
+            "use SSE-SQS/SSE-S3 or a customer managed key that grants the service",
+        )
+    same = same_account(account_of(principal.role.stack), account_of(target.stack))
+    if same is False:
+        return Decision(False, "it is encrypted with an AWS managed key, which admits no other account")
+    if same is None:
+        return Decision(None, "synth cannot tell whether the role is in the AWS managed key's account")
+    return Decision(True, "the AWS managed key admits the account's roles through its service")
+
+
+def _admits_only_through_services(policy: list[Statement]) -> bool:
+    """A key policy whose every Allow needs ``kms:CallerAccount`` and ``kms:ViaService``."""
+    allows = [s for s in policy if s.effect == "Allow"]
+    return bool(allows) and all(
+        {"kms:calleraccount", "kms:viaservice"}
+        <= {k.lower() for entries in s.conditions.values() for k in entries}
+        for s in allows
     )
 
 
-# ---------------------------------------------------------------------------------------- edge helpers
+def trusts(
+    templates: Templates,
+    role: Resource,
+    service: str,
+    *,
+    source_arn: str | None = None,
+    source_account: str | None = None,
+) -> Decision:
+    """Whether ``role``'s trust policy lets ``service`` assume it, for ``source_arn`` (what the service
+    sends: the schedule group, rule, pipe or state machine)."""
+    trust = statements_of_trust(templates, role)
+    context = assume_call(service, source_arn, source_account or account_of(role.stack))
+    request = Request(Principal(service=service), "sts:AssumeRole", render_arn(role), context)
+    decision = decide(request, Policies(resource=trust, resource_name=f"the trust policy of {role.path}"))
+    if decision.allowed is False:
+        return Decision(
+            False, f"role {role.path}: its trust policy does not let {service} assume it ({decision.why})"
+        )
+    return decision
 
 
-SEND = {
-    QUEUE: (("sqs:SendMessage",), ("kms:GenerateDataKey", "kms:Decrypt")),
-    TOPIC: (("sns:Publish",), ("kms:GenerateDataKey", "kms:Decrypt")),
-    FUNCTION: (("lambda:InvokeFunction",), ()),
-}
+def statements_of_trust(templates: Templates, role: Resource) -> list[Statement]:
+    from ._iam import statements
+
+    def read() -> list[Statement]:
+        where = f"the trust policy of {role.path}"
+        document = role.props.get("AssumeRolePolicyDocument")
+        return statements(templates, role.stack, document, where, resource_policy=True)
+
+    found: list[Statement] = templates.memo(("trust", role), read)
+    return found
+
+
+def role_of_function(templates: Templates, function: Resource) -> Resource | None:
+    return resolve(templates, function.stack, function.props.get("Role"), ROLE)
+
+
+def source_call(service: str, source: Resource) -> Context:
+    """What ``service`` sends when ``source`` (an alarm, a rule, a bucket...) makes it call a target."""
+    return service_call(service, render_arn(source), account_of(source.stack))
+
+
+def any_resource(templates: Templates, role: Resource, action: str) -> Decision:
+    """Whether ``role`` may call ``action`` on a resource the pack cannot name (a universal target's, an
+    integration's): allowed on ``*``; refused when no statement of its policies names the action at
+    all; else undecided."""
+    anywhere = role_may(templates, role, action, "*")
+    if anywhere.allowed is not False:
+        return anywhere
+    identity, _ = role_policies(templates, role)
+    if not any(s.effect == "Allow" and action_matches(s, action) for s in identity):
+        return Decision(False, f"role {role.path}: {anywhere.why}")
+    why = f"role {role.path} may call {action} on some resources only, and synth cannot name the one called"
+    return Decision(None, why)
+
+
+# ---------------------------------------------------------------------------------------- targets
+
+
+def target_of(templates: Templates, stack: Stack, value: Any, kinds: tuple[str, ...]) -> Resource | str:
+    """The resource of ``kinds`` that ``value`` names (a reference, or a literal ARN of a resource of
+    the app), else a sentence saying what it is instead."""
+    if FUNCTION in kinds:
+        found = function_target(templates, stack, value)
+        if found is not None:
+            return found.function
+    others = tuple(k for k in kinds if k != FUNCTION)
+    target = resolve(templates, stack, value, *others) if others else None
+    if target is not None:
+        return target
+    rendered = render(templates, stack, value)
+    by_arn = _by_arn(templates).get(rendered or "")
+    if by_arn is not None and by_arn.type in kinds:
+        return by_arn
+    named = templates.references(stack, value)
+    if named:
+        return f"{label(named[0])} is a {named[0].type}, which the pack does not model as this edge's target"
+    shown = rendered or "a value only deploy time knows"
+    return f"{shown} is not defined in this app, so its policies cannot be read"
+
+
+def _by_arn(templates: Templates) -> dict[str, Resource]:
+    def build() -> dict[str, Resource]:
+        return {render_arn(r): r for r in templates.of_type(*SEND)}
+
+    found: dict[str, Resource] = templates.memo("by arn", build)
+    return found
 
 
 def deliver(
@@ -347,43 +378,78 @@ def deliver(
     stack: Stack,
     value: Any,
     *,
-    context: Mapping[str, str] | None = None,
+    context: Context | None = None,
     kinds: tuple[str, ...] = (QUEUE, TOPIC, FUNCTION),
 ) -> tuple[str, Decision]:
-    """``principal`` sends to whatever ``value`` names (a queue, topic or function): its name, decided."""
-    if FUNCTION in kinds:
-        target_function = function_target(templates, stack, value)
-        if target_function is not None:
-            decision = may(templates, principal, SEND[FUNCTION][0], target_function.function, context=context)
-            return _name(target_function.function), decision
-    target = resolve(templates, stack, value, *[k for k in kinds if k != FUNCTION])
-    if target is None:
-        shown = render(templates, stack, value) or "a value only deploy time knows"
-        return shown, Decision(None, f"{shown} is not defined in this app, so its policies cannot be read")
+    """``principal`` sends to whatever ``value`` names (a queue, topic, function...): its name, decided."""
+    target = target_of(templates, stack, value, kinds)
+    if isinstance(target, str):
+        default_bus = _default_bus(templates, principal, stack, value)
+        return default_bus if default_bus is not None else ("its target", Decision(None, target))
     actions, key_actions = SEND[target.type]
-    return _name(target), may(templates, principal, actions, target, context=context, key_actions=key_actions)
+    return label(target), may(templates, principal, actions, target, context=context, key_actions=key_actions)
 
 
-def source_context(source: Resource) -> dict[str, str]:
-    """``aws:SourceArn`` and ``aws:SourceAccount`` as a service sends them for ``source``."""
-    return {"aws:sourcearn": render_arn(source), "aws:sourceaccount": ACCOUNT, "aws:sourceowner": ACCOUNT}
+def _default_bus(
+    templates: Templates, principal: Principal, stack: Stack, value: Any
+) -> tuple[str, Decision] | None:
+    """A role sending to the account's default event bus, which has no resource in any template."""
+    rendered = render(templates, stack, value) or ""
+    if (
+        principal.role is None
+        or not rendered.startswith("arn:aws:events:")
+        or not rendered.endswith(":event-bus/default")
+    ):
+        return None
+    account = rendered.split(":")[4]
+    decision = role_may(templates, principal.role, "events:PutEvents", rendered, account=account)
+    return f"the default event bus {rendered}", decision
 
 
-def edge(family: str, source: Resource, location: str, target: str, decision: Decision, fix: str) -> Edge:
-    return Edge(family, source, location, f"{_name(source)} → {target}", decision, fix)
-
+# ---------------------------------------------------------------------------------------- families
 
 EdgeFinder = Callable[[Templates], Iterable[Edge]]
+
+
+def guarded(
+    family: str,
+    fix: str,
+    templates: Templates,
+    types: tuple[str, ...],
+    find: Callable[[Resource], Iterable[Edge]],
+) -> Iterator[Edge]:
+    """``find(resource)`` for each resource of ``types``. A resource the pack cannot read (an intrinsic
+    where a list belongs, a value of the wrong shape) gives an undecided edge that names it, never a
+    traceback."""
+    for resource in templates.of_type(*types):
+        try:
+            found = list(find(resource))
+        except Exception as error:
+            why = f"the pack cannot read this resource ({type(error).__name__}: {error})"
+            found = [
+                Edge(
+                    family,
+                    resource,
+                    "Properties",
+                    f"{label(resource)} → its targets",
+                    Decision(None, why),
+                    fix,
+                )
+            ]
+        yield from found
 
 
 def decided(templates: Templates, family: EdgeFinder) -> list[Edge]:
     """The edges ``family`` finds in ``templates``, decided once per set of templates: the family's rule
     and ``DeliveryUndecided`` both read them."""
-    cache: dict[EdgeFinder, list[Edge]] = templates.__dict__.setdefault("_decided_edges", {})
-    if family not in cache:
-        cache[family] = list(family(templates))
-    return cache[family]
+    found: list[Edge] = templates.memo(("edges", family), lambda: list(family(templates)))
+    return found
 
 
 def values_at(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a mapping, else empty: for reading optional nested properties."""
+    return value if isinstance(value, Mapping) else {}

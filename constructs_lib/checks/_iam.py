@@ -1,371 +1,380 @@
-"""Deciding whether a principal may perform actions on a resource, from the templates' own policies.
+"""IAM's policy evaluation for one request: statements, principals, conditions, and the decision.
 
-Values in templates are CloudFormation: references to resources of the app, pseudo parameters, joins. A
-value is rendered to a *symbolic string*: literals as written, a reference expanded to the ARN shape of
-its resource type (``arn:aws:sqs:«AWS::Region»:«AWS::AccountId»:«S/Q.QueueName»``), pseudo parameters
-as ``«AWS::Region»``. Two values that name the same thing render to the same string, so IAM's
-wildcards (``*``, ``?``) can be matched on them as on literal ARNs. A value synth cannot know (a
-parameter, an import from outside the app, ``Fn::Select``...) renders to None: "cannot decide".
+The order is AWS's (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
+an explicit Deny in any policy that applies (identity, resource, key) wins before any Allow or delegation;
+then a service principal needs an Allow in the resource policy (or the service's default where none is
+attached); a role of the same account needs an Allow in its own policies or one that names it in the
+resource policy; a role of another account needs both; and a KMS key admits a role only through its key
+policy, naming the role or delegating to its account (``arn:aws:iam::<account>:root``) whose IAM
+policies must then allow the action too.
 
-Every check answers True, False or None (cannot decide); None is never turned into True or False.
+Every check answers True, False or None (cannot decide); None is never turned into True or False, and
+each None carries what could not be decided (a condition key the pack cannot know, an operator it does
+not model, a value only deploy time knows).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._env import ACCOUNT, account_of, meets_literal, render, render_arn, same_account, symbol
 from ._model import Resource, Stack, Templates
 
-ACCOUNT = "«AWS::AccountId»"
-REGION = "«AWS::Region»"
-_PSEUDO = {
-    "AWS::AccountId": ACCOUNT,
-    "AWS::Region": REGION,
-    "AWS::Partition": "aws",
-    "AWS::URLSuffix": "amazonaws.com",
-}
-_SUB_VARIABLE = re.compile(r"\$\{([A-Za-z0-9:]+)(?:\.([A-Za-z0-9.]+))?\}")
-#: The ARN (or name) each resource type's Ref and attributes render to; ``{ref}`` is the Ref symbol.
-_SHAPES: dict[tuple[str, str | None], str] = {
-    ("AWS::SQS::Queue", "Arn"): f"arn:aws:sqs:{REGION}:{ACCOUNT}:{{QueueName}}",
-    ("AWS::SQS::Queue", None): f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{{QueueName}}",
-    ("AWS::SQS::Queue", "QueueUrl"): f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{{QueueName}}",
-    ("AWS::SNS::Topic", None): f"arn:aws:sns:{REGION}:{ACCOUNT}:{{TopicName}}",
-    ("AWS::SNS::Topic", "TopicArn"): f"arn:aws:sns:{REGION}:{ACCOUNT}:{{TopicName}}",
-    ("AWS::Lambda::Function", "Arn"): f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{{ref}}",
-    ("AWS::S3::Bucket", "Arn"): "arn:aws:s3:::{ref}",
-    ("AWS::KMS::Key", "Arn"): f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{{ref}}",
-    ("AWS::IAM::Role", "Arn"): f"arn:aws:iam::{ACCOUNT}:role/{{ref}}",
-    ("AWS::CloudWatch::Alarm", "Arn"): f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{{ref}}",
-    ("AWS::Events::Rule", "Arn"): f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{{ref}}",
-    ("AWS::Scheduler::Schedule", "Arn"): f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{{ref}}",
-    ("AWS::DynamoDB::Table", "Arn"): f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{{ref}}",
-    (
-        "AWS::DynamoDB::Table",
-        "StreamArn",
-    ): f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{{ref}}/stream/{{attr}}",
-    ("AWS::Kinesis::Stream", "Arn"): f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{{ref}}",
-    ("AWS::Cognito::UserPool", "Arn"): f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{{ref}}",
-    ("AWS::CloudFront::Distribution", None): "{ref}",
-    ("AWS::CloudFront::Distribution", "Arn"): f"arn:aws:cloudfront::{ACCOUNT}:distribution/{{ref}}",
-}
-#: Names an ARN shape takes from the resource itself: ``{QueueName}`` is the QueueName property when it
-#: is literal, else the resource's own symbol.
-_NAME_PROPERTIES = {"QueueName": "QueueName", "TopicName": "TopicName"}
+#: A check's answer, and when it is None, what could not be decided.
+Verdict = tuple[bool | None, str]
+_REGIONAL_SERVICE = re.compile(
+    r"^(?P<service>[a-z0-9.-]+?)\.(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d)\.amazonaws\.com$"
+)
+_ROOT = re.compile(r"^arn:aws:iam::(?P<account>[^:]+):root$")
 
 
-def _symbol(resource: Resource, attribute: str | None = None) -> str:
-    return f"«{resource.stack.name}/{resource.logical_id}{'.' + attribute if attribute else ''}»"
-
-
-def render(templates: Templates, stack: Stack, value: Any) -> str | None:
-    """``value`` as a symbolic string, or None when synth cannot know it."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, str | int | float):
-        return str(value)
-    if not isinstance(value, Mapping) or len(value) != 1:
-        return None
-    [(function, argument)] = value.items()
-    if function == "Ref":
-        return _reference(templates, stack, argument, None)
-    if function == "Fn::GetAtt":
-        name, attribute = argument if isinstance(argument, list) else str(argument).split(".", 1)
-        return _reference(templates, stack, name, attribute)
-    if function == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
-        parts = [render(templates, stack, part) for part in argument[1]]
-        return None if any(p is None for p in parts) else str(argument[0]).join(p for p in parts if p)
-    if function == "Fn::Sub":
-        return _sub(templates, stack, argument)
-    if function in ("Fn::ImportValue", "Fn::GetStackOutput"):
-        return _import(templates, stack, function, argument)
-    return None
-
-
-def _reference(templates: Templates, stack: Stack, name: Any, attribute: str | None) -> str | None:
-    if attribute is None and name in _PSEUDO:
-        return _PSEUDO[name]
-    followed = templates.follow(stack, name, attribute)
-    if followed is not None:
-        return render(templates, *followed)
-    if not isinstance(name, str) or name not in stack.resources:
-        return None
-    resource = Resource(stack, name)
-    if attribute in _NAME_PROPERTIES and isinstance(resource.props.get(attribute), str):
-        return str(resource.props[attribute])
-    shape = _SHAPES.get((resource.type, attribute))
-    if shape is None:
-        return _symbol(resource, attribute)
-    names = {
-        key: resource.props.get(prop) if isinstance(resource.props.get(prop), str) else _symbol(resource, key)
-        for key, prop in _NAME_PROPERTIES.items()
-    }
-    return shape.format(ref=_symbol(resource), attr=_symbol(resource, attribute), **names)
-
-
-def _sub(templates: Templates, stack: Stack, argument: Any) -> str | None:
-    text, variables = (argument[0], argument[1]) if isinstance(argument, list) else (argument, {})
-    if not isinstance(text, str):
-        return None
-    out, position = [], 0
-    for match in _SUB_VARIABLE.finditer(text):
-        out.append(text[position : match.start()])
-        name, attribute = match.group(1), match.group(2)
-        if isinstance(variables, Mapping) and name in variables:
-            piece = render(templates, stack, variables[name])
-        else:
-            piece = _reference(templates, stack, name, attribute)
-        if piece is None:
-            return None
-        out.append(piece)
-        position = match.end()
-    return "".join(out) + text[position:]
-
-
-def _import(templates: Templates, stack: Stack, function: str, argument: Any) -> str | None:
-    if function == "Fn::ImportValue" and isinstance(argument, str):
-        exported = templates._exports.get(argument)
-        return render(templates, exported[0], exported[1]) if exported else None
-    if isinstance(argument, Mapping):
-        other = templates.stacks.get(str(argument.get("StackName")))
-        output = other.template.get("Outputs", {}).get(argument.get("OutputName")) if other else None
-        return render(templates, other, output.get("Value")) if other and output else None
-    return None
-
-
-def resolve(templates: Templates, stack: Stack, value: Any, *types: str) -> Resource | None:
-    """The one resource of ``types`` that ``value`` names (following outputs across stacks), if any."""
-    found = templates.references(stack, value, *types)
-    return found[0] if len(found) == 1 else None
-
-
-# ---------------------------------------------------------------------------------------- matching
-
-
-def _pattern(text: str) -> re.Pattern[str]:
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text), re.S)
+def _pattern(text: str) -> str:
+    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
 
 
 def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool | None:
-    """IAM's ``*``/``?`` matching; None when a literal account or region meets a symbolic one."""
-    flags = re.I if ignore_case else 0
-    if re.fullmatch(_pattern(pattern).pattern, value, flags | re.S):
+    """IAM's ``*``/``?`` matching; None when a literal account or region meets a placeholder."""
+    if re.fullmatch(_pattern(pattern), value, (re.I if ignore_case else 0) | re.S):
         return True
-    if (ACCOUNT in value or REGION in value) and re.search(r"\d{12}|[a-z]{2}(-gov)?-[a-z]+-\d", pattern):
-        return None
-    return False
+    return None if meets_literal(value, pattern) or meets_literal(pattern, value) else False
 
 
-def _all(results: Iterable[bool | None]) -> bool | None:
+def all_of(results: Iterable[bool | None]) -> bool | None:
     values = list(results)
     return False if False in values else (None if None in values else True)
 
 
-def _any(results: Iterable[bool | None]) -> bool | None:
+def any_of(results: Iterable[bool | None]) -> bool | None:
     values = list(results)
     return True if True in values else (None if None in values else False)
+
+
+# ---------------------------------------------------------------------------------------- principals
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who makes the call: a service principal, a role of the app, or a CloudFront origin access identity."""
+
+    service: str | None = None
+    role: Resource | None = None
+    oai: Resource | None = None
+
+    def describe(self) -> str:
+        if self.role is not None:
+            return f"role {self.role.path}"
+        if self.oai is not None:
+            return f"origin access identity {self.oai.path}"
+        return self.service or "an unknown principal"
+
+    @property
+    def account(self) -> str | None:
+        """The role's account as rendered (literal or placeholder); None for a service principal."""
+        return account_of(self.role.stack) if self.role is not None else None
+
+
+#: How a statement's Principal names the caller.
+EXPLICIT, DELEGATED, NO, UNKNOWN = "explicit", "delegated", "no", "unknown"
+
+
+def _service_name(name: str) -> str:
+    """``states.eu-west-1.amazonaws.com`` (a regional service principal) as ``states.amazonaws.com``."""
+    match = _REGIONAL_SERVICE.match(name)
+    return f"{match.group('service')}.amazonaws.com" if match else name
+
+
+def _root_account(value: str) -> str | None:
+    """The account a principal value names as a whole (its root ARN or its bare id), if it does."""
+    match = _ROOT.match(value)
+    if match:
+        return match.group("account")
+    return value if value == ACCOUNT or re.fullmatch(r"\d{12}", value) else None
+
+
+def name_match(given: Mapping[str, tuple[str | None, ...]], principal: Principal) -> str:
+    """How a Principal (or NotPrincipal) element names ``principal``: EXPLICIT, DELEGATED (the root of
+    the role's own account), NO or UNKNOWN."""
+    if "*" in given or "*" in given.get("AWS", ()):
+        return EXPLICIT
+    found = _named(given, principal)
+    # A principal only deploy time knows (a parameter, a condition) may be any principal.
+    return UNKNOWN if found == NO and any(None in values for values in given.values()) else found
+
+
+def _named(given: Mapping[str, tuple[str | None, ...]], principal: Principal) -> str:
+    if principal.service is not None:
+        values = given.get("Service", ())
+        wanted = _service_name(principal.service)
+        return EXPLICIT if wanted in {_service_name(v) for v in values if v is not None} else NO
+    if principal.oai is not None:
+        canonical = symbol(principal.oai, "S3CanonicalUserId")
+        arn = f"arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity {symbol(principal.oai)}"
+        named = [*given.get("CanonicalUser", ()), *given.get("AWS", ())]
+        return EXPLICIT if canonical in named or arn in named else NO
+    if principal.role is None:
+        return UNKNOWN
+    return _role_match(given.get("AWS", ()), principal.role)
+
+
+def _role_match(values: tuple[str | None, ...], role: Resource) -> str:
+    role_arn, account = render_arn(role), account_of(role.stack)
+    results = set()
+    for value in values:
+        if value is None:
+            results.add(UNKNOWN)
+        elif value == role_arn:
+            results.add(EXPLICIT)
+        elif (root := _root_account(value)) is not None:
+            same = same_account(root, account)
+            results.add(DELEGATED if same else NO if same is False else UNKNOWN)
+        else:
+            results.add(UNKNOWN if meets_literal(role_arn, value) or meets_literal(value, role_arn) else NO)
+    for wanted in (EXPLICIT, DELEGATED, UNKNOWN):
+        if wanted in results:
+            return wanted
+    return NO
 
 
 # ---------------------------------------------------------------------------------------- statements
 
 
 @dataclass(frozen=True)
-class Principal:
-    """Who makes the call: a service principal, or a role of the app (``role``), or both unknown."""
-
-    service: str | None = None
-    role: Resource | None = None
-
-
-@dataclass(frozen=True)
 class Request:
-    """One call of an edge: the principal, the action, the resource's ARN and the request context."""
+    """One call of an edge: the principal, the action, the resource's ARN and the request context.
+
+    ``context`` maps lower-case condition keys to the value the caller sends, or None for a key the
+    caller is known not to send; a key missing from it is one the pack cannot know."""
 
     principal: Principal
     action: str
     resource_arn: str
-    context: Mapping[str, str] = field(default_factory=dict)
+    context: Mapping[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Statement:
-    """One policy statement, rendered; ``where`` says which policy it comes from."""
+    """One policy statement, rendered; ``where`` names its policy, ``index`` its place in it."""
 
-    effect: str
+    effect: str  # "Allow", "Deny", or "?" when synth cannot know it
     principals: Mapping[str, tuple[str | None, ...]] | None  # None: an identity policy (no Principal)
-    actions: tuple[str, ...]
-    not_actions: tuple[str, ...]
-    resources: tuple[str | None, ...]
-    not_resources: tuple[str | None, ...]
-    conditions: Mapping[str, Mapping[str, tuple[str | None, ...]]]
-    where: str
+    actions: tuple[str | None, ...]
+    not_actions: tuple[str | None, ...] = ()
+    resources: tuple[str | None, ...] = ()
+    not_resources: tuple[str | None, ...] = ()
+    conditions: Mapping[str, Mapping[str, tuple[str | None, ...]]] = field(default_factory=dict)
+    where: str = "a policy"
+    index: int = 0
     sid: str | None = None
+    not_principals: Mapping[str, tuple[str | None, ...]] | None = None
+    #: What synth cannot read in this statement (an intrinsic where a statement or element belongs).
+    opaque: str | None = None
 
     def describe(self) -> str:
-        return f"{self.where} statement {self.sid!r}" if self.sid else f"a {self.where} statement"
+        sid = f" (Sid {self.sid!r})" if self.sid else ""
+        return f"{self.where}, Statement[{self.index}]{sid}"
 
 
 def statements(
     templates: Templates, stack: Stack, document: Any, where: str, *, resource_policy: bool
 ) -> list[Statement]:
-    """The statements of a policy document (a template value), rendered."""
-    if not isinstance(document, Mapping):
-        return []
+    """The statements of a policy document (a template value), rendered. What synth cannot read (an
+    ``Fn::If`` where a statement belongs...) becomes an opaque statement, which decides nothing."""
+    if not isinstance(document, Mapping) or _intrinsic(document):
+        return [_opaque(where, 0, "the policy document is not known at synth")]
     raw = document.get("Statement", [])
-    out = []
-    for item in raw if isinstance(raw, list) else [raw]:
-        if not isinstance(item, Mapping):
-            continue
-
-        def strings(value: Any) -> tuple[str | None, ...]:
-            values = value if isinstance(value, list) else [] if value is None else [value]
-            return tuple(render(templates, stack, v) for v in values)
-
-        principals = None
-        if resource_policy:
-            principal = item.get("Principal", {})
-            principals = (
-                {"*": ("*",)}
-                if principal == "*"
-                else {kind: strings(v) for kind, v in principal.items()}
-                if isinstance(principal, Mapping)
-                else {}
-            )
-        conditions = {
-            operator: {key: strings(v) for key, v in entries.items()}
-            for operator, entries in (item.get("Condition") or {}).items()
-            if isinstance(entries, Mapping)
-        }
-        out.append(
-            Statement(
-                effect=str(item.get("Effect")),
-                principals=principals,
-                actions=tuple(a for a in strings(item.get("Action")) if a),
-                not_actions=tuple(a for a in strings(item.get("NotAction")) if a),
-                resources=strings(item.get("Resource")),
-                not_resources=strings(item.get("NotResource")),
-                conditions=conditions,
-                where=where,
-                sid=item.get("Sid") if isinstance(item.get("Sid"), str) else None,
-            )
-        )
-    return out
+    if isinstance(raw, Mapping) and _intrinsic(raw):
+        return [_opaque(where, 0, "its statements are not known at synth")]
+    items = raw if isinstance(raw, list) else [raw]
+    return [_statement(templates, stack, item, where, i, resource_policy) for i, item in enumerate(items)]
 
 
-#: Condition keys the evaluation knows; a condition on any other key cannot be decided.
-KNOWN_KEYS = frozenset(
+def _intrinsic(value: Mapping[str, Any]) -> bool:
+    return len(value) == 1 and any(k == "Ref" or str(k).startswith("Fn::") for k in value)
+
+
+def _opaque(where: str, index: int, why: str) -> Statement:
+    return Statement("?", None, (), where=where, index=index, opaque=why)
+
+
+def _statement(
+    templates: Templates, stack: Stack, item: Any, where: str, index: int, resource_policy: bool
+) -> Statement:
+    if not isinstance(item, Mapping) or _intrinsic(item):
+        return _opaque(where, index, "the statement is not known at synth")
+
+    def strings(value: Any) -> tuple[str | None, ...]:
+        values = value if isinstance(value, list) else [] if value is None else [value]
+        return tuple(render(templates, stack, v) for v in values)
+
+    def principal_element(value: Any) -> Mapping[str, tuple[str | None, ...]] | None:
+        if value == "*":
+            return {"*": ("*",)}
+        return {str(k): strings(v) for k, v in value.items()} if isinstance(value, Mapping) else None
+
+    principals = principal_element(item.get("Principal", {})) if resource_policy else None
+    not_principals = principal_element(item["NotPrincipal"]) if "NotPrincipal" in item else None
+    raw_conditions = item.get("Condition") or {}
+    opaque = None
+    if not isinstance(raw_conditions, Mapping) or any(
+        not isinstance(v, Mapping) for v in raw_conditions.values()
+    ):
+        opaque, raw_conditions = "its Condition is not known at synth", {}
+    if resource_policy and principals is None and not_principals is None:
+        opaque = "its Principal is not known at synth"
+    effect = item.get("Effect")
+    return Statement(
+        effect=effect if effect in ("Allow", "Deny") else "?",
+        principals=principals,
+        not_principals=not_principals,
+        actions=strings(item.get("Action")),
+        not_actions=strings(item.get("NotAction")),
+        resources=strings(item.get("Resource")),
+        not_resources=strings(item.get("NotResource")),
+        conditions={
+            op: {key: strings(v) for key, v in entries.items()} for op, entries in raw_conditions.items()
+        },
+        where=where,
+        index=index,
+        sid=item.get("Sid") if isinstance(item.get("Sid"), str) else None,
+        opaque=opaque if effect in ("Allow", "Deny") else opaque or "its Effect is not known at synth",
+    )
+
+
+def iter_documents(value: Any) -> Iterator[Any]:
+    """The policy documents of a role's inline ``Policies``."""
+    for policy in value if isinstance(value, list) else []:
+        if isinstance(policy, Mapping):
+            yield policy.get("PolicyDocument")
+
+
+# ---------------------------------------------------------------------------------------- conditions
+
+#: The operators the evaluation models (with ``IfExists`` and the ``ForAnyValue:``/``ForAllValues:``
+#: set forms, over the single-valued keys the pack knows).
+OPERATORS = frozenset(
     {
-        "aws:securetransport",
-        "aws:sourcearn",
-        "aws:sourceaccount",
-        "aws:sourceowner",
-        "kms:viaservice",
-        "kms:calleraccount",
-        "lambda:functionurlauthtype",
-        "lambda:invokedviafunctionurl",
+        "StringEquals",
+        "StringNotEquals",
+        "StringEqualsIgnoreCase",
+        "StringNotEqualsIgnoreCase",
+        "StringLike",
+        "StringNotLike",
+        "ArnEquals",
+        "ArnLike",
+        "ArnNotEquals",
+        "ArnNotLike",
+        "Bool",
+        "Null",
     }
 )
 
 
-def _condition(
-    operator: str, key: str, values: tuple[str | None, ...], context: Mapping[str, str]
-) -> bool | None:
-    base = operator.removesuffix("IfExists")
-    if key.lower() not in KNOWN_KEYS or base not in _OPERATORS:
+def condition(
+    operator: str, key: str, values: tuple[str | None, ...], context: Mapping[str, str | None]
+) -> Verdict:
+    """One condition of a statement against the request's context."""
+    set_form, _, base = operator.rpartition(":")
+    if_exists = base.endswith("IfExists")
+    base = base.removesuffix("IfExists")
+    if base not in OPERATORS or set_form not in ("", "ForAnyValue", "ForAllValues"):
+        return None, f"the pack does not model the condition operator {operator}"
+    if key.lower() not in context:
+        return None, f"the pack cannot know the condition key {key} at synth"
+    actual = context[key.lower()]
+    if base == "Null":
+        wanted = any_of(None if v is None else v.lower() == "true" for v in values)
+        return (None if wanted is None else wanted == (actual is None)), f"the value of {key}"
+    negated = "Not" in base
+    if actual is None:  # AWS: a missing key fails a condition, passes a negated or IfExists one
+        return (if_exists or negated or set_form == "ForAllValues"), ""
+    matches = any_of(_compare(base, v, actual) for v in values)
+    if matches is None:
+        return None, f"{key} is compared with a value only deploy time knows"
+    return (not matches if negated else matches), ""
+
+
+def _compare(base: str, expected: str | None, actual: str) -> bool | None:
+    if expected is None:
         return None
-    actual = context.get(key.lower())
-    if actual is None:
-        return operator.endswith("IfExists") or "Not" in base
-    negate, like = "Not" in base, base.endswith("Like") or base.startswith("Arn")
-    if base == "Bool":
-        matches = _any(None if v is None else v.lower() == actual.lower() for v in values)
-    elif like:
-        matches = _any(None if v is None else wildcard_match(v, actual) for v in values)
-    else:
-        matches = _any(None if v is None else (v == actual or _symbolic_mismatch(v, actual)) for v in values)
-    return None if matches is None else (not matches if negate else matches)
+    if base == "Bool" or base.endswith("IgnoreCase"):
+        return expected.lower() == actual.lower()
+    if base.endswith("Like") or base.startswith("Arn"):
+        return wildcard_match(expected, actual)
+    if expected == actual:
+        return True
+    return None if meets_literal(actual, expected) or meets_literal(expected, actual) else False
 
 
-def _symbolic_mismatch(expected: str, actual: str) -> bool | None:
-    """Equality between a literal and a symbolic account or region cannot be decided."""
-    return (
-        None
-        if (ACCOUNT in actual or REGION in actual) != (ACCOUNT in expected or REGION in expected)
-        else False
-    )
+# ---------------------------------------------------------------------------------------- statements apply
 
 
-_OPERATORS = {
-    "StringEquals",
-    "StringNotEquals",
-    "StringLike",
-    "StringNotLike",
-    "ArnEquals",
-    "ArnLike",
-    "ArnNotEquals",
-    "ArnNotLike",
-    "Bool",
-}
+def principal_verdict(statement: Statement, principal: Principal) -> tuple[str, str]:
+    """How ``statement`` names ``principal`` (EXPLICIT, DELEGATED, NO, UNKNOWN), and why when UNKNOWN."""
+    if statement.not_principals is not None:
+        excluded = name_match(statement.not_principals, principal)
+        if excluded in (EXPLICIT, DELEGATED) and principal.role is not None:
+            # A role calls as its sessions (arn:aws:sts::<account>:assumed-role/<role>/<session>): whether
+            # NotPrincipal exempts them depends on the session and account ARNs it lists (IAM User Guide,
+            # "NotPrincipal"), which synth cannot compare.
+            return (
+                UNKNOWN,
+                "its NotPrincipal names the role or its account, but the role calls as its sessions",
+            )
+        return {EXPLICIT: NO, NO: EXPLICIT}.get(excluded, UNKNOWN), "its NotPrincipal is not known at synth"
+    if statement.principals is None:
+        return EXPLICIT, ""  # an identity policy: it is attached to the principal
+    found = name_match(statement.principals, principal)
+    return found, "its Principal is not known at synth"
 
 
-def applies(statement: Statement, request: Request) -> bool | None:
-    """Whether ``statement`` covers ``request``: principal, action, resource and conditions."""
-    checks = [_principal_matches(statement, request.principal), _action_matches(statement, request.action)]
-    checks.append(_resource_matches(statement, request.resource_arn))
-    checks.extend(
-        _condition(operator, key, values, request.context)
+def applies(statement: Statement, request: Request, *, principal: str | None = None) -> Verdict:
+    """Whether ``statement`` covers ``request`` (principal, action, resource, conditions); with
+    ``principal`` given, only when the statement names the caller that way (EXPLICIT or DELEGATED)."""
+    if statement.opaque:
+        return None, statement.opaque
+    named, why_named = principal_verdict(statement, request.principal)
+    if named == UNKNOWN:
+        return None, why_named
+    if named == NO or (principal is not None and named != principal):
+        return False, ""
+    checks: list[Verdict] = [
+        (_listed(statement.actions, statement.not_actions, request.action, ignore_case=True), "its Action"),
+        (_resource_matches(statement, request.resource_arn), "its Resource"),
+    ]
+    checks += [
+        condition(operator, key, values, request.context)
         for operator, entries in statement.conditions.items()
         for key, values in entries.items()
-    )
-    return _all(checks)
+    ]
+    if any(value is False for value, _ in checks):
+        return False, ""
+    undecided = [why for value, why in checks if value is None]
+    return (None, undecided[0]) if undecided else (True, "")
 
 
-def _action_matches(statement: Statement, action: str) -> bool | None:
-    if statement.not_actions:
-        hit = _any(wildcard_match(a, action, ignore_case=True) for a in statement.not_actions)
+def _listed(
+    items: tuple[str | None, ...], not_items: tuple[str | None, ...], value: str, *, ignore_case: bool = False
+) -> bool | None:
+    if not_items:
+        hit = any_of(
+            None if p is None else wildcard_match(p, value, ignore_case=ignore_case) for p in not_items
+        )
         return None if hit is None else not hit
-    return _any(wildcard_match(a, action, ignore_case=True) for a in statement.actions)
+    return any_of(None if p is None else wildcard_match(p, value, ignore_case=ignore_case) for p in items)
+
+
+def action_matches(statement: Statement, action: str) -> bool | None:
+    """Whether the statement's Action (or NotAction) covers ``action``, whatever the resource."""
+    return _listed(statement.actions, statement.not_actions, action, ignore_case=True)
 
 
 def _resource_matches(statement: Statement, arn: str) -> bool | None:
-    if statement.not_resources:
-        hit = _any(None if r is None else wildcard_match(r, arn) for r in statement.not_resources)
-        return None if hit is None else not hit
-    if statement.principals is not None and not statement.resources:
-        return True  # resource policies may leave Resource out: the policy's own resource
-    return _any(None if r is None else wildcard_match(r, arn) for r in statement.resources)
-
-
-def _principal_matches(statement: Statement, principal: Principal) -> bool | None:
-    if statement.principals is None:
-        return True  # an identity policy: it is attached to the principal
-    given = statement.principals
-    if "*" in given or "*" in given.get("AWS", ()):
-        return True
-    if principal.service is not None:
-        return _any(None if s is None else s == principal.service for s in given.get("Service", ()))
-    if principal.role is None:
-        return None
-    # The account's root (or its id) delegates to the account's IAM policies: it admits no role by itself.
-    role_arn = render_arn(principal.role)
-    return _any(None if a is None else a == role_arn for a in given.get("AWS", ()))
-
-
-def render_arn(resource: Resource) -> str:
-    """The ARN of ``resource`` as the evaluation spells it."""
-    attribute = None if (resource.type, None) in _SHAPES and (resource.type, "Arn") not in _SHAPES else "Arn"
-    rendered = _reference(Templates([resource.stack]), resource.stack, resource.logical_id, attribute)
-    return rendered or _symbol(resource)
-
-
-def account_root_allowed(statement: Statement) -> bool:
-    """A key-policy statement that hands the decision to IAM: it allows the account's root principal."""
-    return statement.effect == "Allow" and any(
-        a in (f"arn:aws:iam::{ACCOUNT}:root", ACCOUNT) for a in (statement.principals or {}).get("AWS", ())
-    )
+    if statement.principals is not None and not statement.resources and not statement.not_resources:
+        return True  # a resource policy may leave Resource out: the policy's own resource
+    return _listed(statement.resources, statement.not_resources, arn)
 
 
 # ---------------------------------------------------------------------------------------- decisions
@@ -379,46 +388,131 @@ class Decision:
     why: str
 
 
-def decide(
-    request: Request,
-    *,
-    resource_policy: list[Statement] | None,
-    identity_policy: list[Statement] | None = None,
-    default_allows: bool = False,
-    default_name: str = "",
-) -> Decision:
-    """IAM's evaluation for one request in one account.
+@dataclass(frozen=True)
+class Policies:
+    """Every policy one request must pass, read from the templates."""
 
-    An explicit Deny that applies wins. A service principal needs an Allow in the resource policy; a role
-    needs one in its own policies or in the resource policy. ``resource_policy`` None means no resource
-    policy is attached, so the service's default applies: ``default_allows`` (named ``default_name``).
-    """
-    every = [*(resource_policy or []), *(identity_policy or [])]
+    #: The target's resource (or key) policy; None when none is attached, so the default applies.
+    resource: Sequence[Statement] | None
+    #: The role's own policies (for a role principal).
+    identity: Sequence[Statement] = ()
+    #: The service's behaviour where no resource policy is attached, and its name for messages.
+    default_allows: bool = False
+    default_name: str = "the service's default"
+    #: A KMS key policy: IAM policies count only where the key policy delegates to the account.
+    key_policy: bool = False
+    #: Whether the principal's account is the target's (None: synth cannot compare them).
+    same_account: bool | None = True
+    #: Policies that may allow the call, which the pack cannot read: AWS managed policies whose content no
+    #: template holds, policies whose target only deploy time knows. A refusal becomes undecided.
+    might_allow: tuple[str, ...] = ()
+    #: Names the resource policy in messages ("queue policy /S/Q/Policy/Resource").
+    resource_name: str = "the resource policy"
+
+
+def decide(request: Request, policies: Policies) -> Decision:
+    """IAM's evaluation of one request: an explicit Deny first, then the Allows (see the module)."""
+    every = [*(policies.resource or ()), *policies.identity]
+    pending: tuple[Statement, str] | None = None
     for statement in every:
+        if statement.effect == "Allow":
+            continue
+        hit, why = applies(statement, request)
+        if hit is True and statement.effect == "Deny":
+            return Decision(False, f"{statement.describe()} denies {request.action}")
+        if hit is not False and pending is None:
+            pending = (statement, why or "its Effect is not known at synth")
+    allowed = _allow(request, policies)
+    if allowed.allowed is False and policies.might_allow:
+        return Decision(None, f"{allowed.why}, unless {', '.join(policies.might_allow)} does")
+    if allowed.allowed is False or pending is None:
+        return allowed
+    statement, why = pending
+    return Decision(None, f"cannot decide whether {statement.describe()} denies {request.action}: {why}")
+
+
+def _verdicts(statements: Iterable[Statement], request: Request, principal: str | None = None) -> Verdict:
+    """Whether any Allow of ``statements`` covers the request; the first reason when undecided."""
+    undecided = ""
+    for statement in statements:
         if statement.effect == "Deny":
-            hit = applies(statement, request)
-            if hit is True:
-                return Decision(False, f"{statement.describe()} denies {request.action}")
-            if hit is None:
-                return Decision(None, f"cannot decide whether {statement.describe()} denies {request.action}")
-    allows = [s for s in every if s.effect == "Allow"]
-    if request.principal.service is not None:
-        allows = [s for s in allows if s.principals is not None]
-        if resource_policy is None:
-            if default_allows:
-                return Decision(True, f"{default_name} allows it")
-            return Decision(False, f"no resource policy is attached, and {default_name} does not allow it")
-    verdicts = [applies(s, request) for s in allows]
-    if True in verdicts:
+            continue
+        hit, why = applies(statement, request, principal=principal)
+        if hit is True and statement.effect == "Allow":
+            return True, statement.describe()
+        if hit is not False and not undecided:
+            undecided = f"{statement.describe()}: {why or 'its Effect is not known at synth'}"
+    return (None, undecided) if undecided else (False, "")
+
+
+def _allow(request: Request, policies: Policies) -> Decision:
+    action, who = request.action, request.principal.describe()
+    if request.principal.role is None:
+        if policies.resource is None:
+            if policies.default_allows:
+                return Decision(True, f"{policies.default_name} allows it")
+            return Decision(
+                False, f"no resource policy is attached, and {policies.default_name} does not allow it"
+            )
+        found, why = _verdicts(policies.resource, request)
+        if found is None:
+            return Decision(None, f"cannot decide whether {why} allows {action}")
+        return (
+            Decision(True, f"{why} allows it")
+            if found
+            else Decision(False, f"no statement of {policies.resource_name} allows {action} for {who}")
+        )
+    return _role_allow(request, policies)
+
+
+def _role_allow(request: Request, policies: Policies) -> Decision:
+    identity, identity_why = _verdicts(policies.identity, request)
+    resource = policies.resource or ()
+    named, named_why = _verdicts(resource, request, EXPLICIT)
+    delegated, delegated_why = _verdicts(resource, request, DELEGATED)
+    through_account = any_of([named, delegated])
+    cross = all_of([through_account, identity])
+    same = (
+        any_of([named, all_of([delegated, identity])]) if policies.key_policy else any_of([identity, named])
+    )
+    result = (
+        {True: same, False: cross}.get(policies.same_account)
+        if policies.same_account is not None
+        else (same if same == cross else None)
+    )
+    if result is True:
         return Decision(True, "allowed")
-    if None in verdicts:
-        return Decision(None, f"cannot decide whether a statement allows {request.action}")
-    where = "resource policy" if request.principal.service else "role's policies or the resource policy"
-    return Decision(False, f"no statement of the {where} allows {request.action}")
+    if result is None:
+        why = next(
+            (
+                w
+                for v, w in ((identity, identity_why), (named, named_why), (delegated, delegated_why))
+                if v is None
+            ),
+            "",
+        )
+        if not why:
+            return Decision(None, "synth cannot tell whether the role and the resource are in one account")
+        return Decision(None, f"cannot decide whether {why} allows {request.action}")
+    return _role_refusal(request, policies, through_account)
 
 
-def iter_documents(value: Any) -> Iterator[Any]:
-    """The policy documents of a role's inline ``Policies``."""
-    for policy in value if isinstance(value, list) else []:
-        if isinstance(policy, Mapping):
-            yield policy.get("PolicyDocument")
+def _role_refusal(request: Request, policies: Policies, through_account: bool | None) -> Decision:
+    action, who = request.action, request.principal.describe()
+    if policies.key_policy and not through_account:
+        why = (
+            f"{policies.resource_name} neither names {who} nor delegates to its account, so no IAM "
+            f"policy can grant {action}"
+        )
+    elif policies.same_account is False and not through_account:
+        why = f"{who} is in another account, and no statement of {policies.resource_name} allows {action}"
+    elif policies.key_policy or policies.same_account is False:
+        why = (
+            f"{policies.resource_name} lets the role's account decide, and no statement of the role's "
+            f"policies allows {action}"
+        )
+    elif not policies.resource:
+        why = f"no statement of the role's policies allows {action}"
+    else:
+        why = f"no statement of the role's policies or of {policies.resource_name} allows {action}"
+    return Decision(False, why)

@@ -12,7 +12,7 @@ parameters, intrinsic functions over them) stay unresolved: rules skip them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,8 @@ class Stack:
     construct_paths: Mapping[str, str] = field(default_factory=dict, repr=False)
     #: The stack's own construct path, where the metadata gives it.
     path: str | None = None
+    #: Why the template could not be read (not JSON, not a template), when it could not.
+    unreadable: str | None = None
 
     @property
     def resources(self) -> Mapping[str, Any]:
@@ -61,13 +63,13 @@ class Resource:
 
     @property
     def type(self) -> str:
-        kind: str = self.stack.resources[self.logical_id]["Type"]
-        return kind
+        kind = _mapping(self.stack.resources.get(self.logical_id)).get("Type")
+        return kind if isinstance(kind, str) else ""
 
     @property
     def props(self) -> Mapping[str, Any]:
-        props: Mapping[str, Any] = self.stack.resources[self.logical_id].get("Properties", {})
-        return props
+        """The resource's ``Properties`` (empty when absent or not a mapping)."""
+        return _mapping(_mapping(self.stack.resources.get(self.logical_id)).get("Properties"))
 
     @property
     def path(self) -> str:
@@ -118,13 +120,17 @@ class Templates:
         self.stacks = {stack.name: stack for stack in stacks}
         self._exports: dict[str, tuple[Stack, Any]] = {}
         self._nested: dict[tuple[int, str], Stack] = {}
+        self._by_type: dict[str, list[tuple[int, Resource]]] | None = None
+        self._memo: dict[Any, Any] = {}
+        #: The resource :meth:`of_type` yielded last: what a rule was reading when it failed.
+        self.last_read: Resource | None = None
         for stack in stacks:
             if stack.parent is not None and stack.parent_resource is not None:
                 self._nested[(id(stack.parent), stack.parent_resource)] = stack
             for output in _mapping(stack.template.get("Outputs")).values():
                 export = _mapping(_mapping(output).get("Export")).get("Name")
                 if isinstance(export, str):
-                    self._exports[export] = (stack, output.get("Value"))
+                    self._exports[export] = (stack, _mapping(output).get("Value"))
 
     @classmethod
     def load(cls, template_paths: Sequence[str]) -> Templates:
@@ -133,11 +139,14 @@ class Templates:
         beside each template, where there is one."""
         stacks: list[Stack] = []
         loaded: set[Path] = set()
+        directories: dict[Path, _Directory] = {}
         for path in _assembly.unique(template_paths):
             if path not in loaded:
-                infos = _assembly.stack_infos(path.parent)
-                info = infos.get(path.name, _assembly.StackInfo())
-                stacks.extend(_load_tree(path, info, infos, None, None, loaded))
+                if path.parent not in directories:
+                    directories[path.parent] = _Directory(path.parent)
+                directory = directories[path.parent]
+                info = directory.infos.get(path.name, _assembly.StackInfo())
+                stacks.extend(_load_tree(path, info, directory, None, None, loaded))
         return cls(stacks)
 
     def nested(self, stack: Stack, logical_id: str) -> Stack | None:
@@ -163,11 +172,38 @@ class Templates:
                 return child, output["Value"]
         return None
 
+    def exported(self, name: str) -> tuple[Stack, Any] | None:
+        """The stack and value of the output exported as ``name`` (``Fn::ImportValue``), if in the app."""
+        return self._exports.get(name)
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per set of templates: an index the rules share (keyed by ``key``)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
     def of_type(self, *types: str) -> Iterator[Resource]:
-        for stack in self.stacks.values():
-            for logical_id, resource in stack.resources.items():
-                if resource.get("Type") in types:
-                    yield Resource(stack, logical_id)
+        """The resources of ``types``, in template order (stack by stack, resource by resource)."""
+        if self._by_type is None:
+            self._by_type = {}
+            order = 0
+            for stack in self.stacks.values():
+                for logical_id, resource in stack.resources.items():
+                    kind = _mapping(resource).get("Type")
+                    if isinstance(kind, str):
+                        self._by_type.setdefault(kind, []).append((order, Resource(stack, logical_id)))
+                        order += 1
+        found = (
+            self._by_type.get(types[0], [])
+            if len(types) == 1
+            else sorted(
+                (entry for kind in dict.fromkeys(types) for entry in self._by_type.get(kind, ())),
+                key=lambda entry: entry[0],
+            )
+        )
+        for _, resource in found:
+            self.last_read = resource
+            yield resource
 
     def pieces(self, stack: Stack, value: Any) -> list[Piece]:
         """``value`` flattened into literal strings and references, following cross-stack outputs.
@@ -186,11 +222,11 @@ class Templates:
             return self._reference(stack, argument, None)
         if function == "Fn::GetAtt":
             name, _, attribute = (
-                (argument[0], ".", argument[1])
-                if isinstance(argument, list)
+                (argument[0], ".", str(argument[1]))
+                if isinstance(argument, list) and len(argument) == 2
                 else str(argument).partition(".")
             )
-            return self._reference(stack, name, attribute)
+            return self._reference(stack, name, attribute or None)
         if function == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
             separator, parts = argument
             joined: list[Piece] = []
@@ -206,7 +242,8 @@ class Templates:
             return self.pieces(exporter, exported)
         if function == "Fn::GetStackOutput" and isinstance(argument, Mapping):
             other = self.stacks.get(str(argument.get("StackName")))
-            output = other.template.get("Outputs", {}).get(argument.get("OutputName")) if other else None
+            outputs = _mapping(other.template.get("Outputs")) if other else {}
+            output = _mapping(outputs.get(str(argument.get("OutputName"))))
             return self.pieces(other, output.get("Value")) if other and output else []
         # Anything else: keep only what it refers to, never a literal it might or might not produce.
         return [piece for piece in self._deep(stack, argument) if isinstance(piece, Reference)]
@@ -237,12 +274,16 @@ class Templates:
         followed = self.follow(stack, name, attribute)
         if followed is not None:
             return self.pieces(*followed)
-        if isinstance(name, str) and name in stack.resources:
+        if isinstance(name, str) and isinstance(stack.resources.get(name), Mapping):
             return [Reference(Resource(stack, name), attribute)]
         return []
 
     def _sub(self, stack: Stack, argument: Any) -> list[Piece]:
-        text, variables = (argument[0], argument[1]) if isinstance(argument, list) else (argument, {})
+        text, variables = (
+            (argument[0], argument[1] if len(argument) > 1 else {})
+            if isinstance(argument, list) and argument
+            else (argument, {})
+        )
         if not isinstance(text, str):
             return []
         pieces: list[Piece] = []
@@ -263,10 +304,27 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+class _Directory:
+    """What an assembly directory says of its templates, read once per load."""
+
+    def __init__(self, path: Path) -> None:
+        self.infos = _assembly.stack_infos(path)
+        self._path = path
+        self._assets: dict[str, dict[str, str]] = {}
+
+    def assets(self, root: Stack) -> dict[str, str]:
+        """Asset hash → file, the root stack's own asset manifest first (one nested template may be
+        the content of several nested stacks, each with its own file)."""
+        first = Path(root.template_path).name.replace(".template.json", ".assets.json")
+        if first not in self._assets:
+            self._assets[first] = _assembly.asset_files(self._path, first)
+        return self._assets[first]
+
+
 def _load_tree(
     path: Path,
     info: _assembly.StackInfo,
-    infos: Mapping[str, _assembly.StackInfo],
+    directory: _Directory,
     parent: Stack | None,
     parent_resource: str | None,
     loaded: set[Path],
@@ -274,35 +332,36 @@ def _load_tree(
     """The stack of ``path`` and, depth first, every nested stack it deploys whose template is here."""
     template = _assembly.read_json(path)
     loaded.add(path)
-    if not isinstance(template, Mapping):
-        return []
+    readable = isinstance(template, Mapping) and isinstance(template.get("Resources", {}), Mapping)
     stack = Stack(
         _assembly.stack_name(path),
         str(path),
-        template,
+        template if readable else {},
         account=info.account if parent is None else parent.account,
         region=info.region if parent is None else parent.region,
         parent=parent,
         parent_resource=parent_resource,
         construct_paths=info.construct_paths,
         path=info.path,
+        unreadable=None if readable else "it is not a CloudFormation template in JSON",
     )
     stacks = [stack]
-    assets: dict[str, str] | None = None
     probe = Templates([stack])
     for logical_id, resource in stack.resources.items():
         if not isinstance(resource, Mapping) or resource.get("Type") != _assembly.NESTED_STACK:
             continue
-        assets = _assembly.asset_files(path.parent) if assets is None else assets
         url = probe.literal_text(stack, _mapping(resource.get("Properties")).get("TemplateURL"))
         file = _assembly.nested_template_file(
-            url, info.construct_paths.get(logical_id), assets, info.nested_templates
+            url,
+            info.construct_paths.get(logical_id),
+            lambda: directory.assets(stack.root),
+            info.nested_templates,
         )
         child_path = (path.parent / file).resolve() if file else None
         if child_path is None or child_path in loaded or not child_path.is_file():
             continue
-        child_info = infos.get(child_path.name, _assembly.StackInfo())
-        stacks.extend(_load_tree(child_path, child_info, infos, stack, logical_id, loaded))
+        child_info = directory.infos.get(child_path.name, _assembly.StackInfo())
+        stacks.extend(_load_tree(child_path, child_info, directory, stack, logical_id, loaded))
     return stacks
 
 

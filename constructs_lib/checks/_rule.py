@@ -21,6 +21,8 @@ class Finding:
     resource: Resource
     detail: str
     location: str = "Properties"
+    #: Overrides the rule's severity: ``"warning"`` where the rule could not read the resource.
+    severity: str | None = None
 
 
 @dataclass(frozen=True)

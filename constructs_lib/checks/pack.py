@@ -11,7 +11,7 @@ import aws_cdk as cdk
 import jsii
 
 from .._core.validation import ConstructsLibValidationError, Problem
-from ._model import Templates
+from ._model import Resource, Templates
 from ._rule import PACK, Finding, Rule
 from .rules import ALL_RULES
 
@@ -31,8 +31,20 @@ def forget_runs(outdir: str | Path) -> None:
 
 
 def run_rules(templates: Templates, rules: Sequence[Rule] = ALL_RULES) -> list[tuple[Rule, Finding]]:
-    """Every finding of ``rules`` over ``templates``, in rule order."""
-    return [(rule, finding) for rule in rules for finding in rule.find(templates)]
+    """Every finding of ``rules`` over ``templates``, in rule order. A rule that cannot read a template
+    (a value of a shape no template of aws-cdk-lib writes) reports it as a warning on the resource it
+    was reading, never a traceback."""
+    found: list[tuple[Rule, Finding]] = []
+    for rule in rules:
+        try:
+            found += [(rule, finding) for finding in rule.find(templates)]
+        except Exception as error:
+            resource = templates.last_read or Resource(next(iter(templates.stacks.values())), "Template")
+            detail = (
+                f"the rule cannot read {resource.path} ({type(error).__name__}: {error}); check it by hand"
+            )
+            found.append((rule, Finding(resource, detail, "Properties", severity="warning")))
+    return found
 
 
 @jsii.implements(cdk.IPolicyValidationPlugin)
@@ -106,7 +118,7 @@ class ServerlessPatternsChecks:
                 rule_name=rule.id,
                 description=f"{rule.summary}. {finding.resource.logical_id}: {finding.detail}.",
                 fix=rule.fix,
-                severity=rule.severity or self._severity,
+                severity=finding.severity or rule.severity or self._severity,
                 violating_resources=[
                     cdk.PolicyViolatingResource(
                         resource_logical_id=finding.resource.logical_id,

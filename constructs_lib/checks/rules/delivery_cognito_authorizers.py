@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .._edges import Edge, edge
+from .._edges import Edge, edge, guarded, label, values_at
 from .._iam import Decision
-from .._model import Templates
+from .._model import Resource, Templates
 from .._rule import Rule, edge_findings
 
 FAMILY = "DeliveryCognitoAuthorizers"
@@ -18,28 +18,39 @@ FIX = (
 
 
 def edges(templates: Templates) -> Iterator[Edge]:
-    with_clients = {
-        pool
-        for client in templates.of_type("AWS::Cognito::UserPoolClient")
-        for pool in templates.references(client.stack, client.props.get("UserPoolId"), POOL)
-    }
-    for authorizer in templates.of_type("AWS::ApiGateway::Authorizer"):
-        if authorizer.props.get("Type") != "COGNITO_USER_POOLS":
+    authorizers = ("AWS::ApiGateway::Authorizer",)
+    yield from guarded(FAMILY, FIX, templates, authorizers, lambda a: _authorizer(templates, a))
+
+
+def _with_clients(templates: Templates) -> set[Resource]:
+    def build() -> set[Resource]:
+        return {
+            pool
+            for client in templates.of_type("AWS::Cognito::UserPoolClient")
+            for pool in templates.references(client.stack, client.props.get("UserPoolId"), POOL)
+        }
+
+    found: set[Resource] = templates.memo("pools with clients", build)
+    return found
+
+
+def _authorizer(templates: Templates, authorizer: Resource) -> Iterator[Edge]:
+    if authorizer.props.get("Type") != "COGNITO_USER_POOLS":
+        return
+    for index, arn in enumerate(values_at(authorizer.props.get("ProviderARNs"))):
+        where = f"Properties.ProviderARNs.{index}"
+        pools = templates.references(authorizer.stack, arn, POOL)
+        if not pools:
+            decision = Decision(None, "its user pool is not in this app, so its clients cannot be read")
+            yield edge(FAMILY, authorizer, where, "its user pool", decision, FIX)
             continue
-        for index, arn in enumerate(authorizer.props.get("ProviderARNs") or []):
-            where = f"Properties.ProviderARNs.{index}"
-            pools = templates.references(authorizer.stack, arn, POOL)
-            if not pools:
-                decision = Decision(None, "its user pool is not in this app, so its clients cannot be read")
-                yield edge(FAMILY, authorizer, where, "its user pool", decision, FIX)
-                continue
-            pool = pools[0]
-            decision = (
-                Decision(True, "the pool has an app client")
-                if pool in with_clients
-                else Decision(False, f"user pool {pool.logical_id} has no app client, so it issues no token")
-            )
-            yield edge(FAMILY, authorizer, where, f"user pool {pool.logical_id}", decision, FIX)
+        pool = pools[0]
+        decision = (
+            Decision(True, "the pool has an app client")
+            if pool in _with_clients(templates)
+            else Decision(False, f"user pool {pool.path} has no app client, so it issues no token")
+        )
+        yield edge(FAMILY, authorizer, where, label(pool), decision, FIX)
 
 
 RULE = Rule(

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from ..._core.limits import MAPPING_CONCURRENCY_RANGE
 from .._lambda import sqs_mappings
-from .._model import Templates
+from .._model import Templates, is_literal
 from .._rule import Finding, Rule
 
 
@@ -15,6 +15,8 @@ def _find(templates: Templates) -> Iterator[Finding]:
         if found.function is None:
             continue
         scaling = found.mapping.props.get("ScalingConfig")
+        if scaling is not None and not is_literal(scaling):
+            continue  # a condition or parameter: only deploy time knows it
         if isinstance(scaling, dict) and scaling.get("MaximumConcurrency") is not None:
             continue
         if found.function.props.get("ReservedConcurrentExecutions") is not None:
