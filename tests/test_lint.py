@@ -32,20 +32,30 @@ def test_style_gate(name):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-#: The longest a function of the library may be: a newcomer reads one on one screen.
-MAX_FUNCTION_LINES = 60
+#: The most lines a function, a class and a module of the library may have: a newcomer reads a function
+#: on one screen, and a class or module holds one concern.
+MAX_FUNCTION_LINES, MAX_CLASS_LINES, MAX_MODULE_LINES = 60, 400, 600
 
 
-def test_no_library_function_is_longer_than_a_screen():
+def test_no_library_function_class_or_module_is_past_a_readable_size():
     import ast
 
     too_long = []
     for path in sorted((REPO_ROOT / "constructs_lib").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                length = (node.end_lineno or node.lineno) - node.lineno + 1
-                if length > MAX_FUNCTION_LINES:
-                    too_long.append(
-                        f"{path.relative_to(REPO_ROOT)}:{node.lineno} {node.name} ({length} lines)"
-                    )
+        where = path.relative_to(REPO_ROOT)
+        text = path.read_text()
+        if (lines := len(text.splitlines())) > MAX_MODULE_LINES:
+            too_long.append(f"{where}: module of {lines} lines")
+        for node in ast.walk(ast.parse(text)):
+            limit = (
+                MAX_CLASS_LINES
+                if isinstance(node, ast.ClassDef)
+                else MAX_FUNCTION_LINES
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                else None
+            )
+            length = (getattr(node, "end_lineno", None) or 0) - getattr(node, "lineno", 0) + 1
+            if limit is not None and length > limit:
+                kind = "class" if isinstance(node, ast.ClassDef) else "function"
+                too_long.append(f"{where}:{node.lineno} {kind} {node.name} ({length} lines)")
     assert too_long == [], "split these along what they do:\n" + "\n".join(too_long)
