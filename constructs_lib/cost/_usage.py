@@ -179,7 +179,10 @@ def load_usage(path: str | Path | None = None, settings: Sequence[str] = ()) -> 
             raise ConstructsLibValidationError("--set", [Problem("--set", setting, "write KEY=VALUE")])
         value = _toml_value(key, text)
         table, dot, name = key.partition(".")
-        if dot and table == "resources" and "." in name:
+        if table == "resources" and "." not in name:
+            fix = "write resources.<construct path>.<volume>=VALUE, e.g. resources.Stack/Orders.messages=2e6"
+            raise ConstructsLibValidationError("--set", [Problem("--set", setting, fix)])
+        if dot and table == "resources":
             path, _, volume = name.rpartition(".")
             resources = dict(values.get("resources", {}))
             resources[path] = {**resources.get(path, {}), volume: value}
