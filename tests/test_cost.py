@@ -994,11 +994,12 @@ def test_a_resource_setting_without_a_volume_says_how_to_write_one(tmp_path):
     )
 
 
-def test_effective_prices_carry_no_float_noise(assembly, capsys):
-    """Two functions sharing a meter's cost by thirds: 1.9999999999999998e-07 a request, not 2e-07."""
-    other = {**FUNCTION, "Metadata": {"aws:cdk:path": "App/Other/Resource"}}
-    usage = Usage(requests_by_path={"App/Fn": 2e6, "App/Other": 1e6}, log_kb_per_invocation=0)
-    report = json.loads(render(estimate(templates_of({"Fn": FUNCTION, "Other": other}), usage), "json"))
+def test_effective_prices_carry_no_float_noise():
+    """Functions sharing a meter's cost by their calls: 2.0000000000000002e-07 a request, not 2e-07."""
+    calls = {"A": 20, "B": 412_498.0197620396, "C": 500_000, "D": 100_000}
+    functions = {name: {**FUNCTION, "Metadata": {"aws:cdk:path": f"App/{name}/Resource"}} for name in calls}
+    usage = Usage(requests_by_path={f"App/{name}/": n for name, n in calls.items()}, log_kb_per_invocation=0)
+    report = json.loads(render(estimate(templates_of(functions), usage), "json"))
     prices = {ln["effective_unit_price_usd"] for ln in report["lines"] if ln["item"] == "invocations"}
     assert prices == {2e-07}
 
