@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _positional(parser, args)
     try:
         return _run(args)
-    except ConstructsLibValidationError as error:
+    except (ConstructsLibValidationError, OSError) as error:  # OSError: the assembly or --chart's file
         print(error, file=sys.stderr)
         return 2
 
