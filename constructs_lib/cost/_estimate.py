@@ -223,7 +223,8 @@ def estimate(
 
     Raises:
         ConstructsLibValidationError: a profile key that names no resource of the app, or several where
-            it must name one.
+            it must name one; a volume the resource's mode does not use; ``viewer_requests`` for an app
+            with several distributions.
     """
     templates = source if isinstance(source, Templates) else load_assembly(source)
     usage = usage or Usage()

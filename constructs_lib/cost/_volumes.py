@@ -3,8 +3,9 @@
 ``[resources."<construct path>"]`` sets the month's volumes of one resource (messages, reads, writes,
 invocations, executions, GB...), ``monthly_active_users`` may be a table by user pool, and
 ``requests_by_path``, ``duration_ms_by_path`` and ``behavior_share`` key their values by path. A key that
-matches nothing, a key that names several resources where it must name one, and a volume a resource's
-type does not take are refused, all at once, with the paths that exist.
+matches nothing, a key that names several resources where it must name one, a volume a resource's type or
+mode does not take, and ``viewer_requests`` for an app with several CloudFront distributions (each takes
+its own ``requests``) are refused, all at once, with the paths that exist.
 """
 
 from __future__ import annotations
