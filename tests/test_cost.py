@@ -1021,6 +1021,15 @@ def test_the_header_dates_every_price_and_the_table_marks_prices_from_guides(cap
     assert json.loads(render(report, "json"))["prices_read_from"] == "2026-11-29"
 
 
+def test_one_distributions_requests_are_given_once():
+    """With one distribution, its ``requests`` replace ``viewer_requests``; giving both is refused."""
+    given = Usage(resources={"App/Cdn": {"requests": 3e6}}, behavior_share={"/api/*": 0.2})
+    report = estimate(_edge_app(), given)
+    assert [ln.quantity for ln in report.lines if ln.item == "HTTPS requests"] == [3e6]
+    with pytest.raises(ConstructsLibValidationError, match="viewer_requests already gives App/Cdn"):
+        estimate(_edge_app(), replace(given, viewer_requests=5e6))
+
+
 def test_one_rule_is_one_rule():
     rules = [{"Name": "only", "Statement": {"ByteMatchStatement": {}}}]
     templates = _edge_app()
