@@ -8,7 +8,8 @@ stacks are read with their parents. The command line imports nothing from aws-cd
 
 from ._cdn import CdnSavings, EdgeOption
 from ._estimate import Comparison, CostReport, Line, Listed, estimate, load_assembly, scaled_usage
-from ._prices import METERS, PLANS, PRICES_AS_OF, REGION, Meter, Plan, load_prices, with_overrides
+from ._overrides import load_prices, with_overrides
+from ._prices import METERS, PLANS, PRICES_AS_OF, REGION, Meter, Plan
 from ._report import chart_svg, render
 from ._usage import MONTH_SECONDS, Usage, load_usage, usage_from
 

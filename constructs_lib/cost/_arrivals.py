@@ -11,8 +11,12 @@ from ._usage import MONTH_SECONDS
 #: second (the reservoir), then 5% of the rest.
 XRAY_RESERVOIR = 1
 XRAY_RATE = 0.05
-#: A function's concurrency when neither its mapping nor the function caps it: the account's default.
+#: An account's default concurrent executions (Lambda's quota), shared by all its functions.
 ACCOUNT_CONCURRENCY = 1000.0
+#: The most batches one standard-queue mapping processes at once when nothing caps it: Lambda starts five
+#: and adds up to 300 a minute while messages remain, to 1,250 (AWS Lambda developer guide, "Configuring
+#: scaling behavior for SQS event source mappings"; copies from before 2025 say 1,000).
+SQS_MAPPING_CONCURRENCY = 1250.0
 
 
 def expected_min(cap: float, mean: float) -> float:

@@ -34,11 +34,25 @@ WITH_ALLOWANCE = "pay-as-you-go with the perpetual free allowance"
 
 @dataclass(frozen=True)
 class EdgeOption:
-    """The edge's monthly cost under one way of buying CloudFront; None where the traffic does not fit."""
+    """The edge's monthly cost under one way of buying CloudFront (None where the traffic does not fit),
+    and the origin's with and without the CDN priced under the same free-tier mode."""
 
     name: str
     edge_usd: Decimal | None
     detail: str
+    origin_usd: Decimal = Decimal(0)
+    origin_without_usd: Decimal = Decimal(0)
+    #: The free-tier mode both sides are priced in: ``none``, ``always`` or ``all``.
+    free_tier: str = "none"
+
+
+@dataclass(frozen=True)
+class DistributionLoad:
+    """One distribution's month: what a flat-rate plan must cover."""
+
+    path: str
+    requests: float
+    gb: float
 
 
 @dataclass(frozen=True)
@@ -61,9 +75,10 @@ class CdnSavings:
         return self.origin_monthly_usd_without_cdn - self.origin_monthly_usd - self.cdn_monthly_usd
 
     def net_under(self, option: EdgeOption) -> Decimal | None:
+        """What the CDN saves under ``option``: both sides priced in the option's free-tier mode."""
         if option.edge_usd is None:
             return None
-        return self.origin_monthly_usd_without_cdn - self.origin_monthly_usd - option.edge_usd
+        return option.origin_without_usd - option.origin_usd - option.edge_usd
 
     @property
     def cheapest_plan(self) -> EdgeOption | None:
@@ -116,17 +131,22 @@ def cdn_section(
     viewers = sum(b.viewer_requests for b in traffic.behaviors)
     origin = sum(b.origin_requests for b in traffic.behaviors)
     gb = edge_charges.get("cloudfront.data_transfer_out", 0.0)
-    distributions = len({b.behavior.distribution for b in traffic.behaviors})
 
     def price(quantities: Mapping[str, float], mode: str = free_tier) -> Decimal:
         return sum((meters[k].charge(q, free_tier=mode) for k, q in quantities.items()), Decimal(0))
 
+    def option(name: str, mode: str, edge: Decimal | None, detail: str) -> EdgeOption:
+        return EdgeOption(name, edge, detail, price(with_cdn, mode), price(without, mode), mode)
+
     options = [
-        EdgeOption(PAY_AS_YOU_GO, price(edge_charges, "none"), "list prices, no free allowance"),
-        EdgeOption(WITH_ALLOWANCE, price(edge_charges, "always"), "1 TB, 10 M requests, 2 M functions free"),
+        option(PAY_AS_YOU_GO, "none", price(edge_charges, "none"), "list prices, no free allowance"),
+        option(
+            WITH_ALLOWANCE, "always", price(edge_charges, "always"), "1 TB, 10 M requests, 2 M functions free"
+        ),
     ]
-    uncovered = {k: q for k, q in edge_charges.items() if not k.startswith(PLAN_COVERS)}
-    options += _plan_options(viewers, gb, distributions, price(uncovered))
+    uncovered = price({k: q for k, q in edge_charges.items() if not k.startswith(PLAN_COVERS)})
+    for name, edge, detail in _plan_options(_loads(traffic), uncovered):
+        options.append(option(name, free_tier, edge, detail))
     return CdnSavings(
         viewer_requests=viewers,
         origin_requests=origin,
@@ -140,6 +160,18 @@ def cdn_section(
     )
 
 
+def _loads(traffic: Traffic) -> list[DistributionLoad]:
+    """Each distribution's viewer requests and GB to viewers."""
+    found: dict[Resource, tuple[float, float]] = {}
+    for behavior in traffic.behaviors:
+        requests, gb = found.get(behavior.behavior.distribution, (0.0, 0.0))
+        found[behavior.behavior.distribution] = (
+            requests + behavior.viewer_requests,
+            gb + behavior.viewer_requests * behavior.response_kb / KB_PER_GB,
+        )
+    return [DistributionLoad(construct_path(d), r, g) for d, (r, g) in found.items()]
+
+
 def edge_quantities(charges: Iterable[tuple[Resource, str, float]]) -> dict[str, float]:
     """Meter quantities of the edge: the distributions and the web ACLs that protect them."""
     found: dict[str, float] = defaultdict(float)
@@ -151,31 +183,58 @@ def edge_quantities(charges: Iterable[tuple[Resource, str, float]]) -> dict[str,
     return dict(found)
 
 
-def _plan_options(requests: float, gb: float, distributions: int, extra: Decimal) -> list[EdgeOption]:
-    """Each plan (Free, Pro, Business, Premium at the cheapest of its usage levels that fits)."""
-    options: dict[str, EdgeOption] = {}
+#: The option that puts each distribution on the plan that suits it (with several distributions).
+EACH_ON_ITS_PLAN = "each distribution on its cheapest plan"
+
+
+def _plan_options(loads: list[DistributionLoad], extra: Decimal) -> list[tuple[str, Decimal | None, str]]:
+    """Each plan (Free, Pro, Business, Premium at the cheapest of its usage levels that fits every
+    distribution), and, with several distributions, each on the cheapest plan that fits it."""
+    options: dict[str, tuple[str, Decimal | None, str]] = {}
     for plan in PLANS:
         family = plan.name.split(" (")[0]
-        option = _plan_option(plan, requests, gb, distributions, extra)
-        if family not in options or (options[family].edge_usd is None and option.edge_usd is not None):
+        option = _plan_option(plan, loads, extra)
+        if family not in options or (options[family][1] is None and option[1] is not None):
             options[family] = option
-    return list(options.values())
+    found = list(options.values())
+    if len(loads) > 1:
+        found.append(_each_on_its_plan(loads, extra))
+    return found
 
 
-def _plan_option(plan: Plan, requests: float, gb: float, distributions: int, extra: Decimal) -> EdgeOption:
-    per = requests / distributions
-    if not plan.fits(per, gb / distributions):
-        return EdgeOption(
+def _plan_option(
+    plan: Plan, loads: list[DistributionLoad], extra: Decimal
+) -> tuple[str, Decimal | None, str]:
+    misfits = [load for load in loads if not plan.fits(load.requests, load.gb)]
+    if misfits:
+        load = max(misfits, key=lambda m: m.requests)
+        return (
             plan.name,
             None,
-            f"does not fit: {per:,.0f} requests and {gb / distributions:,.0f} GB a distribution, the plan "
-            f"covers {plan.requests:,.0f} and {plan.transfer_gb:,.0f} GB",
+            f"does not fit: {load.path} has {load.requests:,.0f} requests and {load.gb:,.0f} GB, the plan "
+            f"covers {plan.requests:,.0f} and {plan.transfer_gb:,.0f} GB a distribution",
         )
-    total = plan.monthly_usd * distributions + extra
+    total = plan.monthly_usd * len(loads) + extra
     detail = f"{usd_text(plan.monthly_usd)} a distribution a month" + (
-        f", plus {usd_text(extra)} the plan does not cover" if extra else ""
+        f" ({len(loads)} distributions)" if len(loads) > 1 else ""
     )
-    return EdgeOption(plan.name, total, detail)
+    return plan.name, total, detail + (f", plus {usd_text(extra)} the plan does not cover" if extra else "")
+
+
+def _each_on_its_plan(loads: list[DistributionLoad], extra: Decimal) -> tuple[str, Decimal | None, str]:
+    chosen = []
+    for load in loads:
+        fitting = [p for p in PLANS if p.fits(load.requests, load.gb)]
+        if not fitting:
+            return (
+                EACH_ON_ITS_PLAN,
+                None,
+                f"does not fit: no plan covers {load.path}'s {load.requests:,.0f} requests",
+            )
+        chosen.append((load.path, min(fitting, key=lambda p: p.monthly_usd)))
+    total = sum((plan.monthly_usd for _, plan in chosen), Decimal(0)) + extra
+    detail = ", ".join(f"{path} on {plan.name}" for path, plan in chosen)
+    return EACH_ON_ITS_PLAN, total, detail + (f", plus {usd_text(extra)} no plan covers" if extra else "")
 
 
 def _protect(templates: Templates, traffic: Traffic, without: dict[str, float]) -> str:
@@ -204,7 +263,10 @@ def _protect(templates: Templates, traffic: Traffic, without: dict[str, float]) 
             b.viewer_requests for b in traffic.behaviors if any(t in apis for t in b.targets)
         )
     shielded = (
-        f"a regional web ACL with the same {rules} rules on each REST API ({len(apis)})" if apis else ""
+        f"a regional web ACL with the same {rules} rule{'s' if rules != 1 else ''} on each REST API "
+        f"({len(apis)})"
+        if apis
+        else ""
     )
     bare = f"{' and '.join(others)} origins cannot take a web ACL and have none" if others else ""
     return "Without the CDN: " + "; ".join(part for part in (shielded, bare) if part) + "."
@@ -235,6 +297,8 @@ def _origin_quantities(
 def _named(option: EdgeOption) -> str:
     if option.name in (PAY_AS_YOU_GO, WITH_ALLOWANCE):
         return "CloudFront's perpetual free allowance" if option.name == WITH_ALLOWANCE else "list prices"
+    if option.name == EACH_ON_ITS_PLAN:
+        return "each distribution on its cheapest flat-rate plan"
     return f"the {option.name} flat-rate plan"
 
 

@@ -91,10 +91,15 @@ class Edge(Collaborator):
         self.ledger.charge(
             bucket, "s3.standard_storage", stored, "objects stored" if not log_gb else "access logs stored"
         )
+        fronted = any(bucket in b.targets for b in self.traffic.behaviors)
         if reads is not None:
             self.ledger.charge(bucket, "s3.get_requests", reads, "GETs (from the profile)")
-        else:
+        elif fronted:
             self.ledger.charge(bucket, "s3.get_requests", gets, "GETs from CloudFront on cache misses")
+        else:
+            self.ledger.charge(
+                bucket, "s3.get_requests", 0.0, "GETs (none derived: set reads under [resources])"
+            )
         if writes is not None:
             self.ledger.charge(bucket, "s3.put_requests", writes, "PUTs (from the profile)")
 

@@ -18,28 +18,21 @@ from .._core.limits import (
 )
 from ..checks._lambda import sqs_mappings
 from ..checks._model import Resource, Templates
+from ._breakers import breaker_read_units, breaker_reads, breaker_writes
 from ._cdn import CdnSavings, cdn_section, edge_quantities
+from ._json import report_json
 from ._model import Charge, Model
 from ._prices import (
+    GUIDES,
     METERS,
-    PLANS,
     PRICES_AS_OF,
     REGION,
+    UNCHECKED,
     Meter,
-    cents,
     free_tier_mode,
-    plan_rows,
     price_rows,
 )
-from ._traffic import (
-    LONG_POLL_SECONDS,
-    Traffic,
-    breaker_reads,
-    breaker_writes,
-    derive,
-    pollers,
-    queue_meter,
-)
+from ._traffic import LONG_POLL_SECONDS, Traffic, derive, pollers, queue_meter
 from ._usage import MONTH_SECONDS, Usage
 from ._volumes import construct_path, resolve
 
@@ -62,6 +55,23 @@ SERVICES = {
     "vpc": "VPC",
     "kinesis": "Kinesis",
     "states": "Step Functions",
+    "ssm": "Systems Manager",
+}
+#: Significant digits of an effective price per unit (after tiers and the free tier are shared out).
+EFFECTIVE_PRICE_DIGITS = 10
+#: The 12-month allowances since AWS's free tier changed (AWS Free Tier page, https://aws.amazon.com/free/;
+#: AWS's billing notes in github.com/aws/agent-toolkit-for-aws, "July 2025 Transition").
+TWELVE_MONTH_CAVEAT = (
+    "The 12-month allowances apply only to accounts created before 2025-07-15; accounts created since get "
+    "credits (up to $200, for 6 months) in their place, so for them use --free-tier always."
+)
+#: How a line's price is marked in the table and Markdown when it was not read on the pricing page.
+MARKS = {GUIDES: "[guides]", UNCHECKED: "[unchecked]"}
+MARK_MEANINGS = {
+    "[guides]": "Prices marked [guides] are the rates independent guides quote: the pricing page renders "
+    "them in script and no stored copy shows them.",
+    "[unchecked]": "Prices marked [unchecked] were found on no stored page: AWS's published rates as known; "
+    "check them against your bill.",
 }
 #: How long a consumer invocation takes when the open circuit rejects every call at once.
 REJECTED_CALL_SECONDS = 0.01
@@ -86,6 +96,14 @@ class Line:
     quoted_price: str = ""
     #: What this line costs per unit after tiers and the free tier are shared out.
     effective_unit_price_usd: Decimal = Decimal(0)
+    #: How the price was checked (``checked`` of its meter).
+    checked: str = ""
+
+    @property
+    def marked_price(self) -> str:
+        """The quoted price, marked where it was not read on the pricing page."""
+        mark = MARKS.get(self.checked)
+        return f"{self.quoted_price} {mark}" if mark else self.quoted_price
 
 
 @dataclass(frozen=True)
@@ -122,7 +140,11 @@ class CostReport:
     usage: Usage
     #: ``none``, ``always`` (the allowances that never expire) or ``all`` (and the 12-month ones).
     free_tier: str
+    #: The newest and the oldest date on which a price the lines use was read, and whether any was given
+    #: in ``--prices``.
     prices_as_of: str = PRICES_AS_OF
+    prices_read_from: str = PRICES_AS_OF
+    prices_given: bool = False
     region: str = REGION
     notes: list[str] = field(default_factory=list)
     #: Each meter the lines use: its prices per unit by tier, free allowance, page and date read.
@@ -148,7 +170,7 @@ class CostReport:
         return _grouped(self.lines, lambda line: "/".join(line.path.split("/")[:2]))
 
     def to_json(self) -> dict[str, Any]:
-        return _report_json(self)
+        return report_json(self)
 
 
 def _grouped(lines: Iterable[Line], key: Any) -> dict[str, Decimal]:
@@ -201,7 +223,8 @@ def estimate(
 
     Raises:
         ConstructsLibValidationError: a profile key that names no resource of the app, or several where
-            it must name one.
+            it must name one; a volume the resource's mode does not use; ``viewer_requests`` for an app
+            with several distributions.
     """
     templates = source if isinstance(source, Templates) else load_assembly(source)
     usage = usage or Usage()
@@ -214,6 +237,8 @@ def estimate(
     once = [ln for ln, c in zip(lines, priced.charges, strict=True) if meters[c.meter].one_time]
     run = _Run(templates, traffic, lines, usage, meters, mode)
     edge = edge_quantities((c.resource, c.meter, c.quantity) for c in priced.charges)
+    used = [meters[key] for key in sorted({charge.meter for charge in priced.charges})]
+    read = sorted({m.as_of for m in used if m.as_of != "given"}) or [PRICES_AS_OF]
     return CostReport(
         lines=monthly,
         free=[_listed(resource, why) for resource, why in priced.free],
@@ -222,9 +247,12 @@ def estimate(
         comparisons=_comparisons(run),
         usage=usage,
         free_tier=mode,
-        notes=_notes(templates),
-        prices=price_rows(meters[key] for key in sorted({charge.meter for charge in priced.charges})),
+        notes=_notes(templates, mode, used),
+        prices=price_rows(used),
         one_time=once,
+        prices_as_of=read[-1],
+        prices_read_from=read[0],
+        prices_given=any(m.as_of == "given" for m in used),
     )
 
 
@@ -245,9 +273,13 @@ def price_charges(
     lines = []
     for charge in charges:
         meter, total = meters[charge.meter], totals[charge.meter]
-        share = Decimal(repr(charge.quantity / total)) if total else Decimal(0)
-        monthly = costs[charge.meter] * share
-        published = meter.price_at(max(0.0, total - allowances[charge.meter]))
+        # The meter's cost shared out by quantity, multiplied before it is divided (exact where it can be).
+        monthly = (
+            costs[charge.meter] * Decimal(repr(charge.quantity)) / Decimal(repr(total))
+            if total
+            else Decimal(0)
+        )
+        published = meter.billed_tier_of(total, allowances[charge.meter])
         lines.append(
             Line(
                 stack=charge.resource.stack.name,
@@ -261,12 +293,21 @@ def price_charges(
                 unit_price_usd=published,
                 monthly_usd=monthly,
                 quoted_price=meter.quoted(published),
-                effective_unit_price_usd=monthly / Decimal(repr(charge.quantity))
+                checked=meter.checked,
+                effective_unit_price_usd=_significant(monthly / Decimal(repr(charge.quantity)))
                 if charge.quantity
                 else Decimal(0),
             )
         )
     return lines
+
+
+def _significant(value: Decimal) -> Decimal:
+    """``value`` to ``EFFECTIVE_PRICE_DIGITS`` significant digits (no float noise in JSON)."""
+    if not value:
+        return Decimal(0)
+    exponent = value.adjusted() - EFFECTIVE_PRICE_DIGITS + 1
+    return value.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_UP).normalize()
 
 
 def _allowances(
@@ -326,7 +367,7 @@ def _comparisons(run: _Run) -> list[Comparison]:
         )
     for circuit in traffic.circuits:
         ours = {
-            "dynamodb.read_request_units": breaker_reads(circuit),
+            "dynamodb.read_request_units": breaker_read_units(circuit),
             "dynamodb.write_request_units": breaker_writes(circuit, usage),
         }
         naive = {"dynamodb.read_request_units": circuit.calls, "dynamodb.write_request_units": circuit.calls}
@@ -337,7 +378,8 @@ def _comparisons(run: _Run) -> list[Comparison]:
                 run.price_alone(ours),
                 run.price_alone(naive),
                 f"{circuit.calls:,.0f} calls by {circuit.containers:g} containers; "
-                f"{breaker_reads(circuit):,.0f} reads (one per container per {circuit.cache_ttl:g} s)",
+                f"{breaker_reads(circuit):,.0f} reads (one per container per {circuit.cache_ttl:g} s"
+                + (", of a copy: half a read unit each)" if circuit.fleet else ")"),
             )
         )
     found.extend(_pause_savings(run))
@@ -387,7 +429,7 @@ def _pause_savings(run: _Run) -> list[Comparison]:
     return found
 
 
-def _notes(templates: Templates) -> list[str]:
+def _notes(templates: Templates, free_tier: str, used: Iterable[Meter]) -> list[str]:
     regions = {
         str(r.props.get("Region"))
         for r in templates.of_type("AWS::CDK::Metadata")
@@ -396,93 +438,17 @@ def _notes(templates: Templates) -> list[str]:
     notes = ["Prices are us-east-1 list prices; data transfer to viewers uses North America/Europe rates."]
     if regions - {REGION}:
         notes.append(f"Some stacks are in {sorted(regions - {REGION})}; their prices may differ.")
+    if free_tier == "all":
+        notes.append(TWELVE_MONTH_CAVEAT)
+    used = list(used)
+    marked = sorted({MARKS[m.checked] for m in used if m.checked in MARKS})
+    notes += [MARK_MEANINGS[mark] for mark in marked]
+    by_note: dict[str, list[str]] = defaultdict(list)
+    for meter in used:
+        if meter.note:
+            by_note[meter.note].append(meter.key)
+    notes += [f"{', '.join(keys)}: {note}." for note, keys in by_note.items()]
     return notes
-
-
-def _money(value: Decimal) -> float:
-    """Money as a JSON number: at least cents, up to a millionth of a dollar."""
-    return float(value.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP))
-
-
-def _line_json(ln: Line) -> dict[str, Any]:
-    return {
-        "stack": ln.stack,
-        "path": ln.path,
-        "resource_type": ln.resource_type,
-        "service": ln.service,
-        "item": ln.item,
-        "meter": ln.meter,
-        "quantity": ln.quantity,
-        "unit": ln.unit,
-        # The published price in full (every price has fewer than 15 significant digits).
-        "unit_price_usd": float(ln.unit_price_usd),
-        "quoted_price": ln.quoted_price,
-        "effective_unit_price_usd": float(ln.effective_unit_price_usd),
-        "monthly_usd": _money(ln.monthly_usd),
-    }
-
-
-def _cdn_json(cdn: CdnSavings | None) -> dict[str, Any] | None:
-    if cdn is None:
-        return None
-    return {
-        "viewer_requests": cdn.viewer_requests,
-        "origin_requests": cdn.origin_requests,
-        "origin_requests_avoided": cdn.origin_requests_avoided,
-        "transfer_gb": cdn.transfer_gb,
-        "origin_monthly_usd": float(cents(cdn.origin_monthly_usd)),
-        "origin_monthly_usd_without_cdn": float(cents(cdn.origin_monthly_usd_without_cdn)),
-        "cdn_monthly_usd": float(cents(cdn.cdn_monthly_usd)),
-        "net_savings_usd": float(cents(cdn.net_savings_usd)),
-        "edge_options": [
-            {
-                "name": o.name,
-                "edge_monthly_usd": None if o.edge_usd is None else float(cents(o.edge_usd)),
-                "net_savings_usd": None if (n := cdn.net_under(o)) is None else float(cents(n)),
-                "detail": o.detail,
-            }
-            for o in cdn.options
-        ],
-        "protection": cdn.protection,
-        "verdict": cdn.verdict,
-        "plans": plan_rows(PLANS),
-    }
-
-
-def _report_json(report: CostReport) -> dict[str, Any]:
-    return {
-        "total_monthly_usd": float(cents(report.total_monthly_usd)),
-        "one_time_usd": float(cents(report.one_time_usd)),
-        "by_service": {k: float(cents(v)) for k, v in report.by_service.items()},
-        "by_construct": {k: float(cents(v)) for k, v in report.by_construct.items()},
-        "lines": [_line_json(ln) for ln in report.lines],
-        "one_time": [_line_json(ln) for ln in report.one_time],
-        "cdn": _cdn_json(report.cdn),
-        "comparisons": [
-            {
-                "name": c.name,
-                "path": c.path,
-                "this_usd": float(cents(c.this_usd)),
-                "alternative_usd": float(cents(c.alternative_usd)),
-                "saves_usd": float(cents(c.saves_usd)),
-                "detail": c.detail,
-            }
-            for c in report.comparisons
-        ],
-        "free": [vars(item) for item in report.free],
-        "not_priced": [vars(item) for item in report.not_priced],
-        "prices_as_of": report.prices_as_of,
-        "prices": report.prices,
-        "region": report.region,
-        "free_tier": report.free_tier,
-        "usage": _plain(vars(report.usage)),
-        "notes": report.notes,
-    }
-
-
-def _plain(value: Any) -> Any:
-    """Mappings (of mappings) as dicts, for JSON."""
-    return {k: _plain(v) for k, v in value.items()} if isinstance(value, Mapping) else value
 
 
 def scaled_usage(usage: Usage, viewer_requests: float) -> Usage:

@@ -10,11 +10,14 @@ from .._core.limits import LAMBDA_DEFAULT_MEMORY_MB, snap_start_applies
 from ..checks._lambda import FUNCTION, function_target
 from ..checks._model import Resource, Templates
 from ._arrivals import XRAY_RATE, XRAY_RESERVOIR, traced
+from ._breakers import containers
 from ._catalog import CUSTOM_RESOURCE
 from ._ledger import Collaborator
-from ._traffic import containers
 from ._usage import MONTH_SECONDS
 from ._volumes import construct_path
+
+#: Ephemeral storage every function has at no charge, in MB.
+FREE_EPHEMERAL_MB = 512
 
 
 class Functions(Collaborator):
@@ -37,13 +40,16 @@ class Functions(Collaborator):
         arch = (props.get("Architectures") or ["x86_64"])[0]
         path = construct_path(function)
         duration = usage.duration_of(path) / 1000
-        self.ledger.charge(function, "lambda.requests", invocations, "invocations")
+        self.ledger.charge(
+            function, "lambda.requests", invocations, self.traffic.noted(function, "invocations")
+        )
         self.ledger.charge(
             function,
             f"lambda.gb_seconds.{arch}",
             invocations * duration * memory_gb,
             f"compute: {props.get('MemorySize', 128)} MB {arch}, {usage.duration_of(path):g} ms each",
         )
+        self._ephemeral_storage(function, invocations * duration)
         self._snap_start(function, memory_gb)
         if (props.get("TracingConfig") or {}).get("Mode") == "Active":
             self._traces(function, invocations)
@@ -57,6 +63,18 @@ class Functions(Collaborator):
             )
         self.ledger.send_logs(function, props.get("LoggingConfig"), invocations * usage.log_kb_per_invocation)
         self._idempotency(function, environment)
+
+    def _ephemeral_storage(self, function: Resource, seconds: float) -> None:
+        """Ephemeral storage (``/tmp``) above the 512 MB every function has, per GB-second it runs."""
+        size = (function.props.get("EphemeralStorage") or {}).get("Size")
+        if isinstance(size, int | float) and size > FREE_EPHEMERAL_MB:
+            extra_gb = (float(size) - FREE_EPHEMERAL_MB) / 1024
+            self.ledger.charge(
+                function,
+                "lambda.ephemeral_storage",
+                extra_gb * seconds,
+                f"ephemeral storage: {size:g} MB, {extra_gb * 1024:g} MB above the 512 MB included",
+            )
 
     def _traces(self, function: Resource, invocations: float) -> None:
         """Lambda's default sampling (the first request each second, then 5%), or the template's own

@@ -53,7 +53,8 @@ class Infrastructure(Collaborator):
             memory = resolved.volume(machine, "memory_mb") or EXPRESS_MEMORY_STEP_MB
             billed_ms = math.ceil(duration / EXPRESS_DURATION_STEP_MS) * EXPRESS_DURATION_STEP_MS
             billed_gb = math.ceil(memory / EXPRESS_MEMORY_STEP_MB) * EXPRESS_MEMORY_STEP_MB / 1024
-            self.ledger.charge(machine, "states.express_requests", executions, "Express executions")
+            item = self.traffic.noted(machine, "Express executions")
+            self.ledger.charge(machine, "states.express_requests", executions, item)
             self.ledger.charge(
                 machine,
                 "states.express_gb_seconds",
@@ -66,7 +67,7 @@ class Infrastructure(Collaborator):
             machine,
             "states.state_transitions",
             executions * transitions,
-            f"state transitions ({transitions:g} per execution)",
+            self.traffic.noted(machine, f"state transitions ({transitions:g} per execution)"),
         )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from ..checks._model import Resource
 from ._ledger import Collaborator
 from ._prices import MONTH_HOURS
-from ._traffic import KB_PER_GB, LONG_POLL_SECONDS, Batches, chunks, pollers, queue_meter, schedule_ticks
+from ._traffic import KB_PER_GB, LONG_POLL_SECONDS, Batches, chunks, pollers, queue_meter
 from ._usage import MONTH_SECONDS
 
 
@@ -21,14 +21,17 @@ class Messaging(Collaborator):
             "AWS::SQS::Queue": self._queue,
             "AWS::SNS::Topic": self._topic,
             "AWS::Scheduler::Schedule": self._schedule,
+            "AWS::Events::Rule": self._rule,
             "AWS::Kinesis::Stream": self._stream,
+            "AWS::Lambda::EventSourceMapping": self._mapping,
         }
 
     def _queue(self, queue: Resource) -> None:
         meter = queue_meter(queue)
         per_message = chunks(self.usage.order_kb)
         sends = self.traffic.queue_sends.get(queue, 0.0)
-        self.ledger.charge(queue, meter, sends * per_message, "sends (each 64 KB of a message is a request)")
+        item = self.traffic.noted(queue, "sends (each 64 KB of a message is a request)")
+        self.ledger.charge(queue, meter, sends * per_message, item)
         consumers = [b for b in self.traffic.batches if b.queue == queue]
         for batches in consumers:
             self._polling(queue, meter, batches)
@@ -48,7 +51,8 @@ class Messaging(Collaborator):
             queue,
             meter,
             billed,
-            f"receives with messages ({batches.size:.2f} a batch; each 64 KB returned is a request)",
+            f"receives with messages ({batches.size:.2f} a batch; each 64 KB returned is a request; at most "
+            f"{batches.concurrency:,.0f} batches at once: {batches.concurrency_source})",
         )
         self.ledger.charge(
             queue, meter, max(0.0, floor - receives), f"empty long-poll receives ({at_rest:g} pollers)"
@@ -69,7 +73,7 @@ class Messaging(Collaborator):
 
     def _topic(self, topic: Resource) -> None:
         publishes = self.traffic.publishes.get(topic, 0.0)
-        self.ledger.charge(topic, "sns.publishes", publishes, "messages published")
+        self.ledger.charge(topic, "sns.publishes", publishes, self.traffic.noted(topic, "messages published"))
         emails = sum(
             1
             for s in self.templates.of_type("AWS::SNS::Subscription")
@@ -84,9 +88,33 @@ class Messaging(Collaborator):
             )
 
     def _schedule(self, schedule: Resource) -> None:
+        ticks = self.traffic.ticks[schedule]
         self.ledger.charge(
-            schedule, "scheduler.invocations", schedule_ticks(schedule), "scheduled invocations"
+            schedule, "scheduler.invocations", ticks.count, f"scheduled invocations ({ticks.how})"
         )
+
+    def _rule(self, rule: Resource) -> None:
+        """EventBridge has no charge for scheduled rules or for AWS services' events on the default bus;
+        what the rule's firings do is priced on its targets."""
+        ticks = self.traffic.ticks[rule]
+        when = f"; {ticks.how}" if "ScheduleExpression" in rule.props or ticks.count else ""
+        self.ledger.free(
+            (rule, f"EventBridge has no charge for scheduled rules and AWS service events{when}")
+        )
+
+    def _mapping(self, mapping: Resource) -> None:
+        """An event source mapping is free in its default mode; in provisioned mode its event pollers are
+        billed by the hour, at a rate this model could not check."""
+        config = mapping.props.get("ProvisionedPollerConfig")
+        if isinstance(config, dict):
+            least = config.get("MinimumPollers", "its minimum")
+            why = (
+                f"provisioned mode: at least {least} event pollers, billed per event poller unit-hour; the "
+                "rate is not on any stored copy of the Lambda pricing page, so it is not priced"
+            )
+            self.ledger.not_priced((mapping, why))
+        else:
+            self.ledger.free((mapping, "its queue, stream and function requests are priced on them"))
 
     def _stream(self, stream: Resource) -> None:
         """On-demand: the stream-hours and the GB written (records rounded up to 1 KB) and read by each

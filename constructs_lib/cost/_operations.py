@@ -9,6 +9,9 @@ from ._ledger import UNEXPIRED_MONTHS, Collaborator
 from ._traffic import KB_PER_GB
 from ._usage import MONTH_SECONDS
 
+#: The largest value a standard SSM parameter holds.
+STANDARD_PARAMETER_BYTES = 4096
+
 
 class Operations(Collaborator):
     """Prices CloudWatch, KMS, Secrets Manager and Cognito resources."""
@@ -24,6 +27,7 @@ class Operations(Collaborator):
             "AWS::SecretsManager::Secret": self._secret,
             "AWS::Cognito::UserPool": self._user_pool,
             "AWS::XRay::Group": self._xray_group,
+            "AWS::SSM::Parameter": self._parameter,
         }
 
     def _alarm(self, alarm: Resource) -> None:
@@ -70,6 +74,22 @@ class Operations(Collaborator):
 
     def _secret(self, secret: Resource) -> None:
         self.ledger.charge(secret, "secretsmanager.secrets", 1, "secret (read by CloudFormation at deploy)")
+
+    def _parameter(self, parameter: Resource) -> None:
+        """Standard parameters are free; an advanced one is billed by the month. Intelligent-Tiering makes
+        a parameter advanced only where it needs to be: a value over 4 KB, or policies."""
+        tier = parameter.props.get("Tier", "Standard")
+        value = parameter.props.get("Value")
+        needs = bool(parameter.props.get("Policies")) or (
+            isinstance(value, str) and len(value.encode()) > STANDARD_PARAMETER_BYTES
+        )
+        if tier == "Advanced" or (tier == "Intelligent-Tiering" and needs):
+            self.ledger.charge(parameter, "ssm.advanced_parameters", 1, f"advanced parameter ({tier} tier)")
+        elif tier == "Intelligent-Tiering":
+            why = "Intelligent-Tiering keeps it standard (no policies, a value within 4 KB): no charge"
+            self.ledger.free((parameter, why))
+        else:
+            self.ledger.free((parameter, "standard parameters have no charge"))
 
     def _user_pool(self, pool: Resource) -> None:
         tier = str(pool.props.get("UserPoolTier", "ESSENTIALS")).lower()

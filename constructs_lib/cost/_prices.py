@@ -14,14 +14,12 @@ transcriptions of it (``TRANSCRIBED``), since some pages render their prices in 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
 from .._core.errors import ConstructsLibValidationError, Problem
-from ._files import read_toml
 
 #: The day the table was last compared with the pricing pages.
 PRICES_AS_OF = "2026-11-29"
@@ -61,6 +59,7 @@ _PAGES = {
     "vpc": "https://aws.amazon.com/vpc/pricing/",
     "kinesis": "https://aws.amazon.com/kinesis/data-streams/pricing/",
     "states": "https://aws.amazon.com/step-functions/pricing/",
+    "ssm": "https://aws.amazon.com/systems-manager/pricing/",
 }
 _PER_LABEL = {1e6: "million", 1e5: "100,000", 1e4: "10,000", 1e3: "1,000"}
 
@@ -85,6 +84,11 @@ class Meter:
     checked: str = PAGE
     #: Billed once (when the resource is created or changed), not every month.
     one_time: bool = False
+    #: The tiers count every unit, the free ones included (Cognito: "10,001-100,000 MAU"); otherwise
+    #: they count the units billed after the free allowance.
+    free_within_tiers: bool = False
+    #: What the price or its allowance assumes beyond the page (shown in JSON and the report's notes).
+    note: str = ""
 
     @property
     def first_price(self) -> Decimal:
@@ -101,14 +105,23 @@ class Meter:
         """USD for a monthly ``quantity`` of this meter, tier by tier, after the free allowance (``allowance``
         when given, for a share of a pooled one)."""
         free = self.allowance(free_tier) if allowance is None else allowance
-        billable = max(0.0, quantity - free)
+        if self.free_within_tiers:
+            return self._tiered(quantity) - self._tiered(min(quantity, free))
+        return self._tiered(max(0.0, quantity - free))
+
+    def _tiered(self, units: float) -> Decimal:
+        """USD for ``units`` counted from the first tier."""
         total, floor = Decimal(0), 0.0
         for ceiling, price in self.tiers:
-            if billable <= floor:
+            if units <= floor:
                 break
-            total += Decimal(repr(min(billable, ceiling) - floor)) * price
+            total += Decimal(repr(min(units, ceiling) - floor)) * price
             floor = ceiling
         return total
+
+    def billed_tier_of(self, total: float, allowance: float) -> Decimal:
+        """The published price per unit of the tier that the account's monthly ``total`` reaches."""
+        return self.price_at(total if self.free_within_tiers else max(0.0, total - allowance))
 
     def price_at(self, billable: float) -> Decimal:
         """The published price per unit of the tier that a billable monthly total reaches."""
@@ -186,6 +199,8 @@ def _meter(
     checked: str = PAGE,
     as_of: str = PRICES_AS_OF,
     one_time: bool = False,
+    free_within_tiers: bool = False,
+    note: str = "",
 ) -> Meter:
     """A meter whose prices are quoted per ``per`` units (e.g. per million requests), as the page does.
 
@@ -200,7 +215,20 @@ def _meter(
     service = key.split(".")[0]
     source = _PAGES[page or service]
     return Meter(
-        key, service, unit, tuple(tiers), source, free, as_of, per, free_kind, pool, checked, one_time
+        key,
+        service,
+        unit,
+        tuple(tiers),
+        source,
+        free,
+        as_of,
+        per,
+        free_kind,
+        pool,
+        checked,
+        one_time,
+        free_within_tiers,
+        note,
     )
 
 
@@ -210,6 +238,10 @@ def _added(key: str, unit: str, per: float, *prices: float | tuple[float, float]
 
 
 _M, _B = 1e6, 1e9
+_COGNITO_POOL = (
+    "Lite and Essentials share one allowance of 10,000 users an account, as independent guides say (the "
+    "pricing page could not be read here); the model shares it out in proportion to each plan's users"
+)
 _TB = 1024.0  # GB
 #: Hours in the month the model prices (30 days).
 MONTH_HOURS = 720.0
@@ -237,6 +269,15 @@ METERS: dict[str, Meter] = {
             0.0000106667,
             free=400_000,
             pool="lambda.gb_seconds",
+        ),
+        # Ephemeral storage above the 512 MB every function has, per GB-second it runs.
+        _added(
+            "lambda.ephemeral_storage",
+            "GB-s",
+            1,
+            0.0000000309,
+            checked=GUIDES,
+            note="the x86 rate; arm64 is assumed to be billed the same (unchecked)",
         ),
         # SnapStart on Python and .NET (Java's SnapStart has no charge).
         _meter("lambda.snapstart_cache", "GB-s", 1, 0.0000015046),
@@ -341,7 +382,11 @@ METERS: dict[str, Meter] = {
         _meter("kms.keys", "key-months", 1, 1.00),
         _meter("kms.requests", "requests", 10_000, 0.03, free=20_000),
         _meter("secretsmanager.secrets", "secret-months", 1, 0.40),
+        # Parameter Store: standard parameters are free, an advanced one is billed by the month.
+        _added("ssm.advanced_parameters", "parameter-months", 1, 0.05, checked=GUIDES),
         _meter("secretsmanager.api_calls", "API calls", 10_000, 0.05),
+        # Cognito: the tiers count every monthly active user, the free ones included ("10,001-100,000");
+        # Lite and Essentials share the account's 10,000 free users.
         _meter(
             "cognito.lite_mau",
             "MAU",
@@ -351,8 +396,20 @@ METERS: dict[str, Meter] = {
             (9e6, 0.00325),
             0.0025,
             free=10_000,
+            pool="cognito.mau",
+            free_within_tiers=True,
+            note=_COGNITO_POOL,
         ),
-        _meter("cognito.essentials_mau", "MAU", 1, 0.015, free=10_000),
+        _meter(
+            "cognito.essentials_mau",
+            "MAU",
+            1,
+            0.015,
+            free=10_000,
+            pool="cognito.mau",
+            free_within_tiers=True,
+            note=_COGNITO_POOL,
+        ),
         _meter("cognito.plus_mau", "MAU", 1, 0.02),
         _meter(
             "s3.standard_storage",
@@ -423,67 +480,6 @@ PLANS: tuple[Plan, ...] = (
 )
 
 
-def with_overrides(
-    meters: Mapping[str, Meter], overrides: Mapping[str, Any], source: str, *, allow_change: bool = False
-) -> dict[str, Meter]:
-    """``meters`` with some prices replaced: ``key = price`` (one flat price per unit) or
-    ``key = {price = ..., free = ...}``. Unknown keys and non-numbers are refused, never ignored; so is a
-    price more than 100 times away from the pinned one (a price per million given as per unit), unless
-    ``allow_change``. A ``free`` given for a pooled meter is the pool's allowance."""
-    problems, result = [], dict(meters)
-    for key, value in overrides.items():
-        meter = meters.get(key)
-        if meter is None:
-            problems.append(Problem(key, value, f"is not a meter; known meters: {', '.join(sorted(meters))}"))
-            continue
-        table = value if isinstance(value, Mapping) else {"price": value}
-        unknown = set(table) - {"price", "free"}
-        numbers = {name: table[name] for name in ("price", "free") if name in table}
-        if unknown or any(
-            isinstance(v, bool) or not isinstance(v, int | float) or v < 0 for v in numbers.values()
-        ):
-            problems.append(Problem(key, value, "use a number (USD per unit) or {price = ..., free = ...}"))
-            continue
-        price = Decimal(repr(float(numbers["price"]))) if "price" in numbers else None
-        if price is not None and not allow_change and _far_from(meter, price):
-            problems.append(Problem(key, value, _far_fix(meter, price)))
-            continue
-        tiers = ((math.inf, price),) if price is not None else meter.tiers
-        free = float(numbers.get("free", meter.free))
-        result[key] = replace(meter, tiers=tiers, free=free, source=source, as_of="given", checked="given")
-        if "free" in numbers and meter.pool:
-            for other in [m for m in result.values() if m.pool == meter.pool and m.key != key]:
-                result[other.key] = replace(other, free=free)
-    if problems:
-        raise ConstructsLibValidationError("prices", problems)
-    return result
-
-
-def _far_from(meter: Meter, price: Decimal) -> bool:
-    pinned = [p for _, p in meter.tiers]
-    return price > max(pinned) * PRICE_CHANGE_LIMIT or price * PRICE_CHANGE_LIMIT < min(pinned)
-
-
-def _far_fix(meter: Meter, price: Decimal) -> str:
-    pinned = meter.first_price
-    ratio = price / pinned if pinned else Decimal("Infinity")
-    times = f"{ratio:,.0f} times" if ratio >= 1 else f"1/{1 / ratio:,.0f} of"
-    return (
-        f"is {times} the pinned {usd_text(pinned)} per {singular(meter.unit)} ({meter.quoted()}); "
-        f"give USD per {singular(meter.unit)}, or pass --allow-price-change to use it on purpose"
-    )
-
-
-def load_prices(
-    path: str | Path | None, meters: Mapping[str, Meter] = METERS, *, allow_change: bool = False
-) -> dict[str, Meter]:
-    """The pinned table, with the prices in the TOML file at ``path`` (if any) put over it."""
-    if path is None:
-        return dict(meters)
-    overrides = read_toml(path, "--prices")
-    return with_overrides(meters, overrides, source=str(path), allow_change=allow_change)
-
-
 def price_rows(meters: Iterable[Meter]) -> list[dict[str, Any]]:
     """The table as rows (for ``--format json`` and the README)."""
     return [
@@ -496,6 +492,7 @@ def price_rows(meters: Iterable[Meter]) -> list[dict[str, Any]]:
             "free_tier_kind": meter.free_kind if meter.free else None,
             "free_tier_pool": meter.pool,
             "one_time": meter.one_time,
+            "note": meter.note or None,
             "source": meter.source,
             "as_of": meter.as_of,
             "checked": meter.checked,

@@ -38,7 +38,7 @@ def _rows(report: CostReport) -> list[_Section]:
         (
             "Lines",
             [
-                (ln.path, ln.item, f"{ln.quantity:,.2f} {ln.unit}", ln.quoted_price, _usd(ln.monthly_usd))
+                (ln.path, ln.item, f"{ln.quantity:,.2f} {ln.unit}", ln.marked_price, _usd(ln.monthly_usd))
                 for ln in sorted(report.lines, key=lambda ln: (-ln.monthly_usd, ln.path))
                 if ln.monthly_usd >= Decimal("0.005")
             ],
@@ -50,7 +50,7 @@ def _rows(report: CostReport) -> list[_Section]:
             (
                 "One-time charges (billed once, when the resource is created or raised; not monthly)",
                 [
-                    (ln.path, ln.item, f"{ln.quantity:,.2f} {ln.unit}", ln.quoted_price, _usd(ln.monthly_usd))
+                    (ln.path, ln.item, f"{ln.quantity:,.2f} {ln.unit}", ln.marked_price, _usd(ln.monthly_usd))
                     for ln in report.one_time
                 ],
                 ("construct path", "item", "quantity", "price", "once"),
@@ -108,9 +108,15 @@ def _cdn_sections(cdn: CdnSavings) -> list[_Section]:
 
 
 def _head(report: CostReport) -> list[str]:
+    read = (
+        f"as of {report.prices_as_of}"
+        if report.prices_read_from == report.prices_as_of
+        else f"read {report.prices_read_from} to {report.prices_as_of}"
+    )
+    given = ", some given in --prices" if report.prices_given else ""
     head = [
-        f"Monthly cost: {_usd(report.total_monthly_usd)} ({report.region} list prices as of "
-        f"{report.prices_as_of}, {FREE_TIER_WORDS[report.free_tier]})"
+        f"Monthly cost: {_usd(report.total_monthly_usd)} ({report.region} list prices {read}{given}, "
+        f"{FREE_TIER_WORDS[report.free_tier]})"
     ]
     if report.one_time:
         head.append(f"One-time charges: {_usd(report.one_time_usd)} (billed once; not in the monthly total)")

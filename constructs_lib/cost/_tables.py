@@ -3,14 +3,17 @@ state and metrics."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..checks._lambda import function_target
 from ..checks._model import Resource
+from ._breakers import Circuit, breaker_read_units, breaker_writes
 from ._ledger import Collaborator
 from ._prices import MONTH_HOURS
-from ._traffic import KB_PER_GB, breaker_reads, breaker_writes, schedule_ticks
+from ._traffic import KB_PER_GB
 from ._usage import MONTH_SECONDS
 
 #: Custom metrics the breaker runtime can emit per circuit, and the governor per governed mapping.
@@ -33,6 +36,19 @@ GOVERNOR_METRICS = (
 #: A new on-demand table's warm throughput (read and write units a second): raising it is charged once.
 ON_DEMAND_WARM_READS = 12_000
 ON_DEMAND_WARM_WRITES = 4_000
+PROVISIONED = "provisioned"
+AUTOSCALED = "autoscaling at its minimum"
+_INDEX = re.compile(r"/index/([^/]+)$")
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """The read or write capacity of a table's own part or of one of its indexes."""
+
+    part: str  # "table" or "index <name>"
+    kind: str  # "Read" or "Write"
+    units: float
+    source: str
 
 
 class Tables(Collaborator):
@@ -41,40 +57,49 @@ class Tables(Collaborator):
     def handlers(self) -> dict[str, Callable[[Resource], None]]:
         return {
             "AWS::DynamoDB::Table": self._table,
-            "AWS::DynamoDB::GlobalTable": self._global_table,
+            "AWS::DynamoDB::GlobalTable": self._table,
         }
 
     def _table(self, table: Resource) -> None:
-        throughput = table.props.get("ProvisionedThroughput") or {}
+        """A ``Table`` or a ``TableV2`` (priced as a table in its own region; replicas elsewhere are
+        listed): on-demand requests or provisioned capacity, storage, warm throughput."""
+        replicas = table.props.get("Replicas") or []
+        if table.type == "AWS::DynamoDB::GlobalTable" and len(replicas) > 1:
+            why = f"{len(replicas)} replicas: replicated writes in the other regions are not modelled"
+            self.ledger.not_priced((table, why))
+        capacities = self._capacities(table)
         if table.props.get("BillingMode") == "PAY_PER_REQUEST":
             self._on_demand(table)
         else:  # CloudFormation's default is PROVISIONED
-            indexes = [
-                i.get("ProvisionedThroughput") or {}
-                for i in table.props.get("GlobalSecondaryIndexes") or []
-                if isinstance(i, dict)
-            ]
-            self._provisioned(table, [throughput, *indexes])
+            self._provisioned(table, capacities)
         self._table_storage(table)
-        self._warm_throughput(table, throughput)
+        own = {f"{c.kind}CapacityUnits": c.units for c in capacities if c.part == "table"}
+        self._warm_throughput(table, own)
         if "StreamSpecification" in table.props:
             self.ledger.free((table, "its stream is read by Lambda, and Lambda's stream reads are free"))
 
-    def _global_table(self, table: Resource) -> None:
-        """A ``TableV2``: priced as a table in its own region; replicas elsewhere are listed."""
-        replicas = table.props.get("Replicas") or []
-        if len(replicas) > 1:
-            why = f"{len(replicas)} replicas: replicated writes in the other regions are not modelled"
-            self.ledger.not_priced((table, why))
-        writes = table.props.get("WriteProvisionedThroughputSettings") or {}
-        reads = (replicas[0] if replicas else {}).get("ReadProvisionedThroughputSettings") or {}
-        capacity = {**_global_capacity(reads, "Read"), **_global_capacity(writes, "Write")}
-        if table.props.get("BillingMode") == "PAY_PER_REQUEST":
-            self._on_demand(table)
-        else:
-            self._provisioned(table, [capacity])
-        self._table_storage(table)
-        self._warm_throughput(table, capacity)
+    def _capacities(self, table: Resource) -> list[Capacity]:
+        """Each part's provisioned capacity: the template's units, or where Application Auto Scaling
+        manages a part (a scalable target names it, or a ``TableV2`` sets autoscaling), its minimum."""
+        found = table_capacities(table) if table.type == "AWS::DynamoDB::Table" else global_capacities(table)
+        for target in self.templates.of_type("AWS::ApplicationAutoScaling::ScalableTarget"):
+            dimension = str(target.props.get("ScalableDimension", ""))
+            resource_id = target.props.get("ResourceId")
+            minimum = target.props.get("MinCapacity")
+            if (
+                not dimension.startswith("dynamodb:")
+                or not isinstance(minimum, int | float)
+                or table not in self.templates.references(target.stack, resource_id)
+            ):
+                continue
+            index = _INDEX.search(self.templates.literal_text(target.stack, resource_id))
+            part = f"index {index.group(1)}" if dimension.startswith("dynamodb:index:") and index else "table"
+            kind = "Read" if dimension.endswith("ReadCapacityUnits") else "Write"
+            scaled = Capacity(part, kind, float(minimum), AUTOSCALED)
+            found = [scaled if (c.part, c.kind) == (part, kind) else c for c in found]
+            if scaled not in found:
+                found.append(scaled)
+        return found
 
     def _on_demand(self, table: Resource) -> None:
         resolved = self.traffic.resolved
@@ -89,19 +114,25 @@ class Tables(Collaborator):
             self._breaker_requests(table, circuits)
         else:
             self.ledger.charge(
-                table, "dynamodb.read_request_units", 0.0, "reads (none derived; set them in the profile)"
+                table, "dynamodb.read_request_units", 0.0, "reads (none derived: set reads under [resources])"
             )
         self._circuit_metrics(table, circuits)
 
-    def _breaker_requests(self, table: Resource, circuits: list[Any]) -> None:
+    def _breaker_requests(self, table: Resource, circuits: list[Circuit]) -> None:
+        """State reads as the runtime makes them: a circuit's own item strongly consistent (one read unit),
+        a fleet-mode copy eventually consistent (half a unit); failures and transitions written."""
         governed = sum(len(ids) for ids in self.traffic.governed.values())
         ticks = sum(self._ticks(f) for f in self.traffic.governed)
-        self.ledger.charge(
-            table,
-            "dynamodb.read_request_units",
-            sum(breaker_reads(c) for c in circuits),
-            "breaker state reads (strongly consistent)",
-        )
+        own = [c for c in circuits if not c.fleet]
+        copies = [c for c in circuits if c.fleet]
+        if own or not copies:
+            units = sum(breaker_read_units(c) for c in own)
+            item = "breaker state reads (strongly consistent: a read unit each)"
+            self.ledger.charge(table, "dynamodb.read_request_units", units, item)
+        if copies:
+            units = sum(breaker_read_units(c) for c in copies)
+            item = "breaker copy reads (fleet mode, eventually consistent: half a read unit each)"
+            self.ledger.charge(table, "dynamodb.read_request_units", units, item)
         self.ledger.charge(
             table,
             "dynamodb.write_request_units",
@@ -116,42 +147,25 @@ class Tables(Collaborator):
             "governor pause markers",
         )
 
-    def _provisioned(self, table: Resource, throughputs: list[Any]) -> None:
-        """Provisioned capacity by the hour: the template's units, autoscaling at its minimum, unless the
-        profile gives the average (``read_capacity``/``write_capacity``)."""
-        scaled = self._autoscaling_minimums(table)
+    def _provisioned(self, table: Resource, capacities: list[Capacity]) -> None:
+        """Provisioned capacity by the hour: each part's (table and indexes), autoscaled parts at their
+        minimum, unless the profile gives the average (``read_capacity``/``write_capacity``)."""
         for kind, meter, volume in (
             ("Read", "dynamodb.read_capacity_unit_hours", "read_capacity"),
             ("Write", "dynamodb.write_capacity_unit_hours", "write_capacity"),
         ):
             given = self.traffic.resolved.volume(table, volume)
-            units = sum(
-                float(t.get(f"{kind}CapacityUnits", 0) or 0) for t in throughputs if isinstance(t, dict)
-            )
-            source = "provisioned"
+            parts = [c for c in capacities if c.kind == kind]
+            units = given if given is not None else sum(c.units for c in parts)
             if given is not None:
-                units, source = given, "average, from the profile"
-            elif kind in scaled:
-                units, source = scaled[kind], "autoscaling at its minimum"
+                source = "average, from the profile"
+            elif len({c.source for c in parts}) <= 1:
+                source = parts[0].source if parts else PROVISIONED
+            else:
+                source = "; ".join(f"{c.part}: {c.units:g}, {c.source}" for c in parts)
             self.ledger.charge(
                 table, meter, units * MONTH_HOURS, f"{kind.lower()} capacity: {units:g} units ({source})"
             )
-
-    def _autoscaling_minimums(self, table: Resource) -> dict[str, float]:
-        """``{"Read": units, "Write": units}``: the minimum of the table's (and its indexes') scalable
-        targets, where Application Auto Scaling manages its capacity."""
-        found: dict[str, float] = {}
-        for target in self.templates.of_type("AWS::ApplicationAutoScaling::ScalableTarget"):
-            dimension = str(target.props.get("ScalableDimension", ""))
-            if not dimension.startswith("dynamodb:") or table not in self.templates.references(
-                target.stack, target.props.get("ResourceId")
-            ):
-                continue
-            kind = "Read" if dimension.endswith("ReadCapacityUnits") else "Write"
-            minimum = target.props.get("MinCapacity")
-            if isinstance(minimum, int | float):
-                found[kind] = found.get(kind, 0.0) + float(minimum)
-        return found
 
     def _warm_throughput(self, table: Resource, throughput: Mapping[str, Any]) -> None:
         """Warm throughput above what the table has anyway (a new on-demand table: 12,000 reads and 4,000
@@ -184,7 +198,7 @@ class Tables(Collaborator):
         if (table.props.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled"):
             self.ledger.charge(table, "dynamodb.pitr", gb, "point-in-time recovery")
 
-    def _circuit_metrics(self, table: Resource, circuits: list[Any]) -> None:
+    def _circuit_metrics(self, table: Resource, circuits: list[Circuit]) -> None:
         """The runtime's EMF metrics: by circuit and table, so each circuit counts once per table.
 
         An upper bound: CloudWatch bills a metric only for the hours it is emitted, and most of these are
@@ -201,13 +215,15 @@ class Tables(Collaborator):
             )
 
     def _ticks(self, governor: Resource) -> float:
+        """The firings a month of the rules and schedules that invoke ``governor``."""
         return sum(
-            schedule_ticks(rule)
-            for rule in self.templates.of_type("AWS::Events::Rule", "AWS::Scheduler::Schedule")
+            ticks.count
+            for rule, ticks in self.traffic.ticks.items()
             if any(
                 (t := function_target(self.templates, rule.stack, target.get("Arn")))
                 and t.function == governor
                 for target in rule.props.get("Targets") or [rule.props.get("Target") or {}]
+                if isinstance(target, Mapping)
             )
         )
 
@@ -217,10 +233,54 @@ class Tables(Collaborator):
         return (circuits * 1.0 + hourly) / KB_PER_GB
 
 
-def _global_capacity(settings: Mapping[str, Any], kind: str) -> dict[str, float]:
-    """A ``TableV2`` replica's read or write capacity as ``{"<kind>CapacityUnits": units}``: its fixed
-    units, or its autoscaling minimum."""
+def table_capacities(table: Resource) -> list[Capacity]:
+    """A ``Table``'s capacity: its own ``ProvisionedThroughput`` and each index's."""
+    parts = [("table", table.props.get("ProvisionedThroughput"))]
+    for index in table.props.get("GlobalSecondaryIndexes") or []:
+        if isinstance(index, Mapping):
+            parts.append((f"index {index.get('IndexName')}", index.get("ProvisionedThroughput")))
+    return [
+        Capacity(part, kind, float(units), PROVISIONED)
+        for part, throughput in parts
+        if isinstance(throughput, Mapping)
+        for kind in ("Read", "Write")
+        if isinstance(units := throughput.get(f"{kind}CapacityUnits"), int | float)
+    ]
+
+
+def global_capacities(table: Resource) -> list[Capacity]:
+    """A ``TableV2``'s capacity: writes for the table and each index, reads from its own region's replica
+    (the one in the stack's region, else the first), each fixed or autoscaled."""
+    replica = _own_replica(table)
+    found = [_global(("table", "Write"), table.props.get("WriteProvisionedThroughputSettings"))]
+    found.append(_global(("table", "Read"), replica.get("ReadProvisionedThroughputSettings")))
+    for index in table.props.get("GlobalSecondaryIndexes") or []:
+        if isinstance(index, Mapping):
+            settings = index.get("WriteProvisionedThroughputSettings")
+            found.append(_global((f"index {index.get('IndexName')}", "Write"), settings))
+    for index in replica.get("GlobalSecondaryIndexes") or []:
+        if isinstance(index, Mapping):
+            settings = index.get("ReadProvisionedThroughputSettings")
+            found.append(_global((f"index {index.get('IndexName')}", "Read"), settings))
+    return [c for c in found if c is not None]
+
+
+def _global(where: tuple[str, str], settings: Any) -> Capacity | None:
+    part, kind = where
+    if not isinstance(settings, Mapping):
+        return None
     fixed = settings.get(f"{kind}CapacityUnits")
-    scaling = settings.get(f"{kind}CapacityAutoScalingSettings") or {}
-    units = fixed if isinstance(fixed, int | float) else scaling.get("MinCapacity", 0)
-    return {f"{kind}CapacityUnits": float(units) if isinstance(units, int | float) else 0.0}
+    if isinstance(fixed, int | float):
+        return Capacity(part, kind, float(fixed), PROVISIONED)
+    minimum = (settings.get(f"{kind}CapacityAutoScalingSettings") or {}).get("MinCapacity")
+    return Capacity(part, kind, float(minimum), AUTOSCALED) if isinstance(minimum, int | float) else None
+
+
+def _own_replica(table: Resource) -> Mapping[str, Any]:
+    replicas = [r for r in table.props.get("Replicas") or [] if isinstance(r, Mapping)]
+    region = table.stack.region
+    for replica in replicas:
+        named = replica.get("Region")
+        if named == {"Ref": "AWS::Region"} or (region and named == region):
+            return replica
+    return replicas[0] if replicas else {}

@@ -1,14 +1,13 @@
 """Monthly volumes derived from the templates' wiring and the usage profile.
 
 Viewer requests reach behaviors, miss the cache, and become origin requests; ingest APIs send to queues;
-event source mappings turn messages into batches and invocations; guarded calls become breaker reads.
+schedules, bucket notifications, topics and alarms invoke, send and publish; event source mappings turn
+messages into batches and invocations; guarded calls become breaker reads.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,12 +17,14 @@ from .._core.limits import SQS_DEFAULT_BATCH_SIZE
 from ..checks._cdn import Behavior, behaviors
 from ..checks._lambda import FUNCTION, function_target, sqs_mappings
 from ..checks._model import Resource, Templates
-from ..runtime._copies import CACHE_JITTER
-from ..runtime.breaker import PAUSED_ENV, SETTINGS_ENV, TABLE_ENV
 from ..runtime.governor import GOVERNED_ENV
-from ..runtime.settings import BreakerSettings
-from ._arrivals import ACCOUNT_CONCURRENCY, batch_fill, periods_with_events
-from ._usage import MONTH_SECONDS, Usage
+from ._arrivals import ACCOUNT_CONCURRENCY, SQS_MAPPING_CONCURRENCY, batch_fill
+from ._breakers import Circuit, circuits, env
+from ._breakers import breaker_reads as breaker_reads  # re-exported: the traffic's functions, in one place
+from ._breakers import breaker_writes as breaker_writes
+from ._notifications import deliveries
+from ._schedules import Ticks, schedule_ticks
+from ._usage import Usage
 from ._volumes import Resolved, construct_path, resolve
 
 #: CloudFront's managed CachingDisabled policy: every request on it goes to the origin.
@@ -42,8 +43,8 @@ INTEGRATION = "AWS::ApiGatewayV2::Integration"
 ON_DEMAND_SHARDS = 4
 API_TYPES = ("AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api")
 TOPIC = "AWS::SNS::Topic"
-_RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
-_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+QUEUE = "AWS::SQS::Queue"
+SCHEDULED = ("AWS::Events::Rule", "AWS::Scheduler::Schedule")
 
 
 @dataclass
@@ -58,21 +59,6 @@ class BehaviorTraffic:
     ingest: bool = False
 
 
-@dataclass
-class Circuit:
-    """One circuit guarded in one function: its calls and the state reads and writes they cause."""
-
-    function: Resource
-    table: Resource | None
-    circuit_id: str
-    cache_ttl: float
-    calls: float
-    containers: float
-    paused: bool = False
-    #: The circuit's ``read_copies`` (fleet mode above 1).
-    read_copies: int = 1
-
-
 @dataclass(frozen=True)
 class Batches:
     """What an SQS event source mapping does with its share of a queue's messages in a month."""
@@ -83,6 +69,9 @@ class Batches:
     messages: float
     #: Messages in an average batch (see ``batch_fill``).
     size: float
+    #: The batches it may have in flight at once, and where that number comes from.
+    concurrency: float = ACCOUNT_CONCURRENCY
+    concurrency_source: str = ""
 
     @property
     def batches(self) -> float:
@@ -111,7 +100,20 @@ class Traffic:
     batches: list[Batches] = field(default_factory=list)
     publishes: dict[Resource, float] = field(default_factory=lambda: defaultdict(float))
     executions: dict[Resource, float] = field(default_factory=lambda: defaultdict(float))
+    #: Each rule's and schedule's firings (or the profile's ``events``), and how they were counted.
+    ticks: dict[Resource, Ticks] = field(default_factory=dict)
+    #: Where a derived volume comes from, for its line (schedules, bucket notifications).
+    notes: dict[Resource, list[str]] = field(default_factory=lambda: defaultdict(list))
     resolved: Resolved = field(default_factory=Resolved)
+
+    def note(self, resource: Resource, text: str) -> None:
+        if text and text not in self.notes[resource]:
+            self.notes[resource].append(text)
+
+    def noted(self, resource: Resource, item: str) -> str:
+        """``item``, with where its derived volume comes from."""
+        notes = self.notes.get(resource)
+        return f"{item} ({'; '.join(notes)})" if notes else item
 
 
 def derive(templates: Templates, usage: Usage, resolved: Resolved | None = None) -> Traffic:
@@ -125,22 +127,26 @@ def derive(templates: Templates, usage: Usage, resolved: Resolved | None = None)
             traffic.api_direct[api] = True
             traffic.api_requests[api] += usage.orders
     _direct(templates, usage, traffic)
-    _set(traffic, traffic.api_requests, "requests", direct=True)
+    _set(traffic, traffic.api_requests, "requests", direct=True, types=API_TYPES)
     for api, queues in ingest_apis.items():
         for queue in queues:
             traffic.queue_sends[queue] += traffic.api_requests[api] / len(queues)
-    _set(traffic, traffic.queue_sends, "messages", types=("AWS::SQS::Queue",))
     _api_functions(templates, traffic)
     _integrations(templates, traffic)
     _governors(templates, traffic)
+    _schedules(templates, traffic)
+    _bucket_notifications(templates, traffic)
     _topics(templates, usage, traffic)
     _alarm_functions(templates, usage, traffic)
-    _schedules(templates, traffic)
     _state_machines(templates, traffic)
+    _set(traffic, traffic.queue_sends, "messages", types=(QUEUE,))
     _consumers(templates, usage, traffic)
-    _stream_readers(templates, usage, traffic)
-    _set(traffic, traffic.invocations, "invocations")
-    _breakers(templates, usage, traffic)
+    _stream_readers(templates, traffic)
+    _set(traffic, traffic.invocations, "invocations", types=(FUNCTION,))
+    work = {
+        f: traffic.messages.get(f) or traffic.invocations.get(f, 0.0) for f in templates.of_type(FUNCTION)
+    }
+    traffic.circuits = circuits(templates, usage, work)
     return traffic
 
 
@@ -149,13 +155,14 @@ def _set(
     volumes: dict[Resource, float],
     name: str,
     *,
+    types: tuple[str, ...],
     direct: bool = False,
-    types: tuple[str, ...] = (),
 ) -> None:
-    """The profile's ``name`` volumes over the derived ones."""
+    """The profile's ``name`` volumes over the derived ones (and their notes)."""
     for resource, given in traffic.resolved.volumes.items():
-        if name in given and (not types or resource.type in types):
+        if name in given and resource.type in types:
             volumes[resource] = given[name]
+            traffic.notes.pop(resource, None)
             if direct:
                 traffic.api_direct.setdefault(resource, True)
 
@@ -176,19 +183,27 @@ def _ingest_apis(templates: Templates) -> dict[Resource, list[Resource]]:
 
 
 def _edge(templates: Templates, usage: Usage, traffic: Traffic, ingest: Mapping[Resource, Any]) -> None:
-    """Viewer requests per behavior: orders on an ingest API's behavior, each behavior's share of the
-    other viewer requests, the default behavior the rest; cache misses become origin requests."""
-    for behavior in behaviors(templates):
+    """Viewer requests per behavior: orders on an ingest API's behavior; a distribution's viewer requests
+    (its ``requests`` in the profile, else ``viewer_requests``) shared by its behaviors' patterns, the
+    default behavior the rest; cache misses become origin requests."""
+    found = list(behaviors(templates))
+    for behavior in found:
         pattern = str(behavior.config.get("PathPattern", "*"))
+        given = traffic.resolved.volume(behavior.distribution, "requests")
+        requests = usage.viewer_requests if given is None else given
         targets = [t for origin in behavior.origins for t in origin.targets]
         ingests = any(t in ingest for t in targets)
         if ingests:
             viewers, response_kb = usage.orders, INGEST_RESPONSE_KB
         elif "PathPattern" in behavior.config:
-            viewers = usage.viewer_requests * usage.behavior_share.get(pattern, 0.0)
-            response_kb = usage.response_kb
+            viewers, response_kb = requests * usage.behavior_share.get(pattern, 0.0), usage.response_kb
         else:
-            viewers = usage.viewer_requests * (1 - sum(usage.behavior_share.values()))
+            patterns = {
+                str(b.config["PathPattern"])
+                for b in found
+                if b.distribution == behavior.distribution and "PathPattern" in b.config
+            }
+            viewers = requests * (1 - sum(usage.behavior_share.get(p, 0.0) for p in patterns))
             response_kb = usage.response_kb
         cacheable = behavior.config.get("CachePolicyId") != CACHING_DISABLED and not ingests
         origin = viewers * (1 - usage.cache_hit_ratio) if cacheable else viewers
@@ -298,25 +313,24 @@ def _authorized_requests(templates: Templates, traffic: Traffic, authorizer: Res
 
 
 def _topics(templates: Templates, usage: Usage, traffic: Traffic) -> None:
-    """Each topic's publishes (the profile's ``messages``, else its alarms' notifications), delivered to
-    its Lambda and SQS subscribers."""
+    """Each topic's publishes (the profile's ``messages``, else its alarms' notifications and what
+    schedules and bucket notifications publish), delivered to its Lambda and SQS subscribers."""
     alarmed = {
         topic
         for alarm in templates.of_type("AWS::CloudWatch::Alarm")
         for topic in templates.references(alarm.stack, alarm_actions(alarm), TOPIC)
     }
     for topic in templates.of_type(TOPIC):
-        given = traffic.resolved.volume(topic, "messages")
-        traffic.publishes[topic] = (
-            given if given is not None else (usage.alarm_notifications if topic in alarmed else 0.0)
-        )
+        if topic in alarmed:
+            traffic.publishes[topic] += usage.alarm_notifications
+    _set(traffic, traffic.publishes, "messages", types=(TOPIC,))
     for subscription in templates.of_type("AWS::SNS::Subscription"):
         for topic in templates.references(subscription.stack, subscription.props.get("TopicArn"), TOPIC):
             endpoint = subscription.props.get("Endpoint")
             invoked = function_target(templates, subscription.stack, endpoint)
             if invoked and subscription.props.get("Protocol") == "lambda":
                 traffic.invocations[invoked.function] += traffic.publishes[topic]
-            for queue in templates.references(subscription.stack, endpoint, "AWS::SQS::Queue"):
+            for queue in templates.references(subscription.stack, endpoint, QUEUE):
                 traffic.queue_sends[queue] += traffic.publishes[topic]
 
 
@@ -349,9 +363,22 @@ def _state_machines(templates: Templates, traffic: Traffic) -> None:
             traffic.invocations[function] += traffic.executions.get(machine, 0.0)
 
 
+def _bucket_notifications(templates: Templates, traffic: Traffic) -> None:
+    """What buckets' event notifications invoke, send and publish: one per object created."""
+    for delivery in deliveries(templates, traffic.resolved):
+        for volumes, target in (
+            (traffic.invocations, delivery.function),
+            (traffic.queue_sends, delivery.queue),
+            (traffic.publishes, delivery.topic),
+        ):
+            if target is not None:
+                volumes[target] += delivery.count
+                traffic.note(target, delivery.note)
+
+
 def _governors(templates: Templates, traffic: Traffic) -> None:
     for function in templates.of_type(FUNCTION):
-        governed = _env(function).get(GOVERNED_ENV)
+        governed = env(function).get(GOVERNED_ENV)
         if governed is None:
             continue
         pieces = templates.pieces(function.stack, governed)
@@ -370,21 +397,24 @@ def _consumers(templates: Templates, usage: Usage, traffic: Traffic) -> None:
         messages = traffic.queue_sends.get(mapping.queue, 0.0) / consumers
         props = mapping.mapping.props
         duration = usage.duration_of(construct_path(mapping.function)) / 1000 if mapping.function else 0.0
+        concurrency, source = _concurrency(mapping.mapping, mapping.function)
         size = batch_fill(
             messages,
             float(props.get("BatchSize", SQS_DEFAULT_BATCH_SIZE)),
             float(props.get("MaximumBatchingWindowInSeconds", 0) or 0),
             duration,
-            _concurrency(templates, mapping.mapping, mapping.function),
+            concurrency,
         )
-        batches = Batches(mapping.mapping, mapping.queue, mapping.function, messages, size)
+        batches = Batches(
+            mapping.mapping, mapping.queue, mapping.function, messages, size, concurrency, source
+        )
         traffic.batches.append(batches)
         if mapping.function is not None:
             traffic.messages[mapping.function] += messages
             traffic.invocations[mapping.function] += batches.batches
 
 
-def _stream_readers(templates: Templates, usage: Usage, traffic: Traffic) -> None:
+def _stream_readers(templates: Templates, traffic: Traffic) -> None:
     """Kinesis mappings: Lambda reads each shard about once a second, so a batch holds a shard's records
     of a second (and of the batching window), up to the batch size."""
     for mapping in templates.of_type("AWS::Lambda::EventSourceMapping"):
@@ -406,134 +436,49 @@ def _stream_readers(templates: Templates, usage: Usage, traffic: Traffic) -> Non
             traffic.invocations[invoked.function] += records / size
 
 
-def _concurrency(templates: Templates, mapping: Resource, function: Resource | None) -> float:
-    """How many batches a mapping can have in flight: its maximum concurrency, the function's reserved
-    concurrency, or the account's default."""
+def _concurrency(mapping: Resource, function: Resource | None) -> tuple[float, str]:
+    """How many batches a mapping can have in flight, and why: its maximum concurrency, the function's
+    reserved concurrency, else what Lambda's pollers reach (from 5, up to 1,250 a mapping) within the
+    account's default concurrency (1,000)."""
     cap = (mapping.props.get("ScalingConfig") or {}).get("MaximumConcurrency")
     reserved = function.props.get("ReservedConcurrentExecutions") if function else None
-    for value in (cap, reserved):
+    for value, source in ((cap, "its MaximumConcurrency"), (reserved, "the function's reserved concurrency")):
         if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-            return float(value)
-    return ACCOUNT_CONCURRENCY
+            return float(value), source
+    default = min(SQS_MAPPING_CONCURRENCY, ACCOUNT_CONCURRENCY)
+    return default, (
+        f"Lambda's pollers scale from 5 toward {SQS_MAPPING_CONCURRENCY:,.0f} a mapping, within the "
+        f"account's default {ACCOUNT_CONCURRENCY:,.0f} concurrent executions"
+    )
 
 
 def _schedules(templates: Templates, traffic: Traffic) -> None:
-    """Scheduled rules and schedules by their ticks, pattern rules by the profile's ``events``: each
-    invokes its target functions and starts its target state machines."""
-    for rule in templates.of_type("AWS::Events::Rule", "AWS::Scheduler::Schedule"):
-        events = traffic.resolved.volume(rule, "events")
-        ticks = schedule_ticks(rule) + (events or 0.0)
+    """Rules and schedules fire on their schedule (or the profile's ``events``, which replace it): each
+    firing invokes its target functions, starts its state machines, sends to its queues and publishes to
+    its topics."""
+    for rule in templates.of_type(*SCHEDULED):
+        given = traffic.resolved.volume(rule, "events")
+        ticks = (
+            schedule_ticks(rule) if given is None else Ticks(given, f"{given:,.0f} events, from the profile")
+        )
+        traffic.ticks[rule] = ticks
+        if not ticks.count:
+            continue
+        note = f"{construct_path(rule)}: {ticks.how}" if given is None else ""
         targets = rule.props.get("Targets") or [rule.props.get("Target") or {}]
         for target in targets if isinstance(targets, list) else []:
             arn = target.get("Arn") if isinstance(target, Mapping) else None
             invoked = function_target(templates, rule.stack, arn)
-            if invoked and ticks:
-                traffic.invocations[invoked.function] += ticks
-            for machine in templates.references(rule.stack, arn, STATE_MACHINE):
-                traffic.executions[machine] += ticks
-
-
-def schedule_ticks(rule: Resource) -> float:
-    """Invocations a month of a ``rate(...)`` schedule; a cron expression counts as hourly."""
-    expression = str(rule.props.get("ScheduleExpression", ""))
-    match = _RATE.match(expression)
-    if match:
-        return MONTH_SECONDS / (int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")])
-    return MONTH_SECONDS / 3600 if expression.startswith("cron(") else 0.0
-
-
-def _breakers(templates: Templates, usage: Usage, traffic: Traffic) -> None:
-    """Each guarded circuit's calls, from the messages (or invocations) of the function that guards it."""
-    for function in templates.of_type(FUNCTION):
-        environment = _env(function)
-        if TABLE_ENV not in environment:
-            continue
-        tables = templates.references(function.stack, environment[TABLE_ENV], "AWS::DynamoDB::Table")
-        per_circuit = _json(environment.get(SETTINGS_ENV))
-        work = traffic.messages.get(function) or traffic.invocations.get(function, 0.0)
-        paused = _json_list(environment.get(PAUSED_ENV))
-        for circuit_id, settings in per_circuit.items():
-            ttl = float(settings.get("cache_ttl", BreakerSettings.cache_ttl))
-            copies = int(settings.get("read_copies", BreakerSettings.read_copies))
-            traffic.circuits.append(
-                Circuit(
-                    function,
-                    tables[0] if tables else None,
-                    circuit_id,
-                    ttl,
-                    work * usage.downstream_calls_per_message,
-                    containers(templates, function, usage),
-                    circuit_id in paused,
-                    copies,
-                )
-            )
-
-
-def containers(templates: Templates, function: Resource, usage: Usage) -> float:
-    """Warm containers of ``function``: its mapping's maximum concurrency, its reserved concurrency, or the
-    profile's ``warm_containers``."""
-    caps = [
-        float(m.mapping.props["ScalingConfig"]["MaximumConcurrency"])
-        for m in sqs_mappings(templates)
-        if m.function == function and "MaximumConcurrency" in (m.mapping.props.get("ScalingConfig") or {})
-    ]
-    reserved = function.props.get("ReservedConcurrentExecutions")
-    if caps:
-        return sum(caps)
-    return float(reserved) if isinstance(reserved, int | float) and reserved else usage.warm_containers
-
-
-def breaker_reads(circuit: Circuit) -> float:
-    """State reads a month: each container reads once in every cache period in which it calls.
-
-    With calls arriving at random (Poisson), a period holds a call with probability ``1 - e^-rate``, where
-    ``rate`` is a container's calls per period: about one read per call when calls are sparse, and one
-    read per period (per thousand calls at 1,000 calls a second and a 1 s cache) when they are dense.
-    """
-    return _per_period(circuit, circuit.calls)
-
-
-def breaker_writes(circuit: Circuit, usage: Usage) -> float:
-    """Failure records while closed, plus each opening's transitions (open, half-open, close).
-
-    In fleet mode (``read_copies`` above 1) a container writes its failures once per cache period in
-    which it had any, each transition is also written to every copy, and each opening's end takes up to
-    one half-open claim per copy.
-    """
-    openings = usage.circuit_openings if circuit.calls > 0 else 0.0
-    failures = circuit.calls * usage.downstream_failure_ratio
-    if circuit.read_copies == 1:
-        return failures + openings * 3
-    return _per_period(circuit, failures) + openings * (3 * (1 + circuit.read_copies) + circuit.read_copies)
-
-
-def _per_period(circuit: Circuit, events: float) -> float:
-    """Periods a month in which a container has at least one of ``events`` (spread at random)."""
-    if events <= 0:
-        return 0.0
-    period = circuit.cache_ttl * (1.0 if circuit.read_copies == 1 else 1.0 + CACHE_JITTER / 2)
-    return periods_with_events(events, circuit.containers, period)
-
-
-def _env(function: Resource) -> dict[str, Any]:
-    variables = (function.props.get("Environment") or {}).get("Variables") or {}
-    return dict(variables) if isinstance(variables, Mapping) else {}
-
-
-def _json(value: Any) -> dict[str, dict[str, Any]]:
-    try:
-        loaded = json.loads(value) if isinstance(value, str) else {}
-    except json.JSONDecodeError:
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
-
-
-def _json_list(value: Any) -> list[Any]:
-    try:
-        loaded = json.loads(value) if isinstance(value, str) else []
-    except json.JSONDecodeError:
-        return []
-    return loaded if isinstance(loaded, list) else []
+            reached = [invoked.function] if invoked else []
+            for resource in [*reached, *templates.references(rule.stack, arn, STATE_MACHINE, QUEUE, TOPIC)]:
+                volumes = {
+                    FUNCTION: traffic.invocations,
+                    STATE_MACHINE: traffic.executions,
+                    QUEUE: traffic.queue_sends,
+                    TOPIC: traffic.publishes,
+                }[resource.type]
+                volumes[resource] += ticks.count
+                traffic.note(resource, note)
 
 
 def chunks(kb: float) -> int:

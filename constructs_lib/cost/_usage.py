@@ -20,8 +20,9 @@ class Usage:
     """One month of traffic. Every volume is per month; everything else is derived from the templates.
 
     Attributes:
-        viewer_requests: CloudFront viewer requests other than orders (pages, assets, catalog reads).
-            Default 0.
+        viewer_requests: CloudFront viewer requests other than orders (pages, assets, catalog reads), for
+            an app with one distribution; with several, each takes its own ``requests`` under
+            ``resources``. Default 0.
         cache_hit_ratio: Share of requests on cacheable behaviors that the edge answers. Default 0.9.
         response_kb: Average response size a viewer downloads, in KB. Default 30.
         behavior_share: Share of ``viewer_requests`` per behavior path pattern (``"/api/catalog*"``); the
@@ -179,7 +180,10 @@ def load_usage(path: str | Path | None = None, settings: Sequence[str] = ()) -> 
             raise ConstructsLibValidationError("--set", [Problem("--set", setting, "write KEY=VALUE")])
         value = _toml_value(key, text)
         table, dot, name = key.partition(".")
-        if dot and table == "resources" and "." in name:
+        if table == "resources" and "." not in name:
+            fix = "write resources.<construct path>.<volume>=VALUE, e.g. resources.Stack/Orders.messages=2e6"
+            raise ConstructsLibValidationError("--set", [Problem("--set", setting, fix)])
+        if dot and table == "resources":
             path, _, volume = name.rpartition(".")
             resources = dict(values.get("resources", {}))
             resources[path] = {**resources.get(path, {}), volume: value}

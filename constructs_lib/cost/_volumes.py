@@ -3,8 +3,9 @@
 ``[resources."<construct path>"]`` sets the month's volumes of one resource (messages, reads, writes,
 invocations, executions, GB...), ``monthly_active_users`` may be a table by user pool, and
 ``requests_by_path``, ``duration_ms_by_path`` and ``behavior_share`` key their values by path. A key that
-matches nothing, a key that names several resources where it must name one, and a volume a resource's
-type does not take are refused, all at once, with the paths that exist.
+matches nothing, a key that names several resources where it must name one, a volume a resource's type or
+mode does not take, and ``viewer_requests`` for an app with several CloudFront distributions (each takes
+its own ``requests``) are refused, all at once, with the paths that exist.
 """
 
 from __future__ import annotations
@@ -19,31 +20,44 @@ from ..checks._model import Resource, Templates
 from ._usage import Usage
 
 USER_POOL = "AWS::Cognito::UserPool"
+DISTRIBUTION = "AWS::CloudFront::Distribution"
+STATE_MACHINE = "AWS::StepFunctions::StateMachine"
+TABLES = ("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable")
 API_TYPES = ("AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api")
-#: What ``[resources."<path>"]`` takes for each type: volume -> what it means.
+_TABLE_VOLUMES = {
+    "reads": "read request units a month",
+    "writes": "write request units a month",
+    "read_capacity": "average read capacity units, indexes included",
+    "write_capacity": "average write capacity units, indexes included",
+    "gb": "GB stored",
+}
+_FIRINGS = "a month: those its pattern matches, or its firings (replacing the count from its schedule)"
+#: What ``[resources."<path>"]`` takes for each type: volume -> what it means. A volume its mode does not
+#: use (a provisioned table's request units, an Express workflow's transitions) is refused too.
 VOLUMES: dict[str, dict[str, str]] = {
     "AWS::SQS::Queue": {"messages": "messages sent a month"},
     "AWS::SNS::Topic": {"messages": "messages published a month"},
-    "AWS::DynamoDB::Table": {
-        "reads": "read request units a month (on-demand)",
-        "writes": "write request units a month (on-demand)",
-        "read_capacity": "average provisioned read capacity units (provisioned)",
-        "write_capacity": "average provisioned write capacity units (provisioned)",
-        "gb": "GB stored",
-    },
+    "AWS::DynamoDB::Table": _TABLE_VOLUMES,
+    "AWS::DynamoDB::GlobalTable": _TABLE_VOLUMES,
     FUNCTION: {"invocations": "invocations a month"},
-    "AWS::StepFunctions::StateMachine": {
+    STATE_MACHINE: {
         "executions": "executions a month",
-        "transitions": "state transitions per execution (Standard)",
-        "duration_ms": "duration of an execution (Express)",
-        "memory_mb": "memory an execution uses (Express; billed in 64 MB steps)",
+        "transitions": "state transitions per execution",
+        "duration_ms": "duration of an execution",
+        "memory_mb": "memory an execution uses, billed in 64 MB steps",
     },
     "AWS::Kinesis::Stream": {"records": "records written a month", "record_kb": "size of a record, in KB"},
     "AWS::EC2::NatGateway": {"gb": "GB processed a month"},
-    "AWS::S3::Bucket": {"gb": "GB stored", "reads": "GET requests a month", "writes": "PUT requests a month"},
+    "AWS::S3::Bucket": {
+        "gb": "GB stored",
+        "reads": "GET requests a month",
+        "writes": "PUT requests a month (each object created also notifies the bucket's targets)",
+    },
     "AWS::ApiGateway::RestApi": {"requests": "requests a month"},
     "AWS::ApiGatewayV2::Api": {"requests": "requests a month"},
-    "AWS::Events::Rule": {"events": "events a month that match the rule's pattern"},
+    DISTRIBUTION: {"requests": "viewer requests a month, orders aside (replaces viewer_requests)"},
+    "AWS::Events::Rule": {"events": f"events {_FIRINGS}"},
+    "AWS::Scheduler::Schedule": {"events": f"invocations {_FIRINGS}"},
 }
 _LISTED = 25
 
@@ -99,6 +113,7 @@ def resolve(templates: Templates, usage: Usage) -> Resolved:
                     f"behavior_share.{pattern}", usage.behavior_share[pattern], _exist("behavior", patterns)
                 )
             )
+    _distributions(templates, usage, volumes, problems)
     if problems:
         raise ConstructsLibValidationError("usage profile", problems)
     return Resolved(volumes, users)
@@ -111,16 +126,59 @@ def _volumes(templates: Templates, usage: Usage, problems: list[Problem]) -> dic
         resource = _one(problems, f"resources.{key}", key, takers, given)
         if resource is None:
             continue
-        accepted = VOLUMES[resource.type]
+        mode, accepted = taken(resource)
         for name, value in given.items():
             if name in accepted:
                 found.setdefault(resource, {})[name] = value
             else:
                 kinds = "; ".join(f"{k} ({v})" for k, v in accepted.items())
                 problems.append(
-                    Problem(f"resources.{key}.{name}", value, f"a {resource.type} takes: {kinds}")
+                    Problem(f"resources.{key}.{name}", value, f"{mode} {resource.type} takes: {kinds}")
                 )
     return found
+
+
+def taken(resource: Resource) -> tuple[str, dict[str, str]]:
+    """``(its mode, as an article and adjective; volume -> meaning)``: the volumes ``resource`` takes in
+    the mode its template sets (a provisioned table takes capacity, an on-demand one request units; a
+    Standard workflow takes transitions, an Express one duration and memory)."""
+    accepted = VOLUMES[resource.type]
+    if resource.type in TABLES:
+        on_demand = resource.props.get("BillingMode") == "PAY_PER_REQUEST"
+        unused: tuple[str, ...] = ("read_capacity", "write_capacity") if on_demand else ("reads", "writes")
+        mode = "an on-demand" if on_demand else "a provisioned"
+    elif resource.type == STATE_MACHINE:
+        express = resource.props.get("StateMachineType") == "EXPRESS"
+        unused = ("transitions",) if express else ("duration_ms", "memory_mb")
+        mode = "an Express" if express else "a Standard"
+    else:
+        return "a", accepted
+    return mode, {name: meaning for name, meaning in accepted.items() if name not in unused}
+
+
+def _distributions(
+    templates: Templates,
+    usage: Usage,
+    volumes: Mapping[Resource, Mapping[str, float]],
+    problems: list[Problem],
+) -> None:
+    """``viewer_requests`` names no distribution: with several, each takes its own ``requests``."""
+    distributions = list(templates.of_type(DISTRIBUTION))
+    given = [d for d in distributions if "requests" in volumes.get(d, {})]
+    paths = _listing(construct_path(d) for d in distributions)
+    if len(distributions) > 1 and usage.viewer_requests:
+        fix = (
+            f"this app has {len(distributions)} CloudFront distributions ({paths}); give each its viewer "
+            'requests ([resources."<path>"] requests = ...) and leave viewer_requests out'
+        )
+        problems.append(Problem("viewer_requests", usage.viewer_requests, fix))
+    elif len(distributions) > 1 and given and len(given) < len(distributions):
+        missing = _listing(construct_path(d) for d in distributions if d not in given)
+        fix = f"give every distribution its viewer requests; {missing} has none"
+        problems.append(Problem("resources", {construct_path(d): "requests" for d in given}, fix))
+    elif given and usage.viewer_requests:
+        fix = f"viewer_requests already gives {paths} its viewer requests; give them once"
+        problems.append(Problem("viewer_requests", usage.viewer_requests, fix))
 
 
 def _users(templates: Templates, usage: Usage, problems: list[Problem]) -> dict[Resource, float]:
