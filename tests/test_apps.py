@@ -478,31 +478,38 @@ UNBILLED_TYPES = {
 @pytest.mark.parametrize("name", COSTED_ASSEMBLIES)
 def test_every_resource_is_priced_free_or_listed_and_nothing_unbilled_is_unpriced(name, request):
     """No resource dropped (nested stacks' included), no type the model has never seen, and no type AWS
-    does not bill listed as "not priced"."""
+    does not bill listed as "not priced". The corpus of correct apps is checked the same way where it is
+    built (``test_checks.py`` and ``test_corpus.py``)."""
+    given = COSTED_ASSEMBLIES[name](request)
+    for assembly in [given] if isinstance(given, Path) else list(given):
+        assert_every_resource_costed(assembly)
+
+
+def assert_every_resource_costed(assembly: Path) -> None:
+    """The cost model's report on ``assembly`` accounts for every resource, knows every type, and lists
+    nothing AWS does not bill as "not priced"."""
     from constructs_lib.cost import estimate, load_assembly
     from constructs_lib.cost._volumes import construct_path
 
-    given = COSTED_ASSEMBLIES[name](request)
-    for assembly in [given] if isinstance(given, Path) else list(given):
-        templates = load_assembly(assembly)
-        report = estimate(templates)
-        accounted = {ln.path for ln in [*report.lines, *report.one_time]}
-        accounted |= {i.path for i in [*report.free, *report.not_priced]}
-        resources = [
-            r for stack in templates.stacks.values() for r in map(stack_resource(stack), stack.resources)
-        ]
-        dropped = [f"{construct_path(r)} ({r.type})" for r in resources if construct_path(r) not in accounted]
-        assert dropped == [], f"{assembly}: neither priced, free nor listed"
-        unknown = [f"{i.path} ({i.resource_type})" for i in report.not_priced if "has no price" in i.why]
-        assert unknown == [], f"{assembly}: types the model has never seen"
-        unbilled = [
-            f"{i.path} ({i.resource_type})"
-            for i in report.not_priced
-            if (i.resource_type in UNBILLED_TYPES or i.resource_type.startswith("Custom::"))
-            and not i.why.startswith("provisioned mode")  # a mapping's provisioned pollers are billed
-        ]
-        assert unbilled == [], f"{assembly}: types AWS does not bill, listed as not priced"
-        assert report.total_monthly_usd > 0
+    templates = load_assembly(assembly)
+    report = estimate(templates)
+    accounted = {ln.path for ln in [*report.lines, *report.one_time]}
+    accounted |= {i.path for i in [*report.free, *report.not_priced]}
+    resources = [
+        r for stack in templates.stacks.values() for r in map(stack_resource(stack), stack.resources)
+    ]
+    dropped = [f"{construct_path(r)} ({r.type})" for r in resources if construct_path(r) not in accounted]
+    assert dropped == [], f"{assembly}: neither priced, free nor listed"
+    unknown = [f"{i.path} ({i.resource_type})" for i in report.not_priced if "has no price" in i.why]
+    assert unknown == [], f"{assembly}: types the model has never seen"
+    unbilled = [
+        f"{i.path} ({i.resource_type})"
+        for i in report.not_priced
+        if (i.resource_type in UNBILLED_TYPES or i.resource_type.startswith("Custom::"))
+        and not i.why.startswith("provisioned mode")  # a mapping's provisioned pollers are billed
+    ]
+    assert unbilled == [], f"{assembly}: types AWS does not bill, listed as not priced"
+    assert report.total_monthly_usd > 0
 
 
 def stack_resource(stack: Any) -> Callable[[str], Resource]:

@@ -1567,3 +1567,11 @@ def test_a_literal_source_account_is_decided_in_a_stack_of_that_account_and_unde
     decided, why = _alarm_to_policy(statement)
     assert decided is None
     assert "aws:SourceAccount" in why
+
+
+@pytest.mark.parametrize("form", CORPUS_FORMS)
+def test_the_cost_model_prices_every_resource_of_the_corpus(corpus, form):
+    """The cost model on the same correct apps: nothing dropped, no unknown type, no unbilled one unpriced."""
+    from tests.test_apps import assert_every_resource_costed
+
+    assert_every_resource_costed(corpus[form])

@@ -165,3 +165,11 @@ def test_the_cost_model_prices_what_nested_stacks_deploy(corpus_assemblies):
     )
     assert len(in_nested) == len(in_split) >= 10
     assert any("SqsEncryptedConsumer" in path and "Targets" in path for path in in_nested)
+
+
+@pytest.mark.parametrize("form", HERE)
+def test_the_cost_model_prices_every_resource_of_the_corpus(corpus, form):
+    """The cost model on the same correct apps: nothing dropped, no unknown type, no unbilled one unpriced."""
+    from tests.test_apps import assert_every_resource_costed
+
+    assert_every_resource_costed(corpus[form])

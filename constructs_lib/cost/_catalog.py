@@ -12,6 +12,8 @@ NOT_MODELLED: dict[str, str] = {
     "AWS::Events::EventBus": "custom events published to a bus ($1.00 per million) are not modelled",
     "AWS::Events::Archive": "archived events (per GB) are not modelled",
     "AWS::Pipes::Pipe": "EventBridge Pipes requests are not modelled",
+    "AWS::KinesisFirehose::DeliveryStream": "Firehose ingestion (per GB, in 5 KB records) and format "
+    "conversion are not modelled",
     "AWS::EC2::Instance": "EC2 instances are not modelled",
     "AWS::RDS::DBInstance": "RDS instances are not modelled",
     "AWS::RDS::DBCluster": "RDS clusters are not modelled",
@@ -102,6 +104,7 @@ FREE: dict[str, str] = {
     "AWS::CloudFront::CloudFrontOriginAccessIdentity": "no charge",
     "AWS::S3::BucketNotification": "no charge",
     "AWS::Cognito::UserPoolDomain": "no charge",
+    "AWS::Logs::LogStream": "no charge (ingestion and storage are priced on the log group)",
     "AWS::Cognito::UserPoolGroup": "no charge",
     "AWS::Cognito::UserPoolResourceServer": "no charge",
     "AWS::Cognito::UserPoolUser": "users are priced on the pool",
