@@ -36,6 +36,10 @@ def send_message_template(
     request validator matches required headers case-insensitively. The template therefore walks the
     header names and compares them lowercased. The group id comes from the identity instead when
     ``identity.group_reference`` is set.
+
+    With ``identity``, a client's deduplication id is sent as ``<caller key>:<id>`` (see
+    ``PlannedIdentity.caller_key``): SQS deduplicates a FIFO queue's messages across all its senders, so
+    an id used as it came would let one caller's message silently drop another's.
     """
     parts = [
         "Action=SendMessage",
@@ -59,18 +63,29 @@ def send_message_template(
     if group_from_identity:
         lookup += f'#set($groupId = "{group_from_identity}")'
     parts.append("MessageGroupId=$util.urlEncode($groupId)")
+    # The client's id counts per caller: prefixed with what tells callers apart.
+    scoped = (
+        identity.caller_key + '#set($dedupId = "${callerKey}:${dedupId}")' if identity is not None else ""
+    )
     if content_based_deduplication:
         # The client's id when it sends one; otherwise SQS hashes the body.
         return (
             lookup
             + "&".join(parts)
-            + '#if("$!dedupId" != "")&MessageDeduplicationId=$util.urlEncode($dedupId)#end'
+            + f'#if("$!dedupId" != ""){scoped}&MessageDeduplicationId=$util.urlEncode($dedupId)#end'
             + caller
         )
     # The client's id when it sends one (its retries are then deduplicated), else this request's own id,
     # so that two distinct requests with the same body are never merged.
     parts.append("MessageDeduplicationId=$util.urlEncode($dedupId)")
-    return lookup + '#if("$!dedupId" == "")#set($dedupId = $context.requestId)#end' + "&".join(parts) + caller
+    return (
+        lookup
+        + '#if("$!dedupId" == "")#set($dedupId = $context.requestId)'
+        + (f"#else{scoped}" if scoped else "")
+        + "#end"
+        + "&".join(parts)
+        + caller
+    )
 
 
 #: SQS error codes that mean the request itself was wrong: answered 4xx, not paged as 5xx.
