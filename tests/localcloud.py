@@ -486,6 +486,7 @@ class LocalUserPool:
             UsernameAttributes=properties.get("UsernameAttributes", []),
             Policies=properties.get("Policies", {}),
             AdminCreateUserConfig=properties.get("AdminCreateUserConfig", {}),
+            AccountRecoverySetting=properties.get("AccountRecoverySetting", {}),
         )
         self.pool_id: str = created["UserPool"]["Id"]
         if "SOFTWARE_TOKEN_MFA" in properties.get("EnabledMfas", []):
