@@ -51,6 +51,16 @@ def send_message_template(
     caller = identity_attributes_template(identity, first_index=2) if identity is not None else ""
     if not fifo:
         return "&".join(parts) + caller
+    return _fifo_request(parts, message_group_id_header, content_based_deduplication, identity) + caller
+
+
+def _fifo_request(
+    parts: list[str],
+    message_group_id_header: str,
+    content_based_deduplication: bool,
+    identity: PlannedIdentity | None,
+) -> str:
+    """The request's ``parts`` with the FIFO group and deduplication ids (see ``send_message_template``)."""
     group_from_identity = identity.group_reference if identity is not None else None
     read = '#if($name.toLowerCase() == "%s")#set($%s = $input.params().header.get($name))#end'
     reads = [read % (MESSAGE_DEDUPLICATION_ID_HEADER.lower(), "dedupId")]
@@ -62,7 +72,7 @@ def send_message_template(
     )
     if group_from_identity:
         lookup += f'#set($groupId = "{group_from_identity}")'
-    parts.append("MessageGroupId=$util.urlEncode($groupId)")
+    parts = [*parts, "MessageGroupId=$util.urlEncode($groupId)"]
     # The client's id counts per caller: prefixed with what tells callers apart.
     scoped = (
         identity.caller_key + '#set($dedupId = "${callerKey}:${dedupId}")' if identity is not None else ""
@@ -73,7 +83,6 @@ def send_message_template(
             lookup
             + "&".join(parts)
             + f'#if("$!dedupId" != ""){scoped}&MessageDeduplicationId=$util.urlEncode($dedupId)#end'
-            + caller
         )
     # The client's id when it sends one (its retries are then deduplicated), else this request's own id,
     # so that two distinct requests with the same body are never merged.
@@ -84,7 +93,6 @@ def send_message_template(
         + (f"#else{scoped}" if scoped else "")
         + "#end"
         + "&".join(parts)
-        + caller
     )
 
 
