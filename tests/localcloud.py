@@ -184,6 +184,43 @@ class QueuePoller:
         return len(self._in_flight)
 
 
+def assumed_client(service: str, role_arn: str, session: str) -> Any:
+    """A client of ``service`` with the credentials of ``role_arn``, assumed through moto's STS."""
+    credentials = boto3.client("sts", region_name=REGION).assume_role(
+        RoleArn=role_arn, RoleSessionName=session
+    )["Credentials"]
+    return boto3.client(
+        service,
+        region_name=REGION,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+
+def record_sender_ids(monkeypatch: Any) -> None:
+    """SQS records who called SendMessage as the message's ``SenderId``: an IAM user's unique id, or
+    ``<role unique id>:<session name>`` for an assumed role. moto records one fixed id on every message;
+    patched, it records the caller of the request's credentials, as its STS resolves them."""
+    from moto.sqs.responses import SQSResponse
+    from moto.sts.models import sts_backends
+    from moto.utilities.utils import get_partition
+
+    original = SQSResponse.send_message
+
+    def send_message(self: Any) -> Any:
+        result = original(self)
+        sts = sts_backends[self.current_account][get_partition(self.region)]
+        sender, _, _ = sts.get_caller_identity(self.get_access_key(), self.region)
+        queue = self.sqs_backend.get_queue(self._get_queue_name())
+        for message in queue._messages:
+            if message.id == result.result["MessageId"]:
+                message.sender_id = sender
+        return result
+
+    monkeypatch.setattr(SQSResponse, "send_message", send_message)
+
+
 def fast_sqs_clock(monkeypatch: Any) -> None:
     """moto's SQS converts a datetime for every message it looks at on every receive; the same
     milliseconds from ``time.time()`` make a long simulation several times faster."""
@@ -218,6 +255,7 @@ class LocalCloud:
         ]
         self.consumer_environment = dict(consumer["Properties"]["Environment"]["Variables"])
         self._create_mapping(stateless)
+        self._assume_api_role()
 
     # ------------------------------------------------------------------------------------ resources
 
@@ -299,6 +337,21 @@ class LocalCloud:
         self.mapping_properties = properties
         self.logical_ids[mapping_id] = self.mapping_id
 
+    def _assume_api_role(self) -> None:
+        """The role the API's integration sends with (its ``Credentials``), created in moto's IAM and
+        assumed as API Gateway assumes it: SQS then records it as each message's sender (see
+        :func:`record_sender_ids`). ``api_role_id`` is its unique id, which a ``{"Fn::GetAtt": [role,
+        "RoleId"]}`` in the consumer's environment resolves to."""
+        [logical_id, _] = self.api.method["Integration"]["Credentials"]["Fn::GetAtt"]
+        role = boto3.client("iam", region_name=REGION).create_role(
+            RoleName=logical_id, AssumeRolePolicyDocument="{}"
+        )["Role"]
+        self.api_role_id: str = role["RoleId"]
+        for name, value in self.consumer_environment.items():
+            if value == {"Fn::GetAtt": [logical_id, "RoleId"]}:
+                self.consumer_environment[name] = self.api_role_id
+        self.api_sqs = assumed_client("sqs", role["Arn"], "apigateway")
+
     def governed(self, stateless: Mapping[str, Any]) -> list[GovernedMapping]:
         """The governor's mappings, from its CIRCUIT_BREAKER_GOVERNED variable in the template."""
         [governor] = [
@@ -366,7 +419,7 @@ class LocalCloud:
                 "BAD_REQUEST_BODY", message="Invalid request body", request_id=request_id
             )
         params = self.api.send_message_request(body, headers, request_id=request_id, context=context)
-        answer = self.sqs.send_message(
+        answer = self.api_sqs.send_message(
             QueueUrl=self.queue_url,
             MessageBody=params["MessageBody"],
             MessageAttributes=self.api.message_attributes(params),
@@ -433,6 +486,7 @@ class LocalUserPool:
             UsernameAttributes=properties.get("UsernameAttributes", []),
             Policies=properties.get("Policies", {}),
             AdminCreateUserConfig=properties.get("AdminCreateUserConfig", {}),
+            AccountRecoverySetting=properties.get("AccountRecoverySetting", {}),
         )
         self.pool_id: str = created["UserPool"]["Id"]
         if "SOFTWARE_TOKEN_MFA" in properties.get("EnabledMfas", []):
@@ -450,6 +504,7 @@ class LocalUserPool:
                 ClientName=client_id,
                 GenerateSecret=bool(props.get("GenerateSecret", False)),
                 ExplicitAuthFlows=props.get("ExplicitAuthFlows", []),
+                WriteAttributes=props.get("WriteAttributes", []),
             )["UserPoolClient"]["ClientId"]
 
     @property
@@ -713,8 +768,9 @@ def order_consumer(cloud: LocalCloud, monkeypatch: Any, payments: Any) -> Any:
     from tests.harness import load_handler
 
     environment = cloud.consumer_environment
-    for name in ("CIRCUIT_BREAKER_SETTINGS", "CATALOG", "CUSTOMER_ATTRIBUTE"):
-        monkeypatch.setenv(name, environment[name])
+    for name in ("CIRCUIT_BREAKER_SETTINGS", "CATALOG", "CUSTOMER_ATTRIBUTE", "ORDER_API_ROLE_ID"):
+        if name in environment:
+            monkeypatch.setenv(name, environment[name])
     monkeypatch.setenv("CIRCUIT_BREAKER_TABLE", cloud.circuit_table)
     monkeypatch.setenv("IDEMPOTENCY_TABLE", cloud.idempotency_table)
     consumer = load_handler("storefront_orders")
@@ -785,6 +841,8 @@ class SignedInStorefront:
     payments: CountingPayments
     #: The consumer's event source mapping: ``poller.tick()`` drains what the queue holds.
     poller: QueuePoller
+    #: The order consumer's module, as Lambda loaded it.
+    consumer: Any = None
 
 
 @contextlib.contextmanager
@@ -801,6 +859,7 @@ def signed_in_storefront(
         monkeypatch.setenv(name, value)
     clock = FakeClock(start=time.time())
     cognito_clock(monkeypatch, clock)
+    record_sender_ids(monkeypatch)
     with mock_aws():
         stateful, stateless = templates
         cloud = LocalCloud(stateful, stateless, clock)
@@ -809,7 +868,7 @@ def signed_in_storefront(
         payments = CountingPayments()
         consumer = order_consumer(cloud, monkeypatch, payments)
         poller = cloud.poller(lambda event: consumer.handler(event, FakeContext()))
-        yield SignedInStorefront(clock, cloud, pool, orders, payments, poller)
+        yield SignedInStorefront(clock, cloud, pool, orders, payments, poller, consumer)
 
 
 def local_site_config(pool: LocalUserPool) -> dict[str, str]:

@@ -10,7 +10,9 @@ Every rule comes from the templates, never restated here:
 - ``/api/catalog*`` goes to the real Java catalog handler, run under ``java`` with a function URL event;
 - every answer gets the response headers policy's security headers (Content-Security-Policy included);
 - ``/cognito/`` stands in for Cognito's endpoint: the calls the page makes (sign-in and its challenges,
-  enrolling TOTP) go to moto's Cognito.
+  enrolling TOTP, a forgotten password, signing out) go to moto's Cognito. Two it lacks are emulated on
+  moto's own records: ``RevokeToken`` (revokes the refresh token and the access tokens issued with it),
+  and the email of ``ForgotPassword`` (its 6-digit code lands in :attr:`CognitoEndpoint.outbox`).
 
 ``/config.json`` is served as the deployment writes it, with the endpoint pointing at ``/cognito/``.
 
@@ -231,27 +233,71 @@ PAGE_CALLS = {
     "VerifySoftwareToken": "verify_software_token",
     "SetUserMFAPreference": "set_user_mfa_preference",
     "GetUser": "get_user",
+    "ForgotPassword": "forgot_password",
+    "ConfirmForgotPassword": "confirm_forgot_password",
 }
+#: moto hands out forgotten-password codes with this prefix (and checks only codes that carry it).
+MOTO_CODE_PREFIX = "moto-confirmation-code:"
 
 
-def cognito_endpoint(idp: Any) -> Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]]]:
-    """Cognito's JSON endpoint for the calls a page makes, answered by moto."""
-    from botocore.exceptions import ClientError
+class CognitoEndpoint:
+    """Cognito's JSON endpoint for the calls a page makes, answered by moto: call it with the target
+    (``X-Amz-Target``'s operation) and the JSON body."""
 
-    calls = {target: getattr(idp, method) for target, method in PAGE_CALLS.items()}
+    def __init__(self, idp: Any, on_email: Callable[[str, str], None] | None = None) -> None:
+        self.idp, self.on_email = idp, on_email
+        self.calls = {target: getattr(idp, method) for target, method in PAGE_CALLS.items()}
+        #: The codes Cognito would have emailed (ForgotPassword), by username.
+        self.outbox: dict[str, str] = {}
 
-    def call(target: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        if target not in calls:
+    def __call__(self, target: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        from botocore.exceptions import ClientError
+
+        if target == "RevokeToken":
+            return self.revoke_token(payload)
+        if target not in self.calls:
             return 400, {"__type": "InvalidAction", "message": f"{target} is not served locally"}
+        if target == "ConfirmForgotPassword":  # the emailed code, as moto checks it
+            payload = {**payload, "ConfirmationCode": MOTO_CODE_PREFIX + str(payload.get("ConfirmationCode"))}
         try:
-            answer = dict(calls[target](**payload))
+            answer = dict(self.calls[target](**payload))
         except ClientError as exc:
             error = exc.response["Error"]
             return 400, {"__type": error.get("Code"), "message": error.get("Message")}
-        answer.pop("ResponseMetadata", None)
+        metadata = answer.pop("ResponseMetadata", {})
+        code = metadata.get("HTTPHeaders", {}).get("x-moto-forgot-password-confirmation-code")
+        if target == "ForgotPassword" and code:
+            self.outbox[payload["Username"]] = code.removeprefix(MOTO_CODE_PREFIX)
+            if self.on_email is not None:
+                self.on_email(payload["Username"], self.outbox[payload["Username"]])
         return 200, answer
 
-    return call
+    def revoke_token(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """RevokeToken, which moto lacks, on moto's records: the refresh token of this client is revoked,
+        with the access tokens issued with it (they share its ``origin_jti``)."""
+        import base64
+
+        from moto.cognitoidp.models import cognitoidp_backends
+        from moto.core import DEFAULT_ACCOUNT_ID
+
+        token, client_id = payload.get("Token"), payload.get("ClientId")
+        for pool in cognitoidp_backends[DEFAULT_ACCOUNT_ID][self.idp.meta.region_name].user_pools.values():
+            entry = pool.refresh_tokens.get(token)
+            if entry is None or entry[0] != client_id:
+                continue
+            pool.refresh_tokens[token] = None
+            for access_token in list(pool.access_tokens):
+                claims = access_token.split(".")[1]
+                claims = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+                if claims.get("origin_jti") == entry[2]:
+                    del pool.access_tokens[access_token]
+            return 200, {}
+        return 400, {"__type": "NotAuthorizedException", "message": "Invalid token"}
+
+
+def cognito_endpoint(idp: Any, on_email: Callable[[str, str], None] | None = None) -> CognitoEndpoint:
+    """Cognito's JSON endpoint for the calls a page makes, answered by moto."""
+    return CognitoEndpoint(idp, on_email)
 
 
 def main() -> None:
@@ -261,6 +307,7 @@ def main() -> None:
     import tempfile
     import time
 
+    import pytest
     from moto import mock_aws
 
     from tests.breaker_support import FakeClock
@@ -273,6 +320,7 @@ def main() -> None:
         LocalUserPool,
         local_site_config,
         order_consumer,
+        record_sender_ids,
         storefront_templates,
     )
 
@@ -285,10 +333,8 @@ def main() -> None:
             print(f"charged {order_id} of customer {customer}: ${amount}")
             return f"ch-{order_id}"
 
-    class Env:
-        def setenv(self, name: str, value: str) -> None:
-            os.environ[name] = value
-
+    patch = pytest.MonkeyPatch()
+    record_sender_ids(patch)
     with mock_aws(), tempfile.TemporaryDirectory() as work:
         clock = FakeClock(start=time.time())
         cloud = LocalCloud(stateful, stateless, clock)
@@ -296,13 +342,15 @@ def main() -> None:
         pool.invite_and_sign_in("demo@example.com", "Demo-Customer-2026!")
         pool.invite("new@example.com", "Invited-Customer-2026!")
         orders = OrdersApiThroughCdn(cloud, stateless, CognitoAuthorizer(stateless, pool, time.time))
-        consumer = order_consumer(cloud, Env(), Payments())
+        consumer = order_consumer(cloud, patch, Payments())
         edge = LocalEdge(
             stateless,
             orders,
             config=local_site_config(pool),
             invoke_catalog=java_handler(compile_catalog(Path(work))),
-            sign_in=cognito_endpoint(pool.idp),
+            sign_in=cognito_endpoint(
+                pool.idp, lambda user, code: print(f"Cognito would email {user} the code {code}")
+            ),
             node=node,
         ).start()
         poller = cloud.poller(lambda event: consumer.handler(event, FakeContext()))

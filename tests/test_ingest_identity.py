@@ -13,8 +13,9 @@ import aws_cdk as cdk
 import boto3
 import pytest
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cognito
 from aws_cdk import aws_sqs as sqs
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 from moto import mock_aws
 
 from constructs_lib import ApiAuthorization, CallerIdentity, QueueBufferedIngest
@@ -191,10 +192,12 @@ def test_claims_without_a_cognito_authorizer_are_refused(stack, consumer):
 @pytest.mark.parametrize(
     ("claims", "fix"),
     [
-        (("cognito:groups",), "only takes names of letters, digits and '_'"),
+        (("sub", "cognito:groups"), "only takes names of letters, digits and '_'"),
         (("sub", "sub"), "name each once"),
         ("sub", "must be a non-empty tuple of claim names"),
         ((), "must be a non-empty tuple of claim names"),
+        (("email",), "must include 'sub', the one claim that names a user for good"),
+        (("email", "email_verified"), "must include 'sub'"),
     ],
 )
 def test_claims_api_gateway_cannot_pass_are_refused(stack, claims, fix):
@@ -208,7 +211,7 @@ def with_claims(stack: cdk.Stack, claims: Any) -> QueueBufferedIngest:
 
 
 def test_more_attributes_than_sqs_takes_are_refused(stack):
-    claims = tuple(f"claim{i}" for i in range(10))
+    claims = ("sub", *(f"claim{i}" for i in range(9)))
     error = assert_misconfigured(
         lambda: with_claims(stack, claims), "caller_identity", "SQS takes at most 10 message attributes"
     )
@@ -216,7 +219,7 @@ def test_more_attributes_than_sqs_takes_are_refused(stack):
 
 
 def test_nine_claims_and_the_request_id_fit(stack):
-    claims = tuple(f"claim{i}" for i in range(9))
+    claims = ("sub", *(f"claim{i}" for i in range(8)))
     with_claims(stack, claims)
     params = method_of(stack).send_message_request(BODY, context=cognito_context(**{c: "v" for c in claims}))
     assert len(IngestMethod.message_attributes(params)) == 10
@@ -228,7 +231,7 @@ def test_nine_claims_and_the_request_id_fit(stack):
         ({"caller_identity": CallerIdentity(message_group_id="sub")}, "caller_identity.message_group_id",
          "only FIFO queues have message groups"),
         ({"fifo": True, "caller_identity": CallerIdentity(message_group_id="email")},
-         "caller_identity.message_group_id", "must be one of the identity's values: sub"),
+         "caller_identity.message_group_id", "it is not one of the identity's values; use one of sub"),
         ({"fifo": True, "message_group_id_header": "X-Tenant",
           "caller_identity": CallerIdentity(message_group_id="sub")}, "message_group_id_header",
          "the header would be ignored"),
@@ -246,6 +249,75 @@ def test_fifo_combinations_that_cannot_work_are_refused(stack, consumer, props, 
     )
 
 
+@pytest.mark.parametrize(
+    ("authorization", "group", "fix"),
+    [
+        # An email can be missing from a token: the group id would be empty, and SQS answers 400.
+        ("cognito", "email", "a token without it would leave the group id empty"),
+        # An assumed role's ARN can be 168 characters; SQS takes 128 in a group id.
+        ("iam", "arn", "an ARN can be longer than the 128 characters"),
+        # A Lambda authorizer's principal id may hold spaces or non-ASCII characters.
+        ("lambda", "principalId", "may be longer than 128 characters or hold characters SQS refuses"),
+        ("lambda", "sub", "use one of none (this authorization has no safe group id)"),
+    ],
+)
+def test_a_group_id_that_can_be_empty_too_long_or_unsafe_is_refused(stack, authorization, group, fix):
+    claims = ("sub", "email") if authorization == "cognito" else None
+    assert_misconfigured(
+        lambda: build(
+            stack,
+            authorization=authorization_of(stack, authorization),
+            fifo=True,
+            caller_identity=CallerIdentity(claims=claims, message_group_id=group),
+        ),
+        "caller_identity.message_group_id",
+        fix,
+    )
+
+
+def authorization_of(stack: cdk.Stack, kind: str) -> ApiAuthorization:
+    """One of the authorizations caller_identity reads a caller from."""
+    if kind == "cognito":
+        return user_pool_authorization(stack)
+    if kind == "iam":
+        return ApiAuthorization.iam()
+    if kind == "lambda":
+        authorizer = apigateway.TokenAuthorizer(
+            stack, "Authorizer", handler=make_function(stack, "AuthorizerFunction")
+        )
+        return ApiAuthorization.authorizer_of(authorizer)
+    if kind == "cognito+key":
+        return user_pool_authorization(stack).with_api_key()
+    assert kind == "key", kind
+    partners = ApiAuthorization.none(reason="Partners are told apart by their usage plan's API key")
+    return partners.with_api_key()
+
+
+def test_claims_an_access_token_lacks_warn_when_the_method_takes_access_tokens(stack):
+    """With OAuth scopes, API Gateway takes access tokens, which carry no email unless a
+    pre-token-generation trigger adds it: only deploy time knows, so it is a warning, not an error."""
+    pool = aws_cognito.UserPool(stack, "Users")
+    authorizer = apigateway.CognitoUserPoolsAuthorizer(stack, "Authorizer", cognito_user_pools=[pool])
+    build(
+        stack,
+        authorization=ApiAuthorization.authorizer_of(authorizer, scopes=("orders/write",)),
+        caller_identity=CallerIdentity(claims=("sub", "email", "username")),
+    )
+    warnings = Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp(r"caller_identity.claims \['email'\]: the method has OAuth scopes")
+    )
+    assert len(warnings) == 1
+
+
+def test_claims_of_an_id_token_do_not_warn_without_scopes(stack):
+    build(
+        stack,
+        authorization=user_pool_authorization(stack),
+        caller_identity=CallerIdentity(claims=("sub", "email")),
+    )
+    assert not Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("access tokens"))
+
+
 def test_content_based_deduplication_per_caller_group_passes(stack, consumer):
     """Deduplication scoped to the message group, and each caller its own group: no two callers merge."""
     QueueBufferedIngest(
@@ -261,6 +333,13 @@ def test_content_based_deduplication_per_caller_group_passes(stack, consumer):
         },
         caller_identity=CallerIdentity(message_group_id="sub"),
     )
+    method = method_of(stack)
+    hashed = method.send_message_request(BODY, context=cognito_context(sub=SUB))
+    assert "MessageDeduplicationId" not in hashed, "SQS hashes the body, per caller group"
+    chosen = method.send_message_request(
+        BODY, {"X-Message-Deduplication-Id": "o-1"}, context=cognito_context(sub=SUB)
+    )
+    assert chosen["MessageDeduplicationId"] == f"{SUB}:o-1"
 
 
 def test_a_value_of_the_wrong_type_is_refused(stack, consumer):
@@ -325,3 +404,161 @@ def test_the_option_is_documented_with_its_attribute_names():
     readme = (REPO_ROOT / "README.md").read_text()
     for name in ("caller.sub", "caller.arn", "caller.account", "caller.principalId", "caller.apiKeyId"):
         assert f"`{name}`" in readme
+
+
+# ------------------------------------------------------------------------------------ round trips in moto
+# Each authorization, rendered as API Gateway renders it for two callers, then sent to moto's SQS as the
+# integration sends it (attributes, group id and deduplication id): what the consumer receives.
+
+ALICE_ROLE = "AROAALICEEXAMPLE00001"
+BOB_ROLE = "AROABOBEXAMPLE0000002"
+CALLERS: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, str]]] = {
+    # authorization: (Alice's $context, Bob's $context, what Alice's message carries)
+    "cognito": (
+        cognito_context(sub="sub-alice"),
+        cognito_context(sub="sub-bob"),
+        {"caller.sub": "sub-alice"},
+    ),
+    "iam": (
+        {"identity": {"caller": f"{ALICE_ROLE}:session-1", "accountId": "111111111111",
+                      "userArn": "arn:aws:sts::111111111111:assumed-role/Alice/session-1"}},
+        {"identity": {"caller": f"{BOB_ROLE}:session-1", "accountId": "111111111111",
+                      "userArn": "arn:aws:sts::111111111111:assumed-role/Bob/session-1"}},
+        {"caller.arn": "arn:aws:sts::111111111111:assumed-role/Alice/session-1",
+         "caller.account": "111111111111"},
+    ),
+    "lambda": (
+        {"authorizer": {"principalId": "Zoë Alice"}},
+        {"authorizer": {"principalId": "bob@partner"}},
+        {"caller.principalId": "Zoë Alice"},
+    ),
+    "key": (
+        {"identity": {"apiKeyId": "k1alice001"}},
+        {"identity": {"apiKeyId": "k2bob00002"}},
+        {"caller.apiKeyId": "k1alice001"},
+    ),
+    # Two customers who share a partner's API key are still two callers: the key is their sub.
+    "cognito+key": (
+        {**cognito_context(sub="sub-alice"), "identity": {"apiKeyId": "shared-key"}},
+        {**cognito_context(sub="sub-bob"), "identity": {"apiKeyId": "shared-key"}},
+        {"caller.sub": "sub-alice", "caller.apiKeyId": "shared-key"},
+    ),
+}  # fmt: skip
+
+
+@pytest.fixture
+def sqs_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in STOREFRONT_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield boto3.client("sqs", region_name=REGION)
+
+
+def queue_like(client: Any, stack: cdk.Stack) -> str:
+    """A moto queue with the synthesized main queue's FIFO and deduplication settings."""
+    [main] = [
+        q["Properties"]
+        for q in Template.from_stack(stack).find_resources("AWS::SQS::Queue").values()
+        if "RedrivePolicy" in q["Properties"]
+    ]
+    attributes = {
+        name: str(main[name]).lower() if isinstance(main[name], bool) else str(main[name])
+        for name in ("FifoQueue", "ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit")
+        if name in main
+    }
+    suffix = ".fifo" if attributes.get("FifoQueue") == "true" else ""
+    return str(client.create_queue(QueueName="orders" + suffix, Attributes=attributes)["QueueUrl"])
+
+
+def send(client: Any, url: str, params: dict[str, str]) -> None:
+    """The SendMessage request the integration makes, parameter for parameter."""
+    extra = {k: params[k] for k in ("MessageGroupId", "MessageDeduplicationId") if k in params}
+    client.send_message(
+        QueueUrl=url,
+        MessageBody=params["MessageBody"],
+        MessageAttributes=IngestMethod.message_attributes(params),
+        **extra,
+    )
+
+
+def received(client: Any, url: str) -> list[dict[str, str]]:
+    """Every message's caller attributes, in the order SQS delivers them."""
+    found: list[dict[str, str]] = []
+    while messages := client.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    ).get("Messages"):
+        for message in messages:
+            attributes = message.get("MessageAttributes", {})
+            found.append({k: v["StringValue"] for k, v in attributes.items() if k.startswith("caller.")})
+            client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+@pytest.mark.parametrize("kind", sorted(CALLERS))
+def test_each_identity_reaches_the_consumer_through_sqs(sqs_client, kind):
+    stack = new_stack()
+    build(stack, authorization=authorization_of(stack, kind), caller_identity=CallerIdentity())
+    method, url = method_of(stack), queue_like(sqs_client, stack)
+    alice, _, expected = CALLERS[kind]
+    send(sqs_client, url, method.send_message_request(BODY, context=alice))
+    assert received(sqs_client, url) == [expected]
+
+
+@pytest.mark.parametrize("kind", sorted(CALLERS))
+def test_two_callers_who_choose_the_same_deduplication_id_are_both_queued_on_fifo(sqs_client, kind):
+    """SQS deduplicates a FIFO queue across all its senders: Bob's order-1 must not be dropped as a
+    duplicate of Alice's, and Alice's retry of hers still must be."""
+    stack = new_stack()
+    build(stack, authorization=authorization_of(stack, kind), fifo=True, caller_identity=CallerIdentity())
+    method, url = method_of(stack), queue_like(sqs_client, stack)
+    alice, bob, expected = CALLERS[kind]
+    headers = {"X-Message-Group-Id": "orders", "x-message-deduplication-id": "order-1"}
+    for context in (alice, bob, alice):  # Alice's second request retries her first
+        send(sqs_client, url, method.send_message_request(BODY, headers, context=context))
+    messages = received(sqs_client, url)
+    assert len(messages) == 2, messages
+    assert messages[0] == expected
+
+
+def test_a_callers_group_and_deduplication_come_from_the_identity_on_fifo(sqs_client):
+    stack = new_stack()
+    build(
+        stack,
+        authorization=user_pool_authorization(stack),
+        fifo=True,
+        caller_identity=CallerIdentity(message_group_id="sub"),
+    )
+    method, url = method_of(stack), queue_like(sqs_client, stack)
+    for sub in ("sub-alice", "sub-bob", "sub-alice"):
+        params = method.send_message_request(
+            BODY, {"X-Message-Deduplication-Id": "order-1"}, context=cognito_context(sub=sub)
+        )
+        assert params["MessageGroupId"] == sub
+        assert params["MessageDeduplicationId"] == f"{sub}:order-1"
+        send(sqs_client, url, params)
+    assert received(sqs_client, url) == [{"caller.sub": "sub-alice"}, {"caller.sub": "sub-bob"}]
+
+
+def test_an_iam_callers_deduplication_ids_count_per_principal_not_per_session():
+    """The session name is chosen by whoever assumed the role: the role's unique id is the caller."""
+    stack = new_stack()
+    build(stack, fifo=True, caller_identity=CallerIdentity())
+    method = method_of(stack)
+    ids = {
+        method.send_message_request(
+            BODY,
+            {"X-Message-Group-Id": "g", "X-Message-Deduplication-Id": "o-1"},
+            context={"identity": {"caller": caller, "userArn": "arn", "accountId": "111111111111"}},
+        )["MessageDeduplicationId"]
+        for caller in (f"{ALICE_ROLE}:session-1", f"{ALICE_ROLE}:session-2", "AIDAUSEREXAMPLE000003")
+    }
+    assert ids == {f"{ALICE_ROLE}:o-1", "AIDAUSEREXAMPLE000003:o-1"}
+
+
+def test_a_request_without_a_deduplication_id_keeps_its_own_on_fifo():
+    stack = new_stack()
+    build(stack, authorization=user_pool_authorization(stack), fifo=True, caller_identity=CallerIdentity())
+    params = method_of(stack).send_message_request(
+        BODY, {"X-Message-Group-Id": "g"}, request_id="req-7", context=cognito_context(sub=SUB)
+    )
+    assert params["MessageDeduplicationId"] == "req-7"

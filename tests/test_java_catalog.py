@@ -117,9 +117,11 @@ def test_the_storefront_prices_orders_from_exactly_what_the_catalog_serves(class
     assert json.loads(consumer_catalog(PRODUCTS)) == {
         p["id"]: {"priceCents": p["priceCents"], "inStock": p["inStock"]} for p in served
     }
+    # Only what is in stock can be ordered: the model refuses the rest with its hint (400).
     assert ORDER_SCHEMA["properties"]["items"]["items"]["properties"]["sku"]["enum"] == [
-        p["id"] for p in served
+        p["id"] for p in served if p["inStock"]
     ]
+    assert any(not p["inStock"] for p in served), "the catalog has a product out of stock to refuse"
 
 
 def test_other_methods_are_405(classes):

@@ -191,10 +191,14 @@ def storefront_consumer(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
     monkeypatch.setenv("CATALOG", consumer_catalog(PRODUCTS))
     monkeypatch.setenv("CUSTOMER_ATTRIBUTE", CUSTOMER_ATTRIBUTE)
+    monkeypatch.setenv("ORDER_API_ROLE_ID", API_ROLE_ID)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.setenv("CIRCUIT_BREAKER_TABLE", "circuit-state")  # what attach() sets; not called here
     monkeypatch.setenv("CIRCUIT_BREAKER_SETTINGS", json.dumps({"payments": {}}))
     return load_handler("storefront_orders")
+
+
+API_ROLE_ID = "AROAORDERAPIEXAMPLE01"
 
 
 def test_the_storefront_consumer_prices_from_the_catalog_in_cents(storefront_consumer):
@@ -204,7 +208,9 @@ def test_the_storefront_consumer_prices_from_the_catalog_in_cents(storefront_con
             "items": [{"sku": "green-tea", "quantity": 3}, {"sku": "espresso-beans", "quantity": 1}],
         }
     )
-    assert storefront_consumer.parse_order(body) == {"orderId": "o-1", "totalCents": 3 * 990 + 2450}
+    order = storefront_consumer.parse_order(body)
+    assert order["orderId"] == "o-1"
+    assert storefront_consumer.price_cents(order["items"]) == 3 * 990 + 2450
 
 
 @pytest.mark.parametrize(
@@ -212,26 +218,72 @@ def test_the_storefront_consumer_prices_from_the_catalog_in_cents(storefront_con
     [
         ([{"sku": "green-tea", "quantity": 2, "unitPrice": 0.01}], {}, "unitPrice may not be sent"),
         ([{"sku": "green-tea", "quantity": 2}], {"customerId": "c-1"}, "customerId may not be sent"),
-        ([{"sku": "discontinued-kettle", "quantity": 1}], {}, "not a product of the catalog"),
-        ([{"sku": "hand-grinder", "quantity": 1}], {}, "hand-grinder is out of stock"),
-        ([{"sku": "green-tea", "quantity": 0}], {}, "quantity must be a whole number"),
-        ([{"sku": "green-tea", "quantity": True}], {}, "quantity must be a whole number"),
+        ([{"sku": "green-tea", "quantity": 0}], {}, "quantity must be 1 or more"),
+        ([{"sku": "green-tea", "quantity": True}], {}, "a whole quantity"),
+        ([{"sku": 7, "quantity": 1}], {}, "a whole quantity"),
     ],
 )
-def test_the_storefront_consumer_refuses_what_it_cannot_charge(storefront_consumer, items, extra, reason):
-    """What reaches the queue without the API (a producer with sqs:SendMessage) is checked again."""
+def test_the_storefront_consumer_rejects_what_the_order_model_refuses(
+    storefront_consumer, items, extra, reason
+):
+    """Only a message that did not come through the API can carry these: rejected, for the DLQ."""
     body = json.dumps({"orderId": "o-1", "items": items, **extra})
-    with pytest.raises(storefront_consumer.InvalidOrderError, match=reason):
+    with pytest.raises(storefront_consumer.NotAnOrderError, match=reason):
         storefront_consumer.parse_order(body)
 
 
-def test_the_storefront_consumer_takes_the_customer_only_from_the_attribute(storefront_consumer):
+@pytest.mark.parametrize(
+    ("sku", "reason"),
+    [
+        ("discontinued-kettle", "not a product of the catalog"),
+        ("hand-grinder", "hand-grinder is out of stock"),
+    ],
+)
+def test_the_storefront_consumer_refuses_what_the_catalog_cannot_sell(storefront_consumer, sku, reason):
+    """An order queued before a deployment changed the catalog: declined (acknowledged), not poison."""
+    with pytest.raises(storefront_consumer.OrderRefusedError, match=reason):
+        storefront_consumer.price_cents([{"sku": sku, "quantity": 1}])
+
+
+def sqs_record(attributes: dict[str, Any], sender: str | None) -> Any:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     body = json.dumps({"orderId": "o-1", "items": [{"sku": "green-tea", "quantity": 1}]})
+    system = {"SenderId": sender} if sender is not None else {}
+    return SQSRecord(
+        {"messageId": "m-1", "body": body, "messageAttributes": attributes, "attributes": system}
+    )
+
+
+def test_the_storefront_consumer_takes_the_customer_only_from_a_message_the_api_sent(storefront_consumer):
     attribute = {"caller.sub": {"stringValue": "sub-1", "dataType": "String"}}
-    with_customer = SQSRecord({"messageId": "m-1", "body": body, "messageAttributes": attribute})
-    assert storefront_consumer.customer_of(with_customer) == "sub-1"
-    without = SQSRecord({"messageId": "m-2", "body": body, "messageAttributes": {}})
-    with pytest.raises(storefront_consumer.InvalidOrderError, match=r"no caller\.sub attribute"):
-        storefront_consumer.customer_of(without)
+    assert storefront_consumer.customer_of(sqs_record(attribute, f"{API_ROLE_ID}:apigateway")) == "sub-1"
+    with pytest.raises(storefront_consumer.NotAnOrderError, match=r"no caller\.sub attribute"):
+        storefront_consumer.customer_of(sqs_record({}, f"{API_ROLE_ID}:apigateway"))
+    # Any other principal with sqs:SendMessage can set caller.sub: another role, a user, or none recorded.
+    for sender in ("AROAANOTHERROLE000001:forger", "AIDAUSEREXAMPLE000001", None, API_ROLE_ID + "X:s"):
+        with pytest.raises(storefront_consumer.NotAnOrderError, match="not by the order API's role"):
+            storefront_consumer.customer_of(sqs_record(attribute, sender))
+
+
+@pytest.mark.parametrize(
+    ("change", "shown"),
+    [
+        ({"priceCents": 9.9}, "priceCents 9.9"),
+        ({"priceCents": "990"}, "priceCents '990'"),
+        ({"priceCents": True}, "priceCents True"),
+        ({"priceCents": -1}, "priceCents -1"),
+        ({"inStock": "yes"}, "inStock 'yes'"),
+    ],
+)
+def test_a_catalog_price_that_is_not_whole_cents_is_refused_at_synth(change, shown):
+    """A fraction of a cent would be rounded one way by the page and another by the consumer."""
+    from apps.storefront.orders import PRODUCTS, consumer_catalog
+
+    products = [dict(p) for p in PRODUCTS]
+    products[0].update(change)
+    with pytest.raises(ValueError, match="a price must be a whole number of cents") as refused:
+        consumer_catalog(products)
+    assert products[0]["id"] in str(refused.value), "names the product"
+    assert shown in str(refused.value), "and the value"
+    assert json.loads(consumer_catalog([{**PRODUCTS[0], "priceCents": 0}]))  # free is a price

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.harness import REPO_ROOT
 from tests.localcloud import (
@@ -33,6 +34,7 @@ from tests.localedge import LocalEdge, cognito_endpoint, compile_catalog, java_h
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 NODE = shutil.which("node", path=str(REPO_ROOT / "node_modules" / ".bin"))
 PASSWORD = "Correct-Horse-Battery-9!"
+NEW_PASSWORD = "Staple-Battery-Horse-10?"
 TEMPORARY = "Temporary-Pass-2026!"
 SCREENSHOT = REPO_ROOT / "docs" / "storefront-order.png"
 
@@ -67,12 +69,13 @@ def storefront(request, templates, catalog_classes, browser, monkeypatch) -> Ite
     """The storefront in a fresh browser context; ``indirect`` parametrization passes the pool's ``mfa``."""
     assert NODE is not None, "node comes with make setup (package.json)"
     with signed_in_storefront(templates, monkeypatch, mfa=getattr(request, "param", None)) as shop:
+        endpoint = cognito_endpoint(shop.pool.idp)
         edge = LocalEdge(
             templates[1],
             shop.orders,
             config=local_site_config(shop.pool),
             invoke_catalog=java_handler(catalog_classes),
-            sign_in=cognito_endpoint(shop.pool.idp),
+            sign_in=endpoint,
             node=NODE,
         ).start()
         context = browser.new_context()
@@ -89,6 +92,7 @@ def storefront(request, templates, catalog_classes, browser, monkeypatch) -> Ite
                 "clock": shop.clock,
                 "payments": shop.payments,
                 "drain": shop.poller.tick,
+                "cognito": endpoint,
             }
         finally:
             context.close()
@@ -140,11 +144,22 @@ def order(page: Any, quantity: int) -> str:
     return status_after(page, lambda: page.get_by_role("button", name="Place order").click())
 
 
-def choose_password(page: Any, password: str) -> None:
-    page.wait_for_selector("text=Choose your password")
+def choose_password(page: Any, password: str, repeat: str | None = None, *, settle: bool = True) -> str:
+    """Fill both password fields of the step and save: the status line after (with ``settle``; a step
+    that leads to another challenge leaves it busy)."""
     page.get_by_label("New password", exact=True).fill(password)
-    page.get_by_label("New password, again").fill(password)
-    page.get_by_role("button", name="Save password").click()
+    page.get_by_label("New password, again").fill(password if repeat is None else repeat)
+    save = page.get_by_role("button", name="Save password")
+    if not settle:
+        save.click()
+        return ""
+    return status_after(page, save.click)
+
+
+def password_fields(page: Any) -> list[str]:
+    """What the password fields on the page hold (the sign-in form's and a step's)."""
+    return [page.locator(f"#{id}").input_value() for id in ("password", "new-password", "repeat-password")
+            if page.locator(f"#{id}").count()]  # fmt: skip
 
 
 def test_an_invited_customer_enrols_totp_signs_in_with_a_code_and_is_charged_the_catalogs_price(
@@ -162,10 +177,16 @@ def test_an_invited_customer_enrols_totp_signs_in_with_a_code_and_is_charged_the
     ready(page)
     assert page.get_by_role("heading", name="Sencha green tea, 100 g").is_visible()
     shown_price = page.locator("main p").first.inner_text()
-    # The first sign-in: the invitation's temporary password, then a password of the customer's own.
+    # The first sign-in: the invitation's temporary password, then a password of the customer's own; two
+    # that differ are both cleared. Signed in, no password is left in the page.
     type_sign_in(page, "ada@example.com", TEMPORARY)
-    choose_password(page, PASSWORD)
+    page.wait_for_selector("text=Choose your password")
+    differ = choose_password(page, PASSWORD, repeat=PASSWORD + "!")
+    assert differ == "Choose another password: the two passwords differ"
+    assert password_fields(page) == ["", "", ""]
+    assert choose_password(page, PASSWORD) == "Signed in."
     page.wait_for_selector("text=Signed in as ada@example.com")
+    assert password_fields(page) == [""]
     # Two-step sign-in, from the account menu: the secret as text and as an otpauth:// link.
     page.get_by_role("button", name="Set up two-step sign-in").click()
     secret = page.locator("#totp-secret").inner_text()
@@ -174,8 +195,20 @@ def test_an_invited_customer_enrols_totp_signs_in_with_a_code_and_is_charged_the
     assert enter_code(page, wrong(totp(secret))).startswith("That code is not right")
     assert enter_code(page, totp(secret)).startswith("Two-step sign-in is on")
     assert page.get_by_role("button", name="Set up two-step sign-in").is_hidden()
-    # Signed out and in again: now Cognito asks for the code.
-    page.get_by_role("button", name="Sign out").click()
+    # Signing out forgets the form and revokes the session: its refresh and access tokens stop working.
+    session = page.evaluate("[sessionStorage.getItem('refreshToken'), sessionStorage.getItem('accessToken')]")
+    assert status_after(page, lambda: page.get_by_role("button", name="Sign out").click()) == "Signed out."
+    assert password_fields(page) == [""]
+    assert page.evaluate("sessionStorage.length") == 0
+    with pytest.raises(ClientError, match="NotAuthorized"):
+        pool.idp.initiate_auth(
+            ClientId=pool.client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": session[0]},
+        )
+    with pytest.raises(ClientError, match="NotAuthorized"):
+        pool.idp.get_user(AccessToken=session[1])
+    # Signed in again: now Cognito asks for the code.
     type_sign_in(page, "ada@example.com", PASSWORD)
     page.wait_for_selector("text=Enter your code")
     assert enter_code(page, totp(secret)) == "Signed in."
@@ -209,7 +242,17 @@ def test_a_refused_order_shows_the_apis_reason_and_an_expired_session_asks_to_si
     storefront["clock"].advance(3601)  # the ID token expired
     assert order(page, 1) == "Your session has expired: please sign in again."
     assert page.get_by_role("heading", name="Sign in").is_visible()
-    sign_in_with_the_keyboard(page, "grace@example.com")
+    # She forgot her password: Cognito emails a code (here, to the local endpoint's outbox).
+    page.get_by_role("button", name="Forgot your password?").click()
+    page.locator("#reset-email").fill("grace@example.com")
+    sent = status_after(page, lambda: page.get_by_role("button", name="Send the code").click())
+    assert sent == "If that email has an account, a code is on its way."
+    code = storefront["cognito"].outbox["grace@example.com"]
+    page.get_by_label("Code from the email we sent").fill(wrong(code))
+    assert choose_password(page, NEW_PASSWORD).startswith("That code is not right or has expired")
+    page.get_by_label("Code from the email we sent").fill(code)
+    assert choose_password(page, NEW_PASSWORD) == "Your password is changed: sign in with it."
+    sign_in_with_the_keyboard(page, "grace@example.com", NEW_PASSWORD)
     assert order(page, 1).startswith("Order placed")
     storefront["drain"]()
     assert sum(storefront["payments"].charges.values()) == 1
@@ -224,7 +267,8 @@ def test_a_customer_cognito_asks_to_set_up_a_second_factor_does_it_on_the_page(s
     page.goto(edge.url + "/")
     ready(page)
     type_sign_in(page, "new@example.com", TEMPORARY)
-    choose_password(page, PASSWORD)
+    page.wait_for_selector("text=Choose your password")
+    choose_password(page, PASSWORD, settle=False)
     page.wait_for_selector("text=Set up two-step sign-in to continue")
     secret = page.locator("#totp-secret").inner_text()
     assert enter_code(page, wrong(totp(secret))).startswith("That code is not right")
@@ -241,10 +285,15 @@ def test_select_mfa_type_is_answered_and_an_out_of_stock_product_cannot_be_order
     tokens = pool.invite_and_sign_in("lin@example.com", PASSWORD)
     secret = pool.enrol_totp(tokens["AccessToken"])
     answered: list[str] = []
+    blocked = ["Unable to login because of security reasons."]  # Cognito's reason for a blocked sign-in
 
     def cognito(route: Any, request: Any) -> None:
         target = request.headers.get("x-amz-target", "").rsplit(".", 1)[-1]
         payload = json.loads(request.post_data or "{}")
+        if target == "InitiateAuth" and blocked:
+            refusal = {"__type": "NotAuthorizedException", "message": blocked.pop()}
+            route.fulfill(status=400, content_type="application/x-amz-json-1.1", body=json.dumps(refusal))
+            return
         if target == "InitiateAuth":
             choose = {
                 "MFAS_CAN_CHOOSE": '["SMS_MFA","SOFTWARE_TOKEN_MFA"]',
@@ -265,6 +314,11 @@ def test_select_mfa_type_is_answered_and_an_out_of_stock_product_cannot_be_order
     ready(page)
     assert page.get_by_text("Out of stock: it cannot be ordered").is_visible()
     assert page.get_by_role("button", name="Place order").count() == 0
+    # A sign-in Cognito blocks (leaked credentials, a risky sign-in without a second factor) says why.
+    refused = status_after(page, lambda: type_sign_in(page, "lin@example.com", PASSWORD))
+    assert refused == (
+        "Sign-in failed: Unable to login because of security reasons. If this persists, please contact us."
+    )
     type_sign_in(page, "lin@example.com", PASSWORD)
     page.wait_for_selector("text=How do you want to confirm it is you?")
     page.get_by_label("Second step").select_option(label="Authenticator app")

@@ -18,12 +18,15 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 from joserfc import jwt
 
 from apps.storefront.orders import CATALOG_SKUS, PRODUCTS, consumer_catalog
 from tests.localcloud import (
+    REGION,
+    assumed_client,
     behavior_for,
     resources_of,
     signed_in_storefront,
@@ -50,6 +53,7 @@ def storefront(templates, monkeypatch) -> Iterator[dict[str, Any]]:
             "clock": shop.clock,
             "payments": shop.payments,
             "poller": shop.poller,
+            "consumer": shop.consumer,
         }
 
 
@@ -102,6 +106,19 @@ def test_the_pool_is_invitation_only_and_pays_for_the_adaptive_authentication_it
     }
     leaked = risk["Properties"]["CompromisedCredentialsRiskConfiguration"]
     assert leaked["Actions"]["EventAction"] == "BLOCK"
+
+
+def test_customers_cannot_rewrite_their_email_and_a_new_one_counts_once_verified(templates):
+    """caller.email is only as trustworthy as email_verified: the public client may write only ``name``
+    (without a list Cognito lets it write every standard attribute), and a changed email takes effect once
+    its code is confirmed."""
+    stateful, _ = templates
+    [client] = resources_of(stateful, "AWS::Cognito::UserPoolClient").values()
+    assert client["Properties"]["WriteAttributes"] == ["name"]
+    [pool] = resources_of(stateful, "AWS::Cognito::UserPool").values()
+    settings = pool["Properties"]["UserAttributeUpdateSettings"]
+    assert settings == {"AttributesRequireVerificationBeforeUpdate": ["email"]}
+    assert pool["Properties"]["AutoVerifiedAttributes"] == ["email"]
 
 
 def test_a_scripts_sign_up_is_refused_and_an_invited_customer_chooses_a_password(storefront):
@@ -266,24 +283,88 @@ def test_two_customers_with_the_same_order_id_are_both_charged_and_a_retry_is_no
     assert storefront["cloud"].queue_depth() == 0
 
 
-def test_an_unknown_product_answers_400_and_one_out_of_stock_is_refused_before_charging(storefront):
+@pytest.mark.parametrize("sku", ["discontinued-kettle", OUT_OF_STOCK])
+def test_an_unknown_product_or_one_out_of_stock_answers_400_with_the_reason(storefront, sku):
+    """Stock is written at synth, so the order model takes only products in stock: the page's customer
+    hears at once, instead of a 202 "Thank you!" for an order that is never charged."""
     tokens = storefront["pool"].invite_and_sign_in("ada@example.com", PASSWORD)
-    edge = storefront["edge"]
-    unknown = edge.post(
-        ORDER_PATH, order("o-kettle", sku="discontinued-kettle"), browser_headers(tokens["IdToken"])
-    )
-    assert unknown.status == 400
-    assert "catalog product" in unknown.body["hint"]
-    # In stock or not is the catalog's state, decided where the order is charged: never charged.
-    accepted = edge.post(ORDER_PATH, order("o-grinder", sku=OUT_OF_STOCK), browser_headers(tokens["IdToken"]))
-    assert accepted.status == 202
-    cloud = storefront["cloud"]
-    for _ in range(cloud.max_receive_count):
-        storefront["poller"].tick()
-        storefront["clock"].advance(cloud.visibility_timeout)
-    storefront["poller"].tick()
+    response = storefront["edge"].post(ORDER_PATH, order("o-x", sku=sku), browser_headers(tokens["IdToken"]))
+    assert response.status == 400
+    assert "catalog product in stock" in response.body["hint"]
+    assert storefront["cloud"].queue_depth() == 0
+
+
+def counted(consumer: Any, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """The consumer's metrics, data point by data point."""
+    points: Counter[str] = Counter()
+    add_metric = consumer.metrics.add_metric
+
+    def count(*, name: str, **kwargs: Any) -> None:
+        points[name] += kwargs.get("value", 1)
+        add_metric(name=name, **kwargs)
+
+    monkeypatch.setattr(consumer.metrics, "add_metric", count)
+    return points
+
+
+def test_a_refused_order_is_acknowledged_and_counted_once_never_charged_nor_dead_lettered(
+    storefront, monkeypatch
+):
+    """The consumer's check is the second line: an order queued before a deployment took its product out
+    of stock. It is declined once (not retried into the DLQ, one OrdersRefused however often it is
+    delivered), and an orderId reused for other items is refused, not answered with the first charge."""
+    cloud, edge, poller, consumer = (storefront[k] for k in ("cloud", "edge", "poller", "consumer"))
+    points = counted(consumer, monkeypatch)
+    token = storefront["pool"].invite_and_sign_in("ada@example.com", PASSWORD)["IdToken"]
+    assert edge.post(ORDER_PATH, order("o-tea", sku="green-tea"), browser_headers(token)).status == 202
+    monkeypatch.setitem(consumer.CATALOG, "green-tea", {**consumer.CATALOG["green-tea"], "inStock": False})
+    for _ in range(2):  # the same order delivered again (SQS delivers at least once)
+        poller.tick()
+        assert cloud.queue_depth() == 0, "acknowledged at once, not retried"
+        assert edge.post(ORDER_PATH, order("o-tea", sku="green-tea"), browser_headers(token)).status == 202
+    poller.tick()
     assert storefront["payments"].calls == []
-    assert [json.loads(body)["orderId"] for body in cloud.dead_letters()] == ["o-grinder"]
+    assert points["OrdersRefused"] == 1
+    assert sum(poller.receives.values()) == 3, "each delivery received once"
+    # The same orderId with other items: refused, and the first charge stands alone.
+    for sku in ("espresso-beans", "filter-beans"):
+        assert edge.post(ORDER_PATH, order("o-2", sku=sku), browser_headers(token)).status == 202
+        poller.tick()
+    assert [(order_id, amount) for _, order_id, amount in storefront["payments"].calls] == [
+        ("o-2", Decimal("24.50"))
+    ]
+    assert points == Counter({"OrdersRefused": 2, "OrdersCharged": 1})
+    storefront["clock"].advance(cloud.visibility_timeout)
+    poller.tick()
+    assert cloud.queue_depth() == 0
+    assert cloud.dead_letters() == []
+
+
+def test_a_message_sent_around_the_api_naming_a_customer_is_never_charged(storefront):
+    """Any principal with sqs:SendMessage on the queue can set caller.sub itself; the consumer trusts it
+    only on a message whose SenderId is the API role's, and the forged one ends in the DLQ."""
+    cloud, poller = storefront["cloud"], storefront["poller"]
+    tokens = storefront["pool"].invite_and_sign_in("ada@example.com", PASSWORD)
+    sub = jwt.decode(tokens["IdToken"], storefront["edge"].authorizer.keys).claims["sub"]
+    producer = boto3.client("iam", region_name=REGION).create_role(
+        RoleName="another-producer", AssumeRolePolicyDocument="{}"
+    )["Role"]
+    assumed_client("sqs", producer["Arn"], "forger").send_message(
+        QueueUrl=cloud.queue_url,
+        MessageBody=order("o-forged", sku="green-tea", quantity=3),
+        MessageAttributes={"caller.sub": {"DataType": "String", "StringValue": sub}},
+    )
+    assert (
+        storefront["edge"].post(ORDER_PATH, order("o-real"), browser_headers(tokens["IdToken"])).status == 202
+    )
+    for _ in range(cloud.max_receive_count):
+        poller.tick()
+        storefront["clock"].advance(cloud.visibility_timeout)
+    poller.tick()
+    assert [(customer, order_id) for customer, order_id, _ in storefront["payments"].calls] == [
+        (sub, "o-real")
+    ]
+    assert [json.loads(body)["orderId"] for body in cloud.dead_letters()] == ["o-forged"]
 
 
 def test_the_consumer_prices_from_the_catalog_data_the_template_gives_it(templates):
@@ -296,6 +377,14 @@ def test_the_consumer_prices_from_the_catalog_data_the_template_gives_it(templat
     environment = consumer["Properties"]["Environment"]["Variables"]
     assert json.loads(environment["CATALOG"]) == json.loads(consumer_catalog(PRODUCTS))
     assert environment["CUSTOMER_ATTRIBUTE"] == "caller.sub"
+    # The sender the consumer trusts is the role the API's integration sends with.
+    [method] = [
+        m
+        for m in resources_of(stateless, "AWS::ApiGateway::Method").values()
+        if m["Properties"]["HttpMethod"] == "POST"
+    ]
+    [role, _] = method["Properties"]["Integration"]["Credentials"]["Fn::GetAtt"]
+    assert environment["ORDER_API_ROLE_ID"] == {"Fn::GetAtt": [role, "RoleId"]}
 
 
 # ------------------------------------------------------------------------------------ second factors

@@ -2,8 +2,11 @@
 
 1,000 orders go through the synthesized API templates into moto's SQS; the real order consumer (Powertools
 batch processing and idempotency, the payments breaker) drains them through an emulated event source
-mapping; the real governor pauses that mapping while the payments circuit is open. A fake clock runs
-two simulated hours in seconds. The same scenario then runs without the pause, to show what it saves.
+mapping; the real governor pauses that mapping while the payments circuit is open. A few messages are
+forged: sent straight to the queue by another principal with ``sqs:SendMessage``, naming a customer
+themselves; the consumer rejects them (their sender is not the API's role) and they reach the DLQ. A fake
+clock runs two simulated hours in seconds. The same scenario then runs without the pause, to show what
+it saves.
 """
 
 from __future__ import annotations
@@ -21,12 +24,15 @@ from moto import mock_aws
 from apps.storefront.orders import PRODUCTS
 from tests.breaker_support import FakeClock
 from tests.localcloud import (
+    REGION,
     STOREFRONT_ENVIRONMENT,
     FakeContext,
     LocalCloud,
+    assumed_client,
     authorizer_context,
     fast_sqs_clock,
     order_consumer,
+    record_sender_ids,
     storefront_templates,
 )
 
@@ -52,7 +58,7 @@ OUT_OF_STOCK = [p["id"] for p in PRODUCTS if not p["inStock"]]
 @dataclass
 class Order:
     order_id: str
-    kind: str  # good, poison (passes the API, refused by the consumer) or invalid (refused by the API)
+    kind: str  # good, invalid (refused by the API: 400) or forged (sent around the API: to the DLQ)
     body: str
     at: float
     customer: str  # the sub of the customer's token, which the API adds to the message
@@ -68,11 +74,13 @@ def scenario(seed: int = 7) -> list[Order]:
         order_id, customer = f"o-{i:04d}", f"c-{rng.randint(1, 80)}"
         if draw < 0.02:
             kind, document = "invalid", {"orderId": order_id}  # no items: the model refuses it
-        elif draw < 0.07:  # a product out of stock: the API takes it, the consumer refuses to charge it
+        elif draw < 0.05:  # a product out of stock: the model takes only what is in stock
             kind, document = (
-                "poison",
+                "invalid",
                 {"orderId": order_id, "items": [{"sku": OUT_OF_STOCK[0], "quantity": 1}]},
             )
+        elif draw < 0.07:  # sent straight to the queue, naming a customer: the consumer rejects it
+            kind, document = "forged", {"orderId": order_id, "items": [{"sku": IN_STOCK[0], "quantity": 1}]}
         else:
             items = [{"sku": rng.choice(IN_STOCK), "quantity": rng.randint(1, 3)}]
             kind, document = "good", {"orderId": order_id, "items": items}
@@ -145,8 +153,10 @@ def run_storefront(
 ) -> Run:
     clock, run = FakeClock(start=0.0), Run()
     fast_sqs_clock(monkeypatch)
+    record_sender_ids(monkeypatch)
     with mock_aws():
         cloud = LocalCloud(templates[0], templates[1], clock)
+        forger = forging_client()
         payments = Payments(clock)
         consumer = order_consumer(cloud, monkeypatch, payments)
         order_of: dict[str, str] = {}
@@ -167,6 +177,15 @@ def run_storefront(
             now = clock()
             while pending and pending[0].at <= now:
                 order = pending.pop(0)
+                if order.kind == "forged":
+                    forger.send_message(
+                        QueueUrl=cloud.queue_url,
+                        MessageBody=order.body,
+                        MessageAttributes={
+                            "caller.sub": {"DataType": "String", "StringValue": order.customer}
+                        },
+                    )
+                    continue
                 response = cloud.post(
                     order.body,
                     {"Content-Type": "application/json", "Authorization": "Bearer t"},
@@ -202,13 +221,23 @@ def run_storefront(
     return run
 
 
+def forging_client() -> Any:
+    """SQS as another principal with sqs:SendMessage on the queue (a role of the same account)."""
+    import boto3
+
+    role = boto3.client("iam", region_name=REGION).create_role(
+        RoleName="another-producer", AssumeRolePolicyDocument="{}"
+    )["Role"]
+    return assumed_client("sqs", role["Arn"], "forger")
+
+
 def test_the_storefront_rides_out_a_payments_outage(templates, cloud_env, monkeypatch, record_property):
     orders = scenario()
     kinds = Counter(o.kind for o in orders if not o.duplicate)
     good = {o.order_id for o in orders if o.kind == "good"}
-    poison = {o.order_id for o in orders if o.kind == "poison"}
+    forged = {o.order_id for o in orders if o.kind == "forged"}
     assert kinds["invalid"] > 0
-    assert kinds["poison"] > 0
+    assert kinds["forged"] > 0
     assert any(o.duplicate for o in orders)
 
     paused = run_storefront(templates, orders, pause=True, monkeypatch=monkeypatch)
@@ -217,14 +246,14 @@ def test_the_storefront_rides_out_a_payments_outage(templates, cloud_env, monkey
     record_property("figures", paused.figures(orders, "outage run, with the pause   "))
     record_property("figures", unpaused.figures(orders, "outage run, without the pause"))
 
-    # Bad bodies answer 400 and are never queued; everything else answers 202.
+    # Bad bodies and products out of stock answer 400 and are never queued; every other request 202.
     assert paused.answered[400] == kinds["invalid"]
-    assert paused.answered[202] == len(orders) - kinds["invalid"]
-    # Every good order is charged exactly once (duplicates included); poison orders never are.
+    assert paused.answered[202] == len(orders) - kinds["invalid"] - kinds["forged"]
+    # Every good order is charged exactly once (duplicates included); forged ones never are.
     assert set(paused.charges) == good
     assert set(paused.charges.values()) == {1}
-    # Every poison order is in the DLQ, and no good order is.
-    assert sorted(paused.dead_letters) == sorted(poison)
+    # Every forged message is in the DLQ, and no good order is.
+    assert sorted(paused.dead_letters) == sorted(forged)
     # While the circuit was open, nothing was received after the pause took effect.
     assert paused.paused_spans, "the consumer was paused"
     for start, end in paused.paused_spans:
@@ -232,7 +261,8 @@ def test_the_storefront_rides_out_a_payments_outage(templates, cloud_env, monkey
     # The backlog drained after recovery, and no message was lost.
     assert paused.drained_at > OUTAGE[1]
     suppressed = paused.consumer_successes - sum(paused.charges.values())
-    assert paused.answered[202] == sum(paused.charges.values()) + suppressed + len(paused.dead_letters)
+    queued = paused.answered[202] + kinds["forged"]
+    assert queued == sum(paused.charges.values()) + suppressed + len(paused.dead_letters)
     assert suppressed == sum(1 for o in orders if o.duplicate)
 
     # Without the pause, the outage burns receive counts until good orders reach the DLQ.

@@ -149,6 +149,9 @@ def customer_user_pool(scope: Construct) -> cognito.UserPool:
             temp_password_validity=Duration.days(7),
         ),
         account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+        # A changed email takes effect once the customer confirms the code sent to it; until then the
+        # verified one stays (and sign-in and the email claim keep it).
+        keep_original=cognito.KeepOriginalAttrs(email=True),
         feature_plan=cognito.FeaturePlan.PLUS,
         standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
         deletion_protection=True,
@@ -196,6 +199,9 @@ def _add_web_client(pool: cognito.UserPool) -> None:
     over TLS (and answers Cognito's challenges); refresh tokens come with it. The pool has no domain and
     no hosted UI, so OAuth flows, scopes and callback URLs would only wait to be wrong the day one is
     added: they are off.
+
+    A customer's access token may write only ``name``: the page writes no attribute, and without a list
+    (an empty one included) Cognito lets a client write every standard attribute, ``email`` among them.
     """
     pool.add_client(
         "WebClient",
@@ -204,6 +210,7 @@ def _add_web_client(pool: cognito.UserPool) -> None:
         disable_o_auth=True,
         supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
         prevent_user_existence_errors=True,
+        write_attributes=cognito.ClientAttributes().with_standard_attributes(fullname=True),
         enable_token_revocation=True,
         auth_session_validity=SIGN_IN_SESSION,
         id_token_validity=Duration.hours(1),

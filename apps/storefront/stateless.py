@@ -97,6 +97,9 @@ class StorefrontStateless(Stack):
             max_concurrency=5,
             alarm_topic=self.alarm_topic,
         )
+        # caller.sub is trusted only on messages the API sent: SQS records the sender of each message
+        # (SenderId, "<role unique id>:<session>" for the API's role), and the consumer compares.
+        self.consumer.add_environment("ORDER_API_ROLE_ID", self.ingest.api_role.role_id)
         self.breaker = CircuitBreaker(
             self, "Breaker", existing_table=stateful.circuit_state, alarm_topic=self.alarm_topic
         )

@@ -4,7 +4,8 @@ The values come from what API Gateway verified (``$context.authorizer`` and ``$c
 request template), never from the body or a header the client controls, and the body stays byte for byte
 what the client sent. :func:`plan_caller_identity` checks the option against the method's authorization
 and the queue; :func:`identity_attributes_template` writes the Velocity that the request template
-includes, and :attr:`PlannedIdentity.group_reference` the FIFO group id's.
+includes, :attr:`PlannedIdentity.group_reference` the FIFO group id's, and
+:attr:`PlannedIdentity.caller_key` the value that scopes a client's FIFO deduplication id to its caller.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "CALLER_ARN_ATTRIBUTE",
     "CALLER_ATTRIBUTE_PREFIX",
     "DEFAULT_CLAIMS",
+    "GROUP_ID_VALUES",
     "PRINCIPAL_ID_ATTRIBUTE",
     "REQUEST_ID_ATTRIBUTE",
     "CallerIdentity",
@@ -48,6 +50,16 @@ PRINCIPAL_ID_ATTRIBUTE = "caller.principalId"
 API_KEY_ID_ATTRIBUTE = "caller.apiKeyId"
 #: The claims a Cognito user-pool authorizer's caller is identified by when none are chosen.
 DEFAULT_CLAIMS = ("sub",)
+#: The identity values a FIFO group id may be taken from: each is present on every request of its
+#: authorization and fits SQS's group ids (at most 128 letters, digits and punctuation). An email may be
+#: missing from a token, an ARN may be longer, a Lambda authorizer's principal id may hold any character.
+GROUP_ID_VALUES = ("sub", "account", "apiKeyId")
+#: The claims of a Cognito access token (what a method with OAuth scopes takes) that a template can read;
+#: others, such as ``email``, are in ID tokens only, unless a pre-token-generation trigger adds them.
+ACCESS_TOKEN_CLAIMS = frozenset(
+    {"sub", "username", "client_id", "scope", "token_use", "auth_time", "iss", "exp", "iat", "jti",
+     "origin_jti", "event_id", "version"}
+)  # fmt: skip
 
 #: API Gateway exposes a claim as ``$context.authorizer.claims.<name>``: only names that are Velocity
 #: identifiers can be written there (``cognito:groups`` or ``custom:tenant`` cannot).
@@ -72,11 +84,18 @@ class CallerIdentity:
     - a Lambda authorizer: ``caller.principalId``;
     - a method that requires an API key (``ApiAuthorization.with_api_key()``): also ``caller.apiKeyId``.
 
+    On a FIFO queue, a deduplication id the client sends (``X-Message-Deduplication-Id``) counts per
+    caller: the template sends ``<caller key>:<the client's id>``, the key being the Cognito ``sub``,
+    the IAM principal's unique id (the role's, not the session's), the Lambda authorizer's principal id
+    (URL-encoded) or, with an API key alone, the key's id. Two callers who choose the same id are then
+    never merged, and a caller's retry still is.
+
     Args:
         claims: Cognito claims to add (names that are Velocity identifiers, such as ``sub``, ``email``,
-            ``email_verified``). Default: ``("sub",)``; refused with any other authorization.
-        message_group_id: FIFO only: the identity value whose value is each message's group id (a claim
-            name, ``"arn"``, ``"account"``, ``"principalId"`` or ``"apiKeyId"``), so that one caller's
+            ``email_verified``); ``sub`` must be one of them. Default: ``("sub",)``; refused with any other
+            authorization.
+        message_group_id: FIFO only: the identity value whose value is each message's group id
+            (``"sub"``, ``"account"`` or ``"apiKeyId"``; see ``GROUP_ID_VALUES``), so that one caller's
             messages stay in order. Default: the group id comes from ``message_group_id_header``.
     """
 
@@ -89,6 +108,8 @@ class PlannedIdentity:
     """The checked option: each attribute's name and the Velocity reference its value comes from."""
 
     attributes: tuple[tuple[str, str], ...]
+    #: VTL that sets ``$callerKey``: the value that scopes a client's FIFO deduplication id to its caller.
+    caller_key: str = ""
     #: The Velocity reference of the FIFO group id, when it comes from the identity.
     group_reference: str | None = None
 
@@ -113,6 +134,24 @@ def _sources(authorization: ApiAuthorization, claims: Sequence[str]) -> dict[str
     return sources
 
 
+def _caller_key(authorization: ApiAuthorization) -> str:
+    """VTL that sets ``$callerKey`` to what tells this authorization's callers apart, in characters SQS
+    takes in a deduplication id and without ':' (the separator from the client's id)."""
+    kind = authorization.authorization_type
+    if kind == apigateway.AuthorizationType.COGNITO:
+        return '#set($callerKey = "$!context.authorizer.claims.sub")'
+    if kind == apigateway.AuthorizationType.IAM:
+        # The principal's unique id (AROA... of a role, AIDA... of a user); an assumed role's session
+        # name, which whoever assumed the role chose, is dropped.
+        return (
+            '#set($callerKey = "$!context.identity.caller")#set($colon = $callerKey.indexOf(":"))'
+            "#if($colon > 0)#set($callerKey = $callerKey.substring(0, $colon))#end"
+        )
+    if kind == apigateway.AuthorizationType.CUSTOM:
+        return '#set($callerKey = $util.urlEncode("$!context.authorizer.principalId"))'
+    return '#set($callerKey = "$!context.identity.apiKeyId")'
+
+
 def plan_caller_identity(
     problems: Problems,
     given: Mapping[str, Any],
@@ -125,6 +164,7 @@ def plan_caller_identity(
     if identity is None:
         return None
     claims = _checked_claims(problems, identity.claims, authorization)
+    _warn_of_claims_access_tokens_lack(problems, claims, authorization)
     sources = _sources(authorization, claims)
     if not sources:
         problems.add(
@@ -154,7 +194,9 @@ def plan_caller_identity(
         "with the first caller's identity (attributes are not part of SQS's hash); turn it off, or take "
         "message_group_id from the identity on a queue whose deduplication_scope is MESSAGE_GROUP",
     )
-    return PlannedIdentity(attributes=tuple(sources.values()), group_reference=group)
+    return PlannedIdentity(
+        attributes=tuple(sources.values()), caller_key=_caller_key(authorization), group_reference=group
+    )
 
 
 def _checked_claims(
@@ -187,7 +229,30 @@ def _checked_claims(
         "names of letters, digits and '_' starting with a letter (not 'cognito:groups' or 'custom:x')",
     )
     problems.check(len(set(claims)) == len(claims), "caller_identity.claims", list(claims), "name each once")
+    problems.check(
+        "sub" in claims,
+        "caller_identity.claims",
+        list(claims),
+        "must include 'sub', the one claim that names a user for good (an email can be changed, and "
+        "then belong to someone else); add 'sub'",
+    )
     return tuple(dict.fromkeys(c for c in claims if c not in bad))
+
+
+def _warn_of_claims_access_tokens_lack(
+    problems: Problems, claims: Sequence[str], authorization: ApiAuthorization
+) -> None:
+    """With OAuth scopes the method takes access tokens, which carry no email or profile claims unless a
+    pre-token-generation trigger adds them: only deploy time knows, so this is a warning."""
+    lacking = [c for c in claims if c not in ACCESS_TOKEN_CLAIMS]
+    if authorization.scopes and lacking:
+        problems.warn(
+            "callerClaimsNotInAccessTokens",
+            f"caller_identity.claims {lacking}: the method has OAuth scopes {list(authorization.scopes)}, "
+            "so callers send access tokens, and Cognito's access tokens do not carry these claims: every "
+            "message would lack them. Remove them, or add them to access tokens with a "
+            "pre-token-generation trigger (event version V2_0, Essentials or Plus plan)",
+        )
 
 
 def _group_reference(
@@ -211,11 +276,21 @@ def _group_reference(
             "the group id comes from caller_identity.message_group_id, so the header would be ignored; "
             "remove one of the two",
         )
-    if value not in sources:
+    usable = [v for v in GROUP_ID_VALUES if v in sources]
+    if value not in usable:
+        why = {
+            "arn": "an ARN can be longer than the 128 characters SQS takes in a group id (an assumed role's "
+            "is up to 168)",
+            "principalId": "a Lambda authorizer's principal id may be longer than 128 characters or hold "
+            "characters SQS refuses in a group id (spaces, non-ASCII)",
+        }.get(value, "a token without it would leave the group id empty, and SQS would refuse the message")
+        if value not in sources:
+            why = "it is not one of the identity's values"
         problems.add(
             "caller_identity.message_group_id",
             value,
-            f"must be one of the identity's values: {', '.join(sorted(sources))}",
+            f"{why}; use one of {', '.join(usable) or 'none (this authorization has no safe group id)'}"
+            + ("" if usable else ": take the group from message_group_id_header, or add .with_api_key()"),
         )
         return None
     return sources[value][1]

@@ -36,6 +36,10 @@ def send_message_template(
     request validator matches required headers case-insensitively. The template therefore walks the
     header names and compares them lowercased. The group id comes from the identity instead when
     ``identity.group_reference`` is set.
+
+    With ``identity``, a client's deduplication id is sent as ``<caller key>:<id>`` (see
+    ``PlannedIdentity.caller_key``): SQS deduplicates a FIFO queue's messages across all its senders, so
+    an id used as it came would let one caller's message silently drop another's.
     """
     parts = [
         "Action=SendMessage",
@@ -47,6 +51,16 @@ def send_message_template(
     caller = identity_attributes_template(identity, first_index=2) if identity is not None else ""
     if not fifo:
         return "&".join(parts) + caller
+    return _fifo_request(parts, message_group_id_header, content_based_deduplication, identity) + caller
+
+
+def _fifo_request(
+    parts: list[str],
+    message_group_id_header: str,
+    content_based_deduplication: bool,
+    identity: PlannedIdentity | None,
+) -> str:
+    """The request's ``parts`` with the FIFO group and deduplication ids (see ``send_message_template``)."""
     group_from_identity = identity.group_reference if identity is not None else None
     read = '#if($name.toLowerCase() == "%s")#set($%s = $input.params().header.get($name))#end'
     reads = [read % (MESSAGE_DEDUPLICATION_ID_HEADER.lower(), "dedupId")]
@@ -58,19 +72,28 @@ def send_message_template(
     )
     if group_from_identity:
         lookup += f'#set($groupId = "{group_from_identity}")'
-    parts.append("MessageGroupId=$util.urlEncode($groupId)")
+    parts = [*parts, "MessageGroupId=$util.urlEncode($groupId)"]
+    # The client's id counts per caller: prefixed with what tells callers apart.
+    scoped = (
+        identity.caller_key + '#set($dedupId = "${callerKey}:${dedupId}")' if identity is not None else ""
+    )
     if content_based_deduplication:
         # The client's id when it sends one; otherwise SQS hashes the body.
         return (
             lookup
             + "&".join(parts)
-            + '#if("$!dedupId" != "")&MessageDeduplicationId=$util.urlEncode($dedupId)#end'
-            + caller
+            + f'#if("$!dedupId" != ""){scoped}&MessageDeduplicationId=$util.urlEncode($dedupId)#end'
         )
     # The client's id when it sends one (its retries are then deduplicated), else this request's own id,
     # so that two distinct requests with the same body are never merged.
     parts.append("MessageDeduplicationId=$util.urlEncode($dedupId)")
-    return lookup + '#if("$!dedupId" == "")#set($dedupId = $context.requestId)#end' + "&".join(parts) + caller
+    return (
+        lookup
+        + '#if("$!dedupId" == "")#set($dedupId = $context.requestId)'
+        + (f"#else{scoped}" if scoped else "")
+        + "#end"
+        + "&".join(parts)
+    )
 
 
 #: SQS error codes that mean the request itself was wrong: answered 4xx, not paged as 5xx.

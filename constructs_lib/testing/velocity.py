@@ -42,6 +42,7 @@ airspeed.__additional_methods__[str].update(
         "isEmpty": lambda self: not self,
         "trim": lambda self: self.strip(),
         "indexOf": lambda self, value: self.find(value),
+        "substring": lambda self, begin, end=None: self[int(begin) : None if end is None else int(end)],
     }
 )
 

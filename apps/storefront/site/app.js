@@ -1,6 +1,7 @@
 // The storefront page: catalog, product pages on client routes, sign-in with the user pool's public
-// client (answering every challenge Cognito sends), TOTP enrolment, and orders with the customer's ID
-// token. Plain ES module, no build step, no inline script.
+// client (answering every challenge Cognito sends), a forgotten password, TOTP enrolment, sign-out that
+// revokes the session, and orders with the customer's ID token. Plain ES module, no build step, no inline
+// script.
 
 const $ = (selector) => document.querySelector(selector);
 const main = $("#main");
@@ -62,10 +63,17 @@ function explain(error) {
       return "That code was used already: wait for the next one.";
     case "InvalidPasswordException":
       return `Choose another password: ${error.message}`;
+    case "PasswordResetRequiredException":
+      return "Your password must be reset: choose \u201cForgot your password?\u201d.";
     case "NotAuthorizedException":
-      return error.message.includes("session")
-        ? "The sign-in took too long: please start again."
-        : "Check your email and password.";
+      if (error.message.includes("session")) {
+        return "The sign-in took too long: please start again.";
+      }
+      // Only a wrong email or password is that; a sign-in Cognito blocks (credentials known to be leaked,
+      // a risky sign-in without a second factor, too many attempts) says why in its own words.
+      return /incorrect username or password/i.test(error.message)
+        ? "Check your email and password."
+        : `${error.message.replace(/\.?$/, ".")} If this persists, please contact us.`;
     default:
       return error.message;
   }
@@ -84,6 +92,8 @@ async function signIn(email, password) {
     await proceed(answer, email);
   } catch (error) {
     say(`Sign-in failed: ${explain(error)}`, "error");
+  } finally {
+    $("#password").value = ""; // sent once, never kept in the page
   }
 }
 
@@ -144,9 +154,12 @@ function showStep(title, intro, fields, submitLabel, act) {
     } catch (error) {
       say(explain(error), "error");
       if (RETRYABLE.includes(error.code)) {
-        const first = form.querySelector("input, select");
-        first.value = "";
-        first.focus();
+        // Every typed value goes (both passwords when they differ, not the first only); a choice stays.
+        const typed = [...form.querySelectorAll("input")];
+        for (const input of typed) {
+          input.value = "";
+        }
+        (typed[0] || form.querySelector("select")).focus();
       } else {
         endStep();
       }
@@ -165,6 +178,7 @@ const RETRYABLE = [
   "EnableSoftwareTokenMFAException",
   "ExpiredCodeException",
   "InvalidPasswordException",
+  "ResetCodeRefused",
 ];
 
 function endStep() {
@@ -285,7 +299,10 @@ function totpStep(secret, email, title, confirm) {
 async function signedIn(tokens, email) {
   sessionStorage.setItem("idToken", tokens.IdToken);
   sessionStorage.setItem("accessToken", tokens.AccessToken);
+  // Kept only to revoke the session at sign-out (the page never refreshes tokens).
+  sessionStorage.setItem("refreshToken", tokens.RefreshToken || "");
   sessionStorage.setItem("email", email);
+  $("#sign-in-form").reset(); // the password is not left in the page
   $("#step").hidden = true;
   $("#step-body").replaceChildren();
   await refreshFactors();
@@ -343,14 +360,82 @@ function showAccount() {
   $("#sign-in").hidden = Boolean(email) || stepping;
 }
 
-function signOut(message) {
-  for (const key of ["idToken", "accessToken", "email", "totp"]) {
+// Signing out forgets the tokens and the sign-in form, and revokes the session at Cognito: its refresh
+// token and the access tokens issued with it stop working (an ID token the API already accepted stays
+// valid until it expires, within the hour; the page no longer has it).
+async function signOut(message) {
+  const refreshToken = sessionStorage.getItem("refreshToken");
+  for (const key of ["idToken", "accessToken", "refreshToken", "email", "totp"]) {
     sessionStorage.removeItem(key);
   }
-  $("#step").hidden = true;
-  showAccount();
-  say(message, message.startsWith("Signed out") ? "info" : "error");
+  $("#sign-in-form").reset();
+  endStep();
+  say("Signing out…", "busy");
+  let revoked = true;
+  if (refreshToken) {
+    try {
+      await cognito("RevokeToken", { ClientId: config.userPoolClientId, Token: refreshToken });
+    } catch (error) {
+      revoked = false;
+      say(`${message} This device forgot the sign-in, but Cognito could not revoke it: ${error.message}`, "error");
+    }
+  }
+  if (revoked) {
+    say(message, message.startsWith("Signed out") ? "info" : "error");
+  }
   $("#email").focus();
+}
+
+// A forgotten password: Cognito emails a code (recovery is by email only), and the code sets a new one.
+function forgotPassword() {
+  const email = element("input", { id: "reset-email", type: "email", autocomplete: "username", required: true });
+  email.value = $("#email").value;
+  showStep(
+    "Reset your password",
+    [element("p", { textContent: "We will email you a code to choose a new password with." })],
+    [{ id: "reset-email", label: "Email", control: email }],
+    "Send the code",
+    async (values) => {
+      const username = values["reset-email"].trim();
+      await cognito("ForgotPassword", { ClientId: config.userPoolClientId, Username: username });
+      say("If that email has an account, a code is on its way.");
+      showStep(
+        "Choose a new password",
+        [element("p", { textContent: `Enter the code we emailed to ${username}, and your new password.` })],
+        [
+          codeField("Code from the email we sent"),
+          passwordField("new-password", "New password"),
+          passwordField("repeat-password", "New password, again"),
+        ],
+        "Save password",
+        async (chosen) => {
+          if (chosen["new-password"] !== chosen["repeat-password"]) {
+            throw new CognitoError("InvalidPasswordException", "the two passwords differ");
+          }
+          try {
+            await cognito("ConfirmForgotPassword", {
+              ClientId: config.userPoolClientId,
+              Username: username,
+              ConfirmationCode: chosen.code.trim(),
+              Password: chosen["new-password"],
+            });
+          } catch (error) {
+            if (["CodeMismatchException", "ExpiredCodeException"].includes(error.code)) {
+              throw new CognitoError(
+                "ResetCodeRefused",
+                "That code is not right or has expired: check the latest email, or cancel and ask again.",
+              );
+            }
+            throw error;
+          }
+          endStep();
+          $("#email").value = username;
+          say("Your password is changed: sign in with it.", "ok");
+          $("#password").focus();
+        },
+      );
+    },
+  );
 }
 
 // ------------------------------------------------------------------------------------ ordering
@@ -494,6 +579,7 @@ $("#sign-in-form").addEventListener("submit", (event) => {
   signIn($("#email").value, $("#password").value);
 });
 $("#sign-out").addEventListener("click", () => signOut("Signed out."));
+$("#forgot-password").addEventListener("click", forgotPassword);
 $("#totp-on").addEventListener("click", enrolTotp);
 
 config = await (await fetch("/config.json")).json();
