@@ -79,12 +79,12 @@ docs: $(VENV)/.installed
 local: setup-synth
 	$(PY) -m tests.localedge
 
-# What the storefront costs a month at the traffic in apps/storefront/usage.toml (see README, "What it costs").
+# What the storefront costs a month at the traffic in apps/storefront/usage.toml (see docs/cost.md).
 COST := $(PY) -m constructs_lib.cost cdk.out --usage apps/storefront/usage.toml
 cost: synth
 	$(COST)
 
-# Redraws docs/storefront-cost.svg and prints the README's table; the tests fail while either is stale.
+# Redraws docs/storefront-cost.svg and prints the table of docs/cost.md; the tests fail while either is stale.
 cost-docs: synth
 	$(COST) --levels 1e5,1e7,1e9 --chart docs/storefront-cost.svg
 

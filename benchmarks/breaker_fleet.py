@@ -68,7 +68,7 @@ CALL_SECONDS = 0.02
 PARTITION_READS = PARTITION_READ_UNITS
 PARTITION_WRITES = PARTITION_WRITE_UNITS
 TARGET_CONTAINERS = 20_000
-#: The read copies that hold TARGET_CONTAINERS (README, "The breaker at scale").
+#: The read copies that hold TARGET_CONTAINERS (docs/patterns/circuit-breaker.md, "The breaker at scale").
 FLEET_COPIES = 32
 #: The breaker settings of every run; a short open period keeps the recovery scenarios short.
 SETTINGS: dict[str, Any] = {"open_duration": 3.0, "max_open_duration": 12.0, "success_threshold": 3}

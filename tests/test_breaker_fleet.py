@@ -417,7 +417,7 @@ class TestThrottling:
 
 
 SIZES = (100, 300)
-#: The read copies the README recommends for fleets up to 20,000 containers.
+#: The read copies the docs recommend for fleets up to 20,000 containers.
 FLEET_COPIES = fleet.FLEET_COPIES
 
 

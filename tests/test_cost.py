@@ -927,7 +927,7 @@ def test_lite_and_essentials_share_one_free_allowance():
 
 def test_the_12_month_allowances_carry_the_2025_caveat(assembly, capsys):
     """Accounts created on or after 2025-07-15 get credits instead of the 12-month allowances (AWS Free
-    Tier, https://aws.amazon.com/free/): the help, the report's notes (with --free-tier all) and the README
+    Tier, https://aws.amazon.com/free/): the help, the report's notes (with --free-tier all) and docs/cost.md
     say so."""
     with pytest.raises(SystemExit):
         main(["--help"])
@@ -936,7 +936,7 @@ def test_the_12_month_allowances_carry_the_2025_caveat(assembly, capsys):
     assert "accounts created before 2025-07-15" in capsys.readouterr().out
     assert main([str(assembly), "--free-tier", "always"]) == 0
     assert "2025-07-15" not in capsys.readouterr().out
-    assert "2025-07-15" in (REPO_ROOT / "README.md").read_text()
+    assert "2025-07-15" in (REPO_ROOT / "docs" / "cost.md").read_text()
 
 
 def test_a_toml_file_that_ends_too_soon_names_its_last_line(assembly, tmp_path, capsys):

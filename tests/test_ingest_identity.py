@@ -401,7 +401,7 @@ def test_the_template_reads_the_caller_only_from_the_authorizer_context(cognito)
 def test_the_option_is_documented_with_its_attribute_names():
     from tests.harness import REPO_ROOT
 
-    readme = (REPO_ROOT / "README.md").read_text()
+    readme = (REPO_ROOT / "docs" / "patterns" / "ingest.md").read_text()
     for name in ("caller.sub", "caller.arn", "caller.account", "caller.principalId", "caller.apiKeyId"):
         assert f"`{name}`" in readme
 

@@ -601,25 +601,6 @@ def test_a_snapstart_function_with_an_immutable_role_warns_that_its_logs_could_b
     assert any("logs could be lost" in w for w in constructs_lib_warnings(stack))
 
 
-# ---------------------------------------------------------------------------- the README's own examples
-
-
-def test_the_readmes_pause_example_passes_untouched():
-    readme = (REPO_ROOT / "README.md").read_text()
-    section = readme[readme.index("### Pausing a queue consumer") :]
-    code = section[
-        section.index("```python") + len("```python") : section.index("```", section.index("```python") + 9)
-    ]
-    stack = new_stack()
-    namespace = {"self": stack, "consumer": make_function(stack), "QueueBufferedIngest": QueueBufferedIngest}
-    namespace["CircuitBreaker"] = CircuitBreaker
-    exec(code, namespace)
-    assert constructs_lib_warnings(stack) == [], "the documented composition gets no warning"
-    from constructs_lib import ConsumerPause
-
-    assert isinstance(namespace["pause"], ConsumerPause)
-
-
 def test_an_object_of_the_wrong_kind_is_named_by_its_class_not_its_address(stack):
     from aws_cdk import aws_lambda_event_sources as event_sources
 

@@ -218,7 +218,7 @@ def test_an_invited_customer_enrols_totp_signs_in_with_a_code_and_is_charged_the
     # Charged once, as the customer whose token it was, at the price the page showed from the catalog.
     [(customer, _, amount)] = storefront["payments"].calls
     assert (customer, amount) == (sub, Decimal(shown_price.removeprefix("$")) * 2)
-    # The README's screenshot: refreshed on purpose with UPDATE_SCREENSHOT=1, never as a side effect.
+    # The docs' screenshot: refreshed on purpose with UPDATE_SCREENSHOT=1, never as a side effect.
     shot = SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") == "1" else tmp_path / SCREENSHOT.name
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000

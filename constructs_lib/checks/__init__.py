@@ -1,6 +1,6 @@
 """A policy pack of this library's rules, for the whole app: ``ServerlessPatternsChecks``.
 
-Each rule lives in its own module under ``rules/``; ``ALL_RULES`` lists them in the README's order.
+Each rule lives in its own module under ``rules/``; ``ALL_RULES`` lists them in the order of the pack's page.
 
 The pack and its rules are imported lazily: the template model (``_model``, ``_assembly``) that the cost
 model shares imports without aws_cdk, so ``python -m constructs_lib.cost`` never starts jsii's runtime.

@@ -187,7 +187,7 @@ class Attachments:
                 f"them reads circuit '{circuit_id}''s one state item once a cache period: DynamoDB serves "
                 "one item about 3,000 reads a second, which holds about "
                 f"{ONE_ITEM_CONTAINERS:,} busy containers; pass read_copies=32 to attach() (fleet mode, "
-                'README "The breaker at scale")',
+                'see docs/patterns/circuit-breaker.md, "The breaker at scale")',
             )
 
 

@@ -481,7 +481,7 @@ PLANS: tuple[Plan, ...] = (
 
 
 def price_rows(meters: Iterable[Meter]) -> list[dict[str, Any]]:
-    """The table as rows (for ``--format json`` and the README)."""
+    """The table as rows (for ``--format json`` and the docs)."""
     return [
         {
             "meter": meter.key,

@@ -50,7 +50,7 @@ class Usage:
         powertools_metrics_per_function: Custom metrics each Powertools function emits. Default 1.
         resources: The month's volumes of single resources, by part of the resource's construct path:
             ``[resources."Stack/Orders"] messages = 2e6``. Each volume replaces what the model would
-            derive for it; which volumes a resource takes depends on its type (see the README). Default:
+            derive for it; which volumes a resource takes depends on its type (see docs/cost.md). Default:
             none.
     """
 

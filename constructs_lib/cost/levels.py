@@ -1,4 +1,4 @@
-"""The same app at several traffic levels: the README's table and chart."""
+"""The same app at several traffic levels: the docs' table and chart."""
 
 from __future__ import annotations
 

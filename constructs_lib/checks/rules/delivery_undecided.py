@@ -21,7 +21,7 @@ from . import (
     delivery_subscriptions,
 )
 
-#: The edge families, in the README's order; each module also holds its rule.
+#: The edge families, in the order of the pack's page; each module also holds its rule.
 FAMILY_MODULES = (
     delivery_alarm_actions,
     delivery_event_targets,
