@@ -542,7 +542,8 @@ def _origin_key(
         secret,
         "AwsSolutions::AwsSolutions-SMG4",
         "An API Gateway API key that CloudFront sends as an origin header; both read it at deploy "
-        "time, so it rotates by raising origin_secret_generation (see docs/patterns/cdn.md), not by a rotator",
+        "time, so it rotates by raising origin_secret_generation (see docs/patterns/cdn.md), not by a "
+        "rotator",
     )
     acknowledge(
         secret,

@@ -127,9 +127,10 @@ class CircuitBreaker(Construct):
         Durations may hold fractions of a second (``Duration.millis(500)``), as the runtime's do.
 
         ``read_copies`` (1 to 64; default 1) puts the circuit in fleet mode for functions that run more
-        than about 1,000 containers at once: 32 holds to 20,000 (docs/patterns/circuit-breaker.md, "The breaker at scale"). The grant
-        already covers the copies, which are items of the same table. Every function on one circuit must
-        use the same value, and the runtime refuses another (one circuit, one mode).
+        than about 1,000 containers at once: 32 holds to 20,000 (docs/patterns/circuit-breaker.md, "The
+        breaker at scale"). The grant already covers the copies, which are items of the same table.
+        Every function on one circuit must use the same value, and the runtime refuses another (one
+        circuit, one mode).
 
         ``expected_containers`` (fleet mode only; default: the function's reserved concurrency, else
         unknown) is how many of the function's containers call the circuit at once at peak. In fleet mode

@@ -51,8 +51,8 @@ class BreakerSettings:
             about 1,000 containers calling at once. Above 1 the breaker is in fleet mode: transitions are
             copied to that many items, a container counts its failures locally and writes them with its
             next read, and only one container per copy may try a half-open probe at a time. 32 holds to
-            20,000 containers (docs/patterns/circuit-breaker.md, "The breaker at scale"). At most 64. One circuit has one value:
-            every container on it must read the copies that every transition writes.
+            20,000 containers (docs/patterns/circuit-breaker.md, "The breaker at scale"). At most 64. One
+            circuit has one value: every container on it must read the copies that every transition writes.
     """
 
     failure_threshold: int = 5
