@@ -105,6 +105,25 @@ def prefix_grant(scope: Construct, broken: bool) -> None:
     fn.add_to_role_policy(iam.PolicyStatement(actions=READ, resources=[arn_in(scope, "sqs", f"{prefix}-*")]))
 
 
+def queue_policy_by_url(scope: Construct, broken: bool) -> None:
+    """A queue policy written with L1 naming its queue by URL, as a string (no reference to the queue)."""
+    stack = cdk.Stack.of(scope)
+    name = f"{stack.stack_name}-orders"
+    topic, queue = sns.Topic(scope, "Topic"), sqs.Queue(scope, "Queue", queue_name=name)
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com" if broken else "sns.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": arn_in(scope, "sqs", name),
+        "Condition": {"ArnEquals": {"aws:SourceArn": topic.topic_arn}},
+    }
+    url = f"https://sqs.{stack.region}.amazonaws.com/{stack.account}/{name}"
+    sqs.CfnQueuePolicy(scope, "Policy", queues=[url], policy_document={"Statement": [statement]})
+    sns.Subscription(
+        scope, "Subscription", topic=topic, endpoint=queue.queue_arn, protocol=sns.SubscriptionProtocol.SQS
+    )
+
+
 # ---------------------------------------------------------------------------------------- managed policies
 
 
@@ -294,6 +313,7 @@ __all__ = [
     "permissions_boundary",
     "prefix_grant",
     "prefix_source_arn",
+    "queue_policy_by_url",
     "rule_to_log_group",
     "unrelated_managed_policy",
 ]

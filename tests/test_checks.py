@@ -962,6 +962,7 @@ ISSUE_PAIRS: dict[str, tuple[str | PairBuild, str, str]] = {
     "AliasOnlyPermission": (pairs.alias_only_permission, "DeliveryEventTargets", ""),
     "PrefixSource": (pairs.prefix_source_arn, "DeliverySubscriptions", ""),
     "PrefixGrant": (pairs.prefix_grant, "DeliveryEventSourceMappings", ""),
+    "QueuePolicyByUrl": (pairs.queue_policy_by_url, "DeliverySubscriptions", ""),
     "AppManagedPolicy": (pairs.app_managed_policy, "DeliveryEventSourceMappings", ""),
     "UnrelatedManagedPolicy": (pairs.unrelated_managed_policy, "DeliveryEventSourceMappings", ""),
     "PermissionsBoundary": (pairs.permissions_boundary, "DeliveryEventSourceMappings", ""),
@@ -1660,3 +1661,59 @@ def test_the_cost_model_prices_every_resource_of_the_corpus(corpus, form):
     from tests.test_apps import assert_every_resource_costed
 
     assert_every_resource_costed(corpus[form])
+
+
+def test_a_target_the_pack_does_not_model_is_named_with_its_type():
+    """A rule's target of a type the pack does not model is undecided, and says which type, once."""
+    from constructs_lib.checks.rules.delivery_undecided import delivery_edges
+
+    trust = {
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ]
+    }
+    template = {
+        "Resources": {
+            "Project": {"Type": "AWS::CodeBuild::Project", "Properties": {}},
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": trust}},
+            "Rule": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "ScheduleExpression": "rate(1 hour)",
+                    "Targets": [
+                        {
+                            "Id": "t",
+                            "Arn": {"Fn::GetAtt": ["Project", "Arn"]},
+                            "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+                        }
+                    ],
+                },
+            },
+        }
+    }
+    [edge] = delivery_edges(Templates([Stack("Build", "Build.template.json", template)]))
+    assert edge.decision.allowed is None
+    why = "Build/Project is an AWS::CodeBuild::Project, which the pack does not model as the target of this"
+    assert why in edge.decision.why
+
+
+def test_a_conditional_target_says_so():
+    """An alarm action that is one topic or another by a condition: undecided, named as conditional."""
+    from constructs_lib.checks.rules.delivery_undecided import delivery_edges
+
+    template = {
+        "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-1"]}},
+        "Resources": {
+            "Pager": {"Type": "AWS::SNS::Topic"},
+            "Mail": {"Type": "AWS::SNS::Topic"},
+            "Alarm": {
+                "Type": "AWS::CloudWatch::Alarm",
+                "Properties": {"AlarmActions": [{"Fn::If": ["IsProd", {"Ref": "Pager"}, {"Ref": "Mail"}]}]},
+            },
+        },
+    }
+    [edge] = delivery_edges(Templates([Stack("Alarms", "Alarms.template.json", template)]))
+    assert (edge.decision.allowed, edge.decision.why) == (
+        None,
+        "its target is conditional (Fn::If on IsProd), so its policies cannot be read",
+    )

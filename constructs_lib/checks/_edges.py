@@ -27,7 +27,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._context import Context, assume_call, kms_call, role_call, s3_call, secure, service_call
-from ._env import NO_VALUE, account_of, lookup, render, render_arn, resolve, same_account, unknown_why
+from ._env import (
+    NO_VALUE,
+    account_of,
+    fn_if_conditions,
+    lookup,
+    render,
+    render_arn,
+    resolve,
+    same_account,
+    unknown_why,
+)
 from ._iam import Decision, Policies, Principal, Request, Statement, action_matches, decide, role_arn_of
 from ._lambda import FUNCTION, invoked_arn, invoked_function
 from ._model import Resource, Stack, Templates
@@ -434,6 +444,14 @@ def called(
     return f"{rendered} is not defined in this app, so its policies cannot be read"
 
 
+def not_in_app(value: Any, what: str) -> str:
+    """Why an edge's ``what`` (its role, its function...) cannot be read: conditional (an ``Fn::If``
+    between two), or not defined in this app."""
+    if fn_if_conditions(value):
+        return f"its {what} {unknown_why(value)}, so its policies cannot be read"
+    return f"its {what} is not defined in this app, so its policies cannot be read"
+
+
 def deliver(
     templates: Templates,
     principal: Principal,
@@ -526,11 +544,12 @@ def values_at(value: Any) -> list[Any]:
 
 
 def _present_branch(value: Any) -> Any:
-    """``x`` of ``Fn::If [c, x, AWS::NoValue]`` (or of ``[c, AWS::NoValue, x]``), else None."""
+    """``x`` of ``Fn::If [c, x, AWS::NoValue]`` (or of ``[c, AWS::NoValue, x]``, or with ``[]`` for
+    ``AWS::NoValue``), else None."""
     argument = value.get("Fn::If") if isinstance(value, Mapping) and len(value) == 1 else None
     if not isinstance(argument, list) or len(argument) != 3:
         return None
-    branches = [b for b in argument[1:] if b != NO_VALUE]
+    branches = [b for b in argument[1:] if b != NO_VALUE and b != []]
     return branches[0] if len(branches) == 1 else None
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from ._model import Resource, Stack, Templates
@@ -449,8 +450,8 @@ _NAME_KEY = "\x00"
 _UNKNOWN_NAME = "\x00unknown"
 
 
-#: IAM names are global: a role's name means that role in every region of its account.
-_GLOBAL = ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy")
+#: IAM and S3 names are global: a role's or bucket's name means it in every region of its account.
+_GLOBAL = ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy", "AWS::S3::Bucket")
 
 
 def _name_key(stack: Stack, name: str, *, global_: bool = False) -> str:
@@ -490,10 +491,14 @@ def might_name(templates: Templates, stack: Stack, rendered: str | None, *types:
             unsure = None in (same_account(account, account_of(stack)), regions)
             if name == rendered and unsure:
                 return True
-        elif is_symbolic(key) and re.fullmatch(_placeholders_as_patterns(key), rendered):
+        elif is_symbolic(key) and _placeholders_as_patterns(key).fullmatch(rendered):
             return True
     return False
 
 
-def _placeholders_as_patterns(value: str) -> str:
-    return re.escape(value).replace(re.escape(ACCOUNT), r"\d{12}").replace(re.escape(REGION), r"[a-z0-9-]+")
+@cache
+def _placeholders_as_patterns(value: str) -> re.Pattern[str]:
+    pattern = (
+        re.escape(value).replace(re.escape(ACCOUNT), r"\d{12}").replace(re.escape(REGION), r"[a-z0-9-]+")
+    )
+    return re.compile(pattern)

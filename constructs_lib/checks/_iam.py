@@ -444,8 +444,10 @@ def _within_boundary(request: Request, policies: Policies) -> Decision:
     if found is None:
         return Decision(None, f"cannot decide whether {statement} allows {action}: {reason}")
     if found is False:
-        name = policies.boundary[0].where if policies.boundary else "the permissions boundary"
-        return Decision(False, f"the role's permissions boundary ({name}) does not allow {action}")
+        name = policies.boundary[0].where if policies.boundary else "the role's permissions boundary"
+        return Decision(
+            False, f"no statement of {name} allows {action} (a role's boundary must allow what it calls too)"
+        )
     return Decision(True, "allowed")
 
 

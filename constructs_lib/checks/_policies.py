@@ -243,15 +243,18 @@ class RolePolicies:
 
 
 def role_policies(templates: Templates, role: Resource) -> RolePolicies:
-    """What a role's calls are allowed by: its inline policies, the ``AWS::IAM::Policy`` and
-    ``ManagedPolicy`` resources that name it (by reference or by name), the managed policies it lists in
-    ``ManagedPolicyArns`` (those of the app read, AWS's Lambda execution policies as published), and its
-    permissions boundary."""
+    """What a role's calls are allowed by: its inline policies, the ``AWS::IAM::Policy``,
+    ``ManagedPolicy`` and ``RolePolicy`` resources that name it (by reference or by name), the managed
+    policies it lists in ``ManagedPolicyArns`` (those of the app read, AWS's Lambda execution policies as
+    published), and its permissions boundary."""
 
     def build() -> dict[Resource, list[Resource]]:
         found: dict[Resource, list[Resource]] = {}
-        for policy in templates.of_type("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
-            roles, unknown = named_targets(templates, policy, "Roles", ROLE)
+        for policy in templates.of_type(
+            "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy"
+        ):
+            key = "RoleName" if policy.type == "AWS::IAM::RolePolicy" else "Roles"
+            roles, unknown = named_targets(templates, policy, key, ROLE)
             for named in roles:
                 found.setdefault(named, []).append(policy)
             if unknown:

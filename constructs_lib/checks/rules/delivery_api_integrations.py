@@ -39,6 +39,7 @@ from .._edges import (
     guarded,
     label,
     may,
+    not_in_app,
     role_may,
     trusts,
 )
@@ -224,7 +225,7 @@ def _service(
         why = (
             "it has no credentials role, so API Gateway cannot call the service"
             if given is None
-            else "its credentials role is not defined in this app, so its policies cannot be read"
+            else not_in_app(given, "credentials role")
         )
         return edge(FAMILY, source, where, action, Decision(False if given is None else None, why), FIX)
     kinds = _TARGETS.get(action.split(":")[0], ("-",))

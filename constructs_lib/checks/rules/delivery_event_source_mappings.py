@@ -20,6 +20,7 @@ from .._edges import (
     label,
     mapping,
     may,
+    not_in_app,
     role_of_function,
     target_of,
 )
@@ -116,8 +117,9 @@ def read(
             )
         name = label(consumer) if consumer else f"the stream of {label(stream)}"
         return edge(family, source, location, name, combine(*decisions), fix)
-    shown = render(templates, source.stack, value) or "a value only deploy time knows"
-    decision = Decision(None, f"its source {shown} is not defined in this app")
+    shown = render(templates, source.stack, value)
+    why = f"its source {shown} is not defined in this app" if shown else not_in_app(value, "source")
+    decision = Decision(None, why)
     return edge(family, source, location, "its source", decision, fix)
 
 

@@ -29,6 +29,7 @@ from .._edges import (
     label,
     mapping,
     may,
+    not_in_app,
     source_call,
     target_of,
     trusts,
@@ -121,7 +122,7 @@ def _to_logs(templates: Templates, rule: Resource, group: Resource) -> Decision:
 def _with_role(templates: Templates, rule: Resource, target: Mapping[str, Any], where: str) -> Edge:
     role = resolve(templates, rule.stack, target.get("RoleArn"), ROLE)
     if role is None:
-        why = "its role is not defined in this app, so its policies cannot be read"
+        why = not_in_app(target.get("RoleArn"), "role")
         return edge(FAMILY, rule, f"{where}.RoleArn", "its target", Decision(None, why), FIX)
     name, decision = deliver(
         templates, Principal(role=role), rule.stack, target.get("Arn"), kinds=POLICY_TARGETS + ROLE_TARGETS
@@ -143,7 +144,7 @@ def _schedule(templates: Templates, schedule: Resource) -> Iterator[Edge]:
         if value is None:
             continue
         if role is None:
-            decision = Decision(None, "its role is not defined in this app, so its policies cannot be read")
+            decision = Decision(None, not_in_app(target.get("RoleArn"), "role"))
             yield edge(FAMILY, schedule, location, "its target", decision, FIX)
             continue
         rendered = render(templates, schedule.stack, value) or ""

@@ -24,6 +24,7 @@ from .._edges import (
     label,
     mapping,
     may,
+    not_in_app,
     target_of,
     trusts,
 )
@@ -52,7 +53,7 @@ def edges(templates: Templates) -> Iterator[Edge]:
 def _pipe(templates: Templates, pipe: Resource) -> Iterator[Edge]:
     role = resolve(templates, pipe.stack, pipe.props.get("RoleArn"), ROLE)
     if role is None:
-        decision = Decision(None, "its role is not defined in this app, so its policies cannot be read")
+        decision = Decision(None, not_in_app(pipe.props.get("RoleArn"), "role"))
         yield edge(FAMILY, pipe, "Properties.RoleArn", "its source and target", decision, FIX)
         return
     trust = trusts(

@@ -27,6 +27,7 @@ from .._edges import (
     label,
     mapping,
     may,
+    not_in_app,
     role_may,
     trusts,
 )
@@ -70,7 +71,9 @@ def _tasks(templates: Templates, machine: Resource) -> Iterator[Edge]:
     tree = _definition(templates, machine, tokens)
     if tree is None or role is None:
         why = (
-            "its definition is not known at synth" if tree is None else "its role is not defined in this app"
+            "its definition is not known at synth"
+            if tree is None
+            else not_in_app(machine.props.get("RoleArn"), "role")
         )
         yield edge(FAMILY, machine, where, "its tasks", Decision(None, why), FIX)
         return
