@@ -7,7 +7,13 @@ its resource type (``arn:aws:sqs:eu-west-1:111111111111:«S/Q.QueueName»``). ``
 ``«Region»``. Two values that name the same thing render to the same string, so IAM's wildcards
 can be matched on them as on literal ARNs, and an account written as a literal in one place and as
 ``AWS::AccountId`` in a stack that deploys to it compares equal. A value synth cannot know (a parameter,
-an import from outside the app, ``Fn::Select``...) renders to None: "cannot decide".
+an import from outside the app, ``Fn::Select``, an ``Fn::If`` whose branches differ...) renders to None:
+"cannot decide".
+
+A name CloudFormation generates renders as a symbol with its known shape (``«S/Q|Orders-#-#»``: a queue
+of stack ``Orders``), so a literal pattern meets it as IAM would meet the deployed name (see
+:mod:`._conditions`). A Lambda alias or version renders as its function's ARN with the qualifier, and a
+role's ARN holds its path. :func:`lookup` finds a resource of the app by a literal name, ARN or URL.
 """
 
 from __future__ import annotations

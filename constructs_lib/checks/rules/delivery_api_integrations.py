@@ -56,7 +56,9 @@ FIX = (
     "may call the action on the target, key included (queue.grant_send_messages(role), "
     "state_machine.grant_start_execution(role), table.grant_write_data(role)); for a Lambda integration "
     "without credentials, add a Lambda permission for apigateway.amazonaws.com whose SourceArn covers this "
-    "method on every stage (LambdaIntegration and HttpLambdaIntegration do)"
+    "method on every stage (LambdaIntegration and HttpLambdaIntegration do), and one whose SourceArn is "
+    "the authorizer (.../authorizers/<id>) for a Lambda authorizer (TokenAuthorizer, HttpLambdaAuthorizer "
+    "do); an S3 path integration needs s3:PutObject/GetObject/DeleteObject on the objects (bucket.grant_put)"
 )
 #: The resource types each service's integration acts on.
 _TARGETS = {

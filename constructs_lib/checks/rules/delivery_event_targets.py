@@ -52,7 +52,10 @@ FIX = (
     "or topic policy statement conditioned on aws:SourceArn = the rule), and a key it may use: SSE-SQS or a "
     "customer managed key whose policy grants the service (AWS managed keys never do). A target called "
     "with a role (an event bus, a state machine, a stream) and a schedule need a role that trusts the "
-    "service and is allowed the target's action (events:PutEvents, states:StartExecution...)"
+    "service and is allowed the target's action (events:PutEvents, states:StartExecution, "
+    "events:InvokeApiDestination...); a log group target needs a CloudWatch Logs resource policy that lets "
+    "events.amazonaws.com create streams and put events (targets.CloudWatchLogGroup writes one); grant an "
+    "alias's or version's ARN when the target invokes one"
 )
 _UNIVERSAL = re.compile(r"^arn:[^:]*:scheduler:::aws-sdk:(?P<service>[a-z0-9-]+):(?P<api>[A-Za-z0-9]+)$")
 

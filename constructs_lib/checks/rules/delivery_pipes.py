@@ -41,7 +41,8 @@ FIX = (
     "Give the pipe a role that trusts pipes.amazonaws.com and may read the source "
     "(queue.grant_consume_messages, table.grant_stream_read, stream.grant_read), invoke the enrichment "
     "(function.grant_invoke, states:StartSyncExecution) and send to the target (queue.grant_send_messages, "
-    "topic.grant_publish, events:PutEvents, states:StartExecution), keys included"
+    "topic.grant_publish, events:PutEvents, states:StartExecution) and to a stream source's dead-letter "
+    "queue or topic, keys included"
 )
 TARGETS = (QUEUE, TOPIC, FUNCTION, EVENT_BUS, STATE_MACHINE, KINESIS, FIREHOSE)
 

@@ -37,7 +37,8 @@ FIX = (
     "Allow the publishing service (sns.amazonaws.com or s3.amazonaws.com, with aws:SourceArn = the topic "
     "or bucket) in the queue or topic policy, or with a Lambda permission, and encrypt the target with "
     "SSE-SQS or a customer managed key that grants the service (an AWS managed key never can); a Firehose "
-    "subscription needs a role that trusts sns.amazonaws.com and may firehose:PutRecord(Batch)"
+    "subscription needs a role that trusts sns.amazonaws.com and may firehose:PutRecord(Batch); a "
+    "subscription's dead-letter queue needs the same Allow for sns.amazonaws.com and a key that grants it"
 )
 #: (configurations, the target's key in AWS::S3::Bucket, in aws-cdk-lib's Custom::S3BucketNotifications)
 _NOTIFICATIONS = (
