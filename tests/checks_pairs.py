@@ -262,6 +262,30 @@ def rule_to_log_group(scope: Construct, broken: bool) -> None:
                 child.add_property_override("Create", json.dumps(call))
 
 
+def rule_to_api_destination(scope: Construct, broken: bool) -> None:
+    """EventBridge → an API destination, with the target's role (events:InvokeApiDestination)."""
+    connection = events.Connection(
+        scope,
+        "Connection",
+        authorization=events.Authorization.api_key("x-api-key", cdk.SecretValue.unsafe_plain_text("pairs")),
+    )
+    destination = events.ApiDestination(
+        scope, "Destination", connection=connection, endpoint="https://example.com/orders"
+    )
+    role = iam.Role(scope, "RuleRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"))
+    events.Rule(
+        scope,
+        "Rule",
+        schedule=events.Schedule.rate(Duration.minutes(5)),
+        targets=[targets.ApiDestination(destination, event_role=role)],
+    )
+    if broken:
+        policy = role.node.find_child("DefaultPolicy").node.default_child
+        assert isinstance(policy, iam.CfnPolicy)
+        nothing = [{"Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": "*"}]
+        policy.add_property_override("PolicyDocument.Statement", nothing)
+
+
 def minimum_tls_bucket(scope: Construct, broken: bool) -> None:
     """An OAC bucket with minimum_tls_version (a NumericLessThan Deny on s3:TlsVersion). CloudFront
     connects with TLS 1.2 or 1.3; the broken twin's Deny covers both."""
@@ -314,6 +338,7 @@ __all__ = [
     "prefix_grant",
     "prefix_source_arn",
     "queue_policy_by_url",
+    "rule_to_api_destination",
     "rule_to_log_group",
     "unrelated_managed_policy",
 ]

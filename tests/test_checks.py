@@ -971,6 +971,7 @@ ISSUE_PAIRS: dict[str, tuple[str | PairBuild, str, str]] = {
     "ConditionalQueueKey": (pairs.conditional_queue_key, "DeliveryUndecided", ""),
     "OrganizationGuard": (pairs.organization_guard, "DeliverySubscriptions", ""),
     "RuleToLogGroup": (pairs.rule_to_log_group, "DeliveryUndecided", ""),
+    "RuleToApiDestination": (pairs.rule_to_api_destination, "DeliveryEventTargets", ""),
     "MinimumTlsBucket": (pairs.minimum_tls_bucket, "DeliveryCloudFrontOrigins", ""),
     "GuessedSdkAction": (pairs.guessed_sdk_action, "DeliveryUndecided", ""),
 }
