@@ -39,7 +39,7 @@ def rules_table() -> str:
     for rule in ALL_RULES:
         cells = (
             f"`{rule.id}`",
-            rule.severity or "error (the pack's severity)",
+            rule.severity_note or rule.severity or "error (the pack's severity)",
             rule.summary,
             rule.fix,
             f'`acknowledge(construct, "{rule.acknowledgment_id}", reason)`',

@@ -44,6 +44,7 @@ from constructs import Construct
 from constructs_lib import ConstructsLibValidationError, acknowledge, testing
 from constructs_lib.checks import ALL_RULES, ServerlessPatternsChecks, run_rules
 from constructs_lib.checks._model import Stack, Templates
+from tests import checks_pairs as pairs
 from tests.corpus import expect
 from tests.corpus.apps import ENV as CORPUS_ENV
 from tests.corpus.kinds import KINDS, deny_only
@@ -567,7 +568,11 @@ CASES: dict[str, dict[str, dict[str, Build]]] = {
         "passes": {"": lambda s: sqs_consumer(s)},
     },
     "SqsVisibilityTimeout": {
-        "trips": {"": lambda s: sqs_consumer(s, visibility=179)},
+        # Under the function's timeout Lambda refuses the mapping (an error); under 6 x it, a warning.
+        "trips": {
+            "": lambda s: sqs_consumer(s, visibility=20),
+            "UnderGuidance": lambda s: sqs_consumer(s, visibility=179),
+        },
         "passes": {"": lambda s: sqs_consumer(s, visibility=180)},
     },
     "SqsConsumerConcurrency": {
@@ -926,7 +931,9 @@ ISSUE_PAIRS: dict[str, tuple[str | PairBuild, str, str]] = {
     "TwoQueuePolicies": (_two_queue_policies, "DeliveryEventTargets", ""),
     "TwoTopicPolicies": (_two_topic_policies, "DeliveryAlarmActions", ""),
     "NotPrincipalBucketLock": (_bucket_locked_to_a_role, "DeliveryCloudFrontOrigins", ""),
-    "PermissionForAnOrganization": (_permission_for_an_organization, "DeliveryUndecided", ""),
+    # A service principal is in no organization: a permission conditioned on aws:PrincipalOrgID never
+    # admits EventBridge (the issue first asked for undecided; the key's availability decides it).
+    "PermissionForAnOrganization": (_permission_for_an_organization, "DeliveryEventTargets", ""),
     # Never seen.
     "AlarmInNestedStackToManagedKey": (_nested_alarm, "DeliveryAlarmActions", ""),
     "S3LambdaDestination": ("BucketFunction", "DeliverySubscriptions", ""),
@@ -951,6 +958,22 @@ ISSUE_PAIRS: dict[str, tuple[str | PairBuild, str, str]] = {
     "FunctionUrlOacWithoutInvokeFunction": (_url_without_invoke_function, "DeliveryCloudFrontOrigins", ""),
     "EventTargetDeadLetterQueueWithoutPolicy": ("RuleDeadLetterQueue", "DeliveryEventTargets", ""),
     "CognitoPoolWithoutClient": ("CognitoAuthorizer", "DeliveryCognitoAuthorizers", ""),
+    # Found on plain apps as teams write them (the corpus's kinds_wiring covers the edges themselves).
+    "AliasOnlyPermission": (pairs.alias_only_permission, "DeliveryEventTargets", ""),
+    "PrefixSource": (pairs.prefix_source_arn, "DeliverySubscriptions", ""),
+    "PrefixGrant": (pairs.prefix_grant, "DeliveryEventSourceMappings", ""),
+    "QueuePolicyByUrl": (pairs.queue_policy_by_url, "DeliverySubscriptions", ""),
+    "AppManagedPolicy": (pairs.app_managed_policy, "DeliveryEventSourceMappings", ""),
+    "UnrelatedManagedPolicy": (pairs.unrelated_managed_policy, "DeliveryEventSourceMappings", ""),
+    "PermissionsBoundary": (pairs.permissions_boundary, "DeliveryEventSourceMappings", ""),
+    "AwsManagedBoundary": (pairs.aws_managed_boundary, "DeliveryUndecided", ""),
+    "ConditionalPermission": (pairs.conditional_permission, "DeliveryUndecided", ""),
+    "ConditionalQueueKey": (pairs.conditional_queue_key, "DeliveryUndecided", ""),
+    "OrganizationGuard": (pairs.organization_guard, "DeliverySubscriptions", ""),
+    "RuleToLogGroup": (pairs.rule_to_log_group, "DeliveryUndecided", ""),
+    "RuleToApiDestination": (pairs.rule_to_api_destination, "DeliveryEventTargets", ""),
+    "MinimumTlsBucket": (pairs.minimum_tls_bucket, "DeliveryCloudFrontOrigins", ""),
+    "GuessedSdkAction": (pairs.guessed_sdk_action, "DeliveryUndecided", ""),
 }
 
 
@@ -1080,11 +1103,32 @@ def test_findings_name_the_construct_path_the_location_and_the_fix(report):
     [construct] = violation["violatingConstructs"]
     assert construct["constructPath"] == "SqsVisibilityTimeout-trips/Queue/Resource"
     assert construct["cloudFormationResource"]["propertyPaths"] == ["Properties.VisibilityTimeout"]
-    assert "179 s, under 6 x 30 s" in violation["description"]
-    assert "= 180 s" in violation["description"]
+    assert "20 s, under the 30 s timeout of" in violation["description"]
+    assert "Lambda refuses to create the mapping" in violation["description"]
     assert "visibility_timeout" in violation["suggestedFix"]
     assert violation["severity"] == "error"
     assert report["pack"]["conclusion"] == "failure"
+
+
+def _violations_of(report: dict[str, Any], stack: str) -> list[dict[str, Any]]:
+    return [
+        v
+        for v in report["pack"]["violations"]
+        if v["violatingConstructs"][0]["constructPath"].split("/")[0] == stack
+    ]
+
+
+def test_best_practices_that_deploy_are_warnings_and_a_mapping_lambda_refuses_an_error(report):
+    """Lambda creates a mapping whose queue's visibility timeout is at least the function's: under AWS's
+    6 x guidance is a warning; so is an unbounded consumer, a risk rather than a failure."""
+    [guidance] = _violations_of(report, "SqsVisibilityTimeout-trips-UnderGuidance")
+    assert guidance["severity"] == "warning"
+    assert "179 s, under 6 x 30 s" in guidance["description"]
+    assert "= 180 s" in guidance["description"]
+    [unbounded] = _violations_of(report, "SqsConsumerConcurrency-trips")
+    assert unbounded["severity"] == "warning"
+    [refused] = _violations_of(report, "SqsVisibilityTimeout-trips")
+    assert refused["severity"] == "error"
 
 
 def test_the_snapstart_cloudfront_origin_is_flagged_on_the_distribution_too():
@@ -1400,10 +1444,45 @@ def test_a_deny_names_the_statement_that_decided(report, corpus):
 
 
 def test_undecided_names_what_the_pack_cannot_know(report, corpus):
-    [detail] = pair_outcome(report, corpus, "PermissionForAnOrganization", "explicit", "broken").details
-    assert "aws:PrincipalOrgID" in detail
     [detail] = pair_outcome(report, corpus, "QueuePolicyOnSourceAccount", "agnostic", "broken").details
     assert "aws:SourceAccount" in detail
+    [detail] = pair_outcome(report, corpus, "AwsManagedBoundary", "explicit", "broken").details
+    assert "its permissions boundary arn:aws:iam::aws:policy/PowerUserAccess cannot be read" in detail
+    [detail] = pair_outcome(report, corpus, "GuessedSdkAction", "explicit", "broken").details
+    assert "the pack takes sqs:GetQueueUrl for the sqs API getQueueUrl" in detail
+    [detail] = pair_outcome(report, corpus, "RuleToLogGroup", "agnostic", "broken").details
+    assert "one set outside the app may allow it" in detail
+
+
+def test_a_service_principal_is_in_no_organization_and_calls_from_no_vpc(report, corpus):
+    [detail] = pair_outcome(report, corpus, "PermissionForAnOrganization", "explicit", "broken").details
+    assert "events.amazonaws.com does not send aws:PrincipalOrgID" in detail
+    [detail] = pair_outcome(report, corpus, "OrganizationGuard", "agnostic", "broken").details
+    assert "(Sid 'OnlyTheOrganization') denies sqs:SendMessage" in detail
+
+
+def test_a_call_through_an_alias_is_not_the_function_s(report, corpus):
+    """A permission covers the ARN it names: the function's does not admit calls through an alias, nor
+    an alias's calls of the function."""
+    [detail] = pair_outcome(report, corpus, "AliasOnlyPermission", "explicit", "broken").details
+    assert "names it for arn:aws:lambda:eu-west-1:111111111111:function:«" in detail
+    assert ":live, not arn:aws:lambda:eu-west-1:111111111111:function:«" in detail
+
+
+def test_a_conditional_policy_or_value_is_undecided_and_says_so(report, corpus):
+    [detail] = pair_outcome(report, corpus, "ConditionalPermission", "explicit", "broken").details
+    assert re.search(
+        r"cannot decide whether Lambda permission /\S+, Statement\[0\] allows lambda:InvokeFunction: its "
+        r"policy exists only when the condition IsProd holds",
+        detail,
+    ), detail
+    [detail] = pair_outcome(report, corpus, "ConditionalQueueKey", "agnostic", "broken").details
+    why = detail.split("(DeliverySubscriptions): ", 1)[1]
+    assert why.startswith(
+        "its encryption is conditional (Fn::If on IsProd): when IsProd holds, refused (key "
+    )
+    assert "not defined in this app" not in why
+    assert "only deploy time" not in why
 
 
 def test_a_second_resource_policy_is_refused_with_the_reason(report, corpus):
@@ -1540,10 +1619,17 @@ OWN = {"Ref": "AWS::AccountId"}
         ({**DENY, "NotAction": "sns:Subscribe"}, False, "Statement[1] denies sns:Publish"),
         ({**DENY, "Action": "sns:*", "NotResource": "arn:aws:sns:*:*:other"}, False, "denies"),
         ({**DENY, "Action": "sns:*", "NotResource": "arn:aws:sns:*"}, True, ""),
+        ({**DENY, "Action": "sns:*", "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01"}}},
+         None, "the condition operator DateGreaterThan"),
         ({**DENY, "Action": "sns:*", "Condition": {"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}},
-         None, "the condition operator NumericLessThan"),
+         None, "the condition key aws:MultiFactorAuthAge"),
+        # A service principal is in no organization and calls from no VPC endpoint: the Deny applies.
         ({**DENY, "Action": "sns:*", "Condition": {"StringNotEquals": {"aws:PrincipalOrgPaths": "o-1/r-2/"}}},
-         None, "the condition key aws:PrincipalOrgPaths"),
+         False, "denies"),
+        ({**DENY, "Action": "sns:*", "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}},
+         False, "denies"),
+        ({**DENY, "Action": "sns:*", "Condition": {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}},
+         None, "the condition operator NotIpAddress"),
         ({**DENY, "Action": "sns:*", "Condition": {"StringNotEqualsIfExists": {"aws:SourceAccount": OWN}}},
          True, ""),
         ({**DENY, "Action": "sns:*", "Condition": {"Null": {"aws:SourceArn": "true"}}}, True, ""),
@@ -1576,3 +1662,59 @@ def test_the_cost_model_prices_every_resource_of_the_corpus(corpus, form):
     from tests.test_apps import assert_every_resource_costed
 
     assert_every_resource_costed(corpus[form])
+
+
+def test_a_target_the_pack_does_not_model_is_named_with_its_type():
+    """A rule's target of a type the pack does not model is undecided, and says which type, once."""
+    from constructs_lib.checks.rules.delivery_undecided import delivery_edges
+
+    trust = {
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ]
+    }
+    template = {
+        "Resources": {
+            "Project": {"Type": "AWS::CodeBuild::Project", "Properties": {}},
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": trust}},
+            "Rule": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "ScheduleExpression": "rate(1 hour)",
+                    "Targets": [
+                        {
+                            "Id": "t",
+                            "Arn": {"Fn::GetAtt": ["Project", "Arn"]},
+                            "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+                        }
+                    ],
+                },
+            },
+        }
+    }
+    [edge] = delivery_edges(Templates([Stack("Build", "Build.template.json", template)]))
+    assert edge.decision.allowed is None
+    why = "Build/Project is an AWS::CodeBuild::Project, which the pack does not model as the target of this"
+    assert why in edge.decision.why
+
+
+def test_a_conditional_target_says_so():
+    """An alarm action that is one topic or another by a condition: undecided, named as conditional."""
+    from constructs_lib.checks.rules.delivery_undecided import delivery_edges
+
+    template = {
+        "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-1"]}},
+        "Resources": {
+            "Pager": {"Type": "AWS::SNS::Topic"},
+            "Mail": {"Type": "AWS::SNS::Topic"},
+            "Alarm": {
+                "Type": "AWS::CloudWatch::Alarm",
+                "Properties": {"AlarmActions": [{"Fn::If": ["IsProd", {"Ref": "Pager"}, {"Ref": "Mail"}]}]},
+            },
+        },
+    }
+    [edge] = delivery_edges(Templates([Stack("Alarms", "Alarms.template.json", template)]))
+    assert (edge.decision.allowed, edge.decision.why) == (
+        None,
+        "its target is conditional (Fn::If on IsProd), so its policies cannot be read",
+    )

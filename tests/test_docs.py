@@ -41,6 +41,8 @@ def test_the_rules_table_has_a_row_per_rule_with_its_acknowledgment_id():
         assert row.startswith(f"| `{rule.id}` |")
         assert f'"{rule.acknowledgment_id}"' in row
         assert (rule.severity or "error") in row
+    [visibility] = [row for row in table if "SqsVisibilityTimeout" in row]
+    assert "warning under 6 x" in visibility
 
 
 def test_every_public_name_has_a_docstring():

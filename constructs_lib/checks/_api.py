@@ -106,15 +106,74 @@ def http_calls(templates: Templates, integration: Resource) -> list[Call] | str:
     return calls
 
 
-def service_action(templates: Templates, stack: Stack, uri: Any) -> tuple[str, str] | None:
-    """``(service, Action)`` of a REST AWS integration's URI (``...:sqs:path/...`` sends SendMessage)."""
+#: What an S3 path integration calls, by its HTTP method (S3's REST API: PUT Object, GET Object...).
+_S3_PATH_ACTIONS = {
+    "PUT": "PutObject",
+    "POST": "PutObject",
+    "GET": "GetObject",
+    "HEAD": "GetObject",
+    "DELETE": "DeleteObject",
+}
+
+
+def service_action(
+    templates: Templates, stack: Stack, uri: Any, http_method: Any = None
+) -> tuple[str, str] | str:
+    """``(service, Action)`` of a REST AWS integration's URI (``...:sqs:path/...`` sends SendMessage; an
+    S3 path integration's action follows its HTTP method), or why synth cannot tell."""
     match = _SERVICE_URI.match(render(templates, stack, uri) or "")
     if match is None:
-        return None
+        return "its integration's URI is not known at synth"
     service = match.group("service")
-    if match.group("kind") == "path":
-        return (service, "SendMessage") if service == "sqs" else (service, "")
-    return service, match.group("rest").split("&", 1)[0].split("/", 1)[0]
+    if match.group("kind") == "action":
+        return service, match.group("rest").split("&", 1)[0].split("/", 1)[0]
+    if service == "sqs":
+        return service, "SendMessage"
+    if service == "s3":
+        action = _S3_PATH_ACTIONS.get(str(http_method).upper())
+        if action is not None and "/" in match.group("rest").strip("/"):
+            return service, action
+        return (
+            f"the S3 path integration calls {http_method} on {match.group('rest') or 'the service root'}, "
+            "whose IAM action the pack does not model"
+        )
+    return f"the pack does not model the {service} service's path integrations"
+
+
+def authorizer_source_arn(templates: Templates, authorizer: Resource, key: str) -> str | None:
+    """The ``aws:SourceArn`` API Gateway sends when it invokes an authorizer's function:
+    ``arn:aws:execute-api:<region>:<account>:<api id>/authorizers/<authorizer id>``."""
+    api = resolve(templates, authorizer.stack, authorizer.props.get(key), REST_API, HTTP_API)
+    if api is None:
+        return None
+    api_id = f"«{api.stack.name}/{api.logical_id}»"
+    authorizer_id = f"«{authorizer.stack.name}/{authorizer.logical_id}»"
+    prefix = f"arn:aws:execute-api:{region_of(api.stack)}:{account_of(api.stack)}"
+    return f"{prefix}:{api_id}/authorizers/{authorizer_id}"
+
+
+def spec_methods(api: Resource) -> list[tuple[str, str, Mapping[str, Any]]]:
+    """``(path, METHOD, x-amazon-apigateway-integration)`` of each operation of an inline OpenAPI
+    ``Body`` (a ``SpecRestApi`` from ``ApiDefinition.from_inline``)."""
+    paths = api.props.get("Body", {}).get("paths") if isinstance(api.props.get("Body"), Mapping) else None
+    found = []
+    for path, operations in (paths or {}).items() if isinstance(paths, Mapping) else ():
+        for verb, operation in (operations or {}).items() if isinstance(operations, Mapping) else ():
+            integration = (
+                operation.get("x-amazon-apigateway-integration") if isinstance(operation, Mapping) else None
+            )
+            if isinstance(integration, Mapping):
+                method = "*" if str(verb).lower() == "x-amazon-apigateway-any-method" else str(verb).upper()
+                found.append((str(path), method, integration))
+    return found
+
+
+def spec_calls(templates: Templates, api: Resource, method: str, path: str) -> list[Call] | str:
+    """Each stage's call of an OpenAPI operation of ``api``."""
+    stages = _stages(templates, api, ("AWS::ApiGateway::Stage", "AWS::ApiGateway::Deployment"), "RestApiId")
+    if not stages or None in stages:
+        return "the API's stages are not known at synth"
+    return [Call(stage, _execute_api(api, stage, method, path)) for stage in stages if stage is not None]
 
 
 def request_values(integration: Mapping[str, Any]) -> list[Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ class StackInfo:
     nested_templates: Mapping[str, str] = field(default_factory=dict)
     #: the construct path of the stack itself, when the metadata gives it.
     path: str | None = None
+    #: the name CloudFormation deploys the stack as (``stackName``; a nested stack's is generated).
+    stack_name: str | None = None
 
 
 def read_json(path: Path) -> Any:
@@ -80,7 +82,7 @@ def _manifest(directory: Path) -> Any:
 def _stack_infos(directory: Path) -> Iterator[tuple[str, StackInfo]]:
     manifest = _manifest(directory)
     artifacts = manifest.get("artifacts") if isinstance(manifest, Mapping) else None
-    for artifact in (artifacts or {}).values():
+    for artifact_id, artifact in (artifacts or {}).items():
         if not isinstance(artifact, Mapping) or artifact.get("type") != "aws:cloudformation:stack":
             continue
         properties = artifact.get("properties") or {}
@@ -89,7 +91,10 @@ def _stack_infos(directory: Path) -> Iterator[tuple[str, StackInfo]]:
             continue
         account, region = environment(artifact.get("environment"))
         metadata = _metadata(directory, artifact)
-        yield from _split_metadata(template_file, metadata, account, region)
+        name = properties.get("stackName", artifact_id)  # the artifact's id, unless it names another
+        for file, info in _split_metadata(template_file, metadata, account, region):
+            top = file == template_file and isinstance(name, str)
+            yield file, replace(info, stack_name=name) if top else info
 
 
 def _metadata(directory: Path, artifact: Mapping[str, Any]) -> Mapping[str, Any]:

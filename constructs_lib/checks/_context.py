@@ -27,15 +27,24 @@ What each service sends is taken from its documentation:
   page and SNS's encrypted-queue subscriptions condition key policies on them; aws-cdk-lib's
   ``SqsSubscription`` writes ``aws:SourceArn`` = the topic); EventBridge does not (its documentation:
   ``aws:SourceArn`` and ``aws:SourceAccount`` are not supported in a key policy for its deliveries).
+  S3 sends them to KMS for an encrypted SNS topic (SNS's "encrypted topics with AWS services" page
+  conditions the key policy for S3 on ``aws:SourceAccount`` and ``aws:SourceArn``).
+- A service principal is in no organization and calls from no VPC of the app: ``aws:PrincipalOrgID``,
+  ``aws:PrincipalOrgPaths``, ``aws:SourceVpc`` and ``aws:SourceVpce`` are in its request context only
+  when the principal is in an organization or calls through a VPC endpoint (the IAM User Guide's
+  "Availability" of each key), so they are absent from every call a service principal makes.
+- S3 compares ``s3:TlsVersion`` with the connection's TLS version; AWS services and SDKs connect with
+  TLS 1.2 or 1.3, so a condition that tells the two apart cannot be decided.
 """
 
 from __future__ import annotations
 
+from ._conditions import ContextValue
 from ._env import region_of
 from ._iam import Principal
 from ._model import Resource
 
-Context = dict[str, str | None]
+Context = dict[str, ContextValue]
 SOURCE_ARN, SOURCE_ACCOUNT, SOURCE_OWNER = "aws:sourcearn", "aws:sourceaccount", "aws:sourceowner"
 _BOTH = (SOURCE_ARN, SOURCE_ACCOUNT)
 
@@ -61,8 +70,18 @@ _KMS_KEYS: dict[str, tuple[str, ...]] = {
     "cloudwatch.amazonaws.com": _BOTH,
     "sns.amazonaws.com": _BOTH,
     "cloudfront.amazonaws.com": _BOTH,
+    "s3.amazonaws.com": _BOTH,
     "events.amazonaws.com": (),
 }
+#: Keys a service principal's call never carries: it is in no organization and calls from no VPC.
+_NEVER_FROM_A_SERVICE: Context = {
+    "aws:principalorgid": None,
+    "aws:principalorgpaths": None,
+    "aws:sourcevpc": None,
+    "aws:sourcevpce": None,
+}
+#: The TLS versions AWS services and SDKs connect to S3 with.
+TLS_VERSIONS = ("1.2", "1.3")
 #: The encryption context each data service sends to KMS, as ``(key, what names it)``.
 _ENCRYPTION_CONTEXT = {
     "AWS::SQS::Queue": "kms:encryptioncontext:aws:sqs:arn",
@@ -90,6 +109,7 @@ def service_call(service: str, source_arn: str | None, source_account: str | Non
     """A service principal's call to a resource policy, caused by ``source_arn`` of ``source_account``."""
     return {
         **secure(),
+        **_NEVER_FROM_A_SERVICE,
         "aws:principalisawsservice": "true",
         "aws:principalservicename": service,
         **_source(_CALL_KEYS.get(service, ()), source_arn, source_account),
@@ -100,9 +120,16 @@ def assume_call(service: str, source_arn: str | None, source_account: str | None
     """A service's ``sts:AssumeRole`` on a role, for ``source_arn`` (a schedule group, a rule, a pipe...)."""
     return {
         **secure(),
+        **_NEVER_FROM_A_SERVICE,
+        "aws:principalisawsservice": "true",
         "aws:principalservicename": service,
         **_source(_ASSUME_KEYS.get(service, ()), source_arn, source_account),
     }
+
+
+def s3_call() -> Context:
+    """What a call to S3 carries beside the caller's keys: the TLS version of the connection."""
+    return {"s3:tlsversion": TLS_VERSIONS}
 
 
 def role_call(principal: Principal, arn: str) -> Context:

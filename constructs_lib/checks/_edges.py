@@ -26,15 +26,26 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._context import Context, assume_call, kms_call, role_call, secure, service_call
-from ._env import account_of, render, render_arn, resolve, same_account
-from ._iam import Decision, Policies, Principal, Request, Statement, action_matches, decide
-from ._lambda import FUNCTION, function_target
+from ._context import Context, assume_call, kms_call, role_call, s3_call, secure, service_call
+from ._env import (
+    NO_VALUE,
+    account_of,
+    fn_if_conditions,
+    lookup,
+    render,
+    render_arn,
+    resolve,
+    same_account,
+    unknown_why,
+)
+from ._iam import Decision, Policies, Principal, Request, Statement, action_matches, decide, role_arn_of
+from ._lambda import FUNCTION, invoked_arn, invoked_function
 from ._model import Resource, Stack, Templates
 from ._policies import (
     BUCKET,
     EVENT_BUS,
     FIREHOSE,
+    GLOBAL_TABLE,
     KEY,
     KINESIS,
     QUEUE,
@@ -42,7 +53,10 @@ from ._policies import (
     STATE_MACHINE,
     TABLE,
     TOPIC,
+    ConditionalKey,
+    KeyClass,
     ResourcePolicy,
+    RolePolicies,
     key_of,
     key_policy,
     might_attach,
@@ -50,11 +64,14 @@ from ._policies import (
     role_policies,
 )
 
+API_DESTINATION = "AWS::Events::ApiDestination"
 __all__ = [
+    "API_DESTINATION",
     "BUCKET",
     "EVENT_BUS",
     "FIREHOSE",
     "FUNCTION",
+    "GLOBAL_TABLE",
     "KEY",
     "KINESIS",
     "QUEUE",
@@ -75,6 +92,8 @@ SEND: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     FIREHOSE: (("firehose:PutRecord",), ()),
     # Lambda's S3 destination lists the bucket and puts an object (its execution role needs both).
     BUCKET: (("s3:PutObject", "s3:ListBucket"), ("kms:GenerateDataKey",)),
+    # EventBridge calls an API destination with the target's role.
+    API_DESTINATION: (("events:InvokeApiDestination",), ()),
 }
 _OBJECT_ACTIONS = frozenset({"s3:putobject", "s3:getobject"})
 #: Defaults where no resource policy is attached: (admits the owner's CloudWatch alarms, name).
@@ -95,6 +114,7 @@ _KINDS = {
     STATE_MACHINE: "state machine",
     KINESIS: "stream",
     FIREHOSE: "delivery stream",
+    API_DESTINATION: "API destination",
 }
 
 
@@ -125,6 +145,11 @@ def label(resource: Resource) -> str:
     return f"{kind} {resource.path}"
 
 
+def a_type(resource: Resource) -> str:
+    """``an AWS::Logs::LogGroup``: a resource's type with its article, for messages."""
+    return f"an {resource.type}" if resource.type[:1] in "AEIOU" else f"a {resource.type}"
+
+
 def edge(family: str, source: Resource, location: str, target: str, decision: Decision, fix: str) -> Edge:
     return Edge(family, source, location, f"{label(source)} → {target}", decision, fix)
 
@@ -144,18 +169,20 @@ def may(
 ) -> Decision:
     """Whether ``principal`` may do ``actions`` on ``target`` (and the key actions on its key).
 
-    ``context`` is what a service principal sends (:func:`._context.service_call`); a role's own
-    context is derived. Where several policies each set the target's whole policy, the edge must
+    ``arn`` is the ARN called where it is not the target's own (a function's alias or version, a
+    stream's). ``context`` is what a service principal sends (:func:`._context.service_call`); a role's
+    own context is derived. Where several policies each set the target's whole policy, the edge must
     deliver under each, since any one of them may be the one applied last."""
     policies = resource_policies(templates, target)
     candidates: list[ResourcePolicy | None] = list(policies) if policies else [None]
     decisions = []
     for action in actions:
-        resource_arn = arn or render_arn(target)
+        resource_arn = arn or render_arn(templates, target)
         if target.type == BUCKET and action.lower() in _OBJECT_ACTIONS and arn is None:
             resource_arn += "/«object»"
         for policy in candidates:
-            decision = _one(templates, principal, action, target, resource_arn, context, policy)
+            call = _Call(principal, action, resource_arn, context)
+            decision = _one(templates, call, target, policy)
             if len(candidates) > 1 and decision.allowed is not True:
                 decision = Decision(decision.allowed, _replaced(candidates, policy, decision))
             decisions.append(decision)
@@ -174,37 +201,51 @@ def _replaced(
     )
 
 
-def _one(
-    templates: Templates,
-    principal: Principal,
-    action: str,
-    target: Resource,
-    arn: str,
-    context: Context | None,
-    policy: ResourcePolicy | None,
-) -> Decision:
+@dataclass(frozen=True)
+class _Call:
+    principal: Principal
+    action: str
+    arn: str
+    context: Context | None
+
+
+def _one(templates: Templates, call: _Call, target: Resource, policy: ResourcePolicy | None) -> Decision:
+    principal = call.principal
     default = _DEFAULTS.get(target.type, f"{target.type}'s default")
     unattached = tuple(might_attach(templates, target))
-    policies = Policies(
-        resource=policy.statements if policy else None,
-        default_allows=target.type == TOPIC and principal.service == "cloudwatch.amazonaws.com",
-        default_name=default,
+    extra = s3_call() if target.type == BUCKET else {}
+    if principal.role is None:
+        policies = Policies(
+            resource=policy.statements if policy else None,
+            default_allows=target.type == TOPIC and principal.service == "cloudwatch.amazonaws.com",
+            default_name=default,
+            resource_name=policy.name if policy else default,
+            might_allow=unattached,
+        )
+        context = {**secure(), **extra, **(call.context or {})}
+        return decide(Request(principal, call.action, call.arn, context), policies)
+    same = same_account(account_of(principal.role.stack), account_of(target.stack))
+    role_policy = _role_policies(
+        role_policies(templates, principal.role),
+        resource=policy.statements if policy else (),
         resource_name=policy.name if policy else default,
+        same_account=same,
         might_allow=unattached,
     )
-    if principal.role is None:
-        return decide(Request(principal, action, arn, {**secure(), **(context or {})}), policies)
-    identity, unknown = role_policies(templates, principal.role)
-    same = same_account(account_of(principal.role.stack), account_of(target.stack))
-    role_policy = Policies(
-        resource=policies.resource or (),
-        identity=identity,
-        resource_name=policies.resource_name,
-        same_account=same,
-        might_allow=(*unknown, *unattached),
+    context = {**role_call(principal, role_arn_of(principal.role)), **extra}
+    return decide(Request(principal, call.action, call.arn, context), role_policy)
+
+
+def _role_policies(found: RolePolicies, **given: Any) -> Policies:
+    """The policies a role's call must pass: ``given`` (the resource's) and the role's own."""
+    might_allow = (*found.unread, *given.pop("might_allow", ()))
+    return Policies(
+        identity=found.identity,
+        might_allow=might_allow,
+        boundary=found.boundary,
+        boundary_unread=found.boundary_unread,
+        **given,
     )
-    request = Request(principal, action, arn, role_call(principal, render_arn(principal.role)))
-    return decide(request, role_policy)
 
 
 def role_may(
@@ -212,18 +253,45 @@ def role_may(
 ) -> Decision:
     """Whether ``role``'s own policies allow ``action`` on ``arn`` (a target with no resource policy the
     pack reads: the default event bus, a universal target's API); ``account`` is the target's."""
-    identity, unknown = role_policies(templates, role)
     principal = Principal(role=role)
     same = same_account(account_of(role.stack), account) if account else True
-    policies = Policies(resource=(), identity=identity, same_account=same, might_allow=tuple(unknown))
-    return decide(Request(principal, action, arn, role_call(principal, render_arn(role))), policies)
+    policies = _role_policies(role_policies(templates, role), resource=(), same_account=same)
+    return decide(Request(principal, action, arn, role_call(principal, role_arn_of(role))), policies)
 
 
 def key_allows(
     templates: Templates, principal: Principal, target: Resource, actions: tuple[str, ...], context: Context
 ) -> Decision:
-    """Whether the key of ``target`` lets ``principal`` do ``actions`` (``kms:Decrypt``...)."""
+    """Whether the key of ``target`` lets ``principal`` do ``actions`` (``kms:Decrypt``...). Where the
+    encryption is conditional (``Fn::If``), each branch is decided, and the edge only where they agree."""
     key = key_of(templates, target)
+    if not isinstance(key, ConditionalKey):
+        return _key_allows(templates, principal, target, actions, context, key)
+    when, otherwise = (
+        _key_allows(templates, principal, target, actions, context, branch)
+        for branch in (key.when, key.otherwise)
+    )
+    if when.allowed == otherwise.allowed:
+        return when
+    return Decision(
+        None,
+        f"its encryption is conditional (Fn::If on {key.condition}): when {key.condition} holds, "
+        f"{_allowed_word(when)} ({when.why}); otherwise, {_allowed_word(otherwise)} ({otherwise.why})",
+    )
+
+
+def _allowed_word(decision: Decision) -> str:
+    return {True: "allowed", False: "refused"}.get(decision.allowed, "undecided")  # type: ignore[arg-type]
+
+
+def _key_allows(
+    templates: Templates,
+    principal: Principal,
+    target: Resource,
+    actions: tuple[str, ...],
+    context: Context,
+    key: KeyClass,
+) -> Decision:
     if key == "none":
         return Decision(True, "not encrypted with KMS")
     if key == "aws-managed":
@@ -231,22 +299,20 @@ def key_allows(
     if not isinstance(key, Resource):
         return Decision(None, "its KMS key is not defined in this app, so its key policy cannot be read")
     policy = key_policy(templates, key)
-    identity, unknown = role_policies(templates, principal.role) if principal.role else ([], [])
-    same = same_account(account_of(principal.role.stack), account_of(key.stack)) if principal.role else True
-    call = role_call(principal, render_arn(principal.role)) if principal.role else {**secure(), **context}
-    request_context = kms_call(principal, target, render_arn(target), call)
-    policies = Policies(
-        resource=policy,
-        identity=identity,
-        key_policy=True,
-        same_account=same,
-        might_allow=tuple(unknown),
-        resource_name=f"the key policy of {key.path}",
-        default_name="the key policy",
-    )
-    decision = combine(
-        *(decide(Request(principal, a, render_arn(key), request_context), policies) for a in actions)
-    )
+    role = principal.role
+    same = same_account(account_of(role.stack), account_of(key.stack)) if role else True
+    call = role_call(principal, role_arn_of(role)) if role else {**secure(), **context}
+    request_context = kms_call(principal, target, render_arn(templates, target), call)
+    given: dict[str, Any] = {
+        "resource": policy,
+        "key_policy": True,
+        "same_account": same,
+        "resource_name": f"the key policy of {key.path}",
+        "default_name": "the key policy",
+    }
+    policies = _role_policies(role_policies(templates, role), **given) if role else Policies(**given)
+    key_arn = render_arn(templates, key)
+    decision = combine(*(decide(Request(principal, a, key_arn, request_context), policies) for a in actions))
     if decision.allowed is True:
         return decision
     why = decision.why
@@ -295,7 +361,7 @@ def trusts(
     sends: the schedule group, rule, pipe or state machine)."""
     trust = statements_of_trust(templates, role)
     context = assume_call(service, source_arn, source_account or account_of(role.stack))
-    request = Request(Principal(service=service), "sts:AssumeRole", render_arn(role), context)
+    request = Request(Principal(service=service), "sts:AssumeRole", role_arn_of(role), context)
     decision = decide(request, Policies(resource=trust, resource_name=f"the trust policy of {role.path}"))
     if decision.allowed is False:
         return Decision(
@@ -320,9 +386,9 @@ def role_of_function(templates: Templates, function: Resource) -> Resource | Non
     return resolve(templates, function.stack, function.props.get("Role"), ROLE)
 
 
-def source_call(service: str, source: Resource) -> Context:
+def source_call(templates: Templates, service: str, source: Resource) -> Context:
     """What ``service`` sends when ``source`` (an alarm, a rule, a bucket...) makes it call a target."""
-    return service_call(service, render_arn(source), account_of(source.stack))
+    return service_call(service, render_arn(templates, source), account_of(source.stack))
 
 
 def any_resource(templates: Templates, role: Resource, action: str) -> Decision:
@@ -332,7 +398,7 @@ def any_resource(templates: Templates, role: Resource, action: str) -> Decision:
     anywhere = role_may(templates, role, action, "*")
     if anywhere.allowed is not False:
         return anywhere
-    identity, _ = role_policies(templates, role)
+    identity = role_policies(templates, role).identity
     if not any(s.effect == "Allow" and action_matches(s, action) for s in identity):
         return Decision(False, f"role {role.path}: {anywhere.why}")
     why = f"role {role.path} may call {action} on some resources only, and synth cannot name the one called"
@@ -343,33 +409,47 @@ def any_resource(templates: Templates, role: Resource, action: str) -> Decision:
 
 
 def target_of(templates: Templates, stack: Stack, value: Any, kinds: tuple[str, ...]) -> Resource | str:
-    """The resource of ``kinds`` that ``value`` names (a reference, or a literal ARN of a resource of
-    the app), else a sentence saying what it is instead."""
+    """The resource of ``kinds`` that ``value`` names (a reference, or a literal name or ARN of a
+    resource of the app), else a sentence saying what it is instead."""
+    found = called(templates, stack, value, kinds)
+    return found if isinstance(found, str) else found[0]
+
+
+def called(
+    templates: Templates, stack: Stack, value: Any, kinds: tuple[str, ...]
+) -> tuple[Resource, str | None] | str:
+    """Like :func:`target_of`, with the ARN the caller calls where it is not the target's own: a
+    function's alias or version (``function:orders:live``), which IAM and Lambda's permissions tell
+    apart from the function."""
     if FUNCTION in kinds:
-        found = function_target(templates, stack, value)
-        if found is not None:
-            return found.function
+        function = invoked_function(templates, stack, value)
+        if function is not None:
+            return function.function, invoked_arn(templates, function) if function.qualified else None
     others = tuple(k for k in kinds if k != FUNCTION)
     target = resolve(templates, stack, value, *others) if others else None
     if target is not None:
-        return target
+        return target, None
     rendered = render(templates, stack, value)
-    by_arn = _by_arn(templates).get(rendered or "")
-    if by_arn is not None and by_arn.type in kinds:
-        return by_arn
+    literal = lookup(templates, stack, rendered, *others) if others else None
+    if literal is not None:
+        return literal, None
     named = templates.references(stack, value)
-    if named:
-        return f"{label(named[0])} is a {named[0].type}, which the pack does not model as this edge's target"
-    shown = rendered or "a value only deploy time knows"
-    return f"{shown} is not defined in this app, so its policies cannot be read"
+    if named and rendered is not None:
+        return (
+            f"{label(named[0])} is {a_type(named[0])}, which the pack does not model as the target of this "
+            "edge yet"
+        )
+    if rendered is None:
+        return f"its target {unknown_why(value)}, so its policies cannot be read"
+    return f"{rendered} is not defined in this app, so its policies cannot be read"
 
 
-def _by_arn(templates: Templates) -> dict[str, Resource]:
-    def build() -> dict[str, Resource]:
-        return {render_arn(r): r for r in templates.of_type(*SEND)}
-
-    found: dict[str, Resource] = templates.memo("by arn", build)
-    return found
+def not_in_app(value: Any, what: str) -> str:
+    """Why an edge's ``what`` (its role, its function...) cannot be read: conditional (an ``Fn::If``
+    between two), or not defined in this app."""
+    if fn_if_conditions(value):
+        return f"its {what} {unknown_why(value)}, so its policies cannot be read"
+    return f"its {what} is not defined in this app, so its policies cannot be read"
 
 
 def deliver(
@@ -382,12 +462,14 @@ def deliver(
     kinds: tuple[str, ...] = (QUEUE, TOPIC, FUNCTION),
 ) -> tuple[str, Decision]:
     """``principal`` sends to whatever ``value`` names (a queue, topic, function...): its name, decided."""
-    target = target_of(templates, stack, value, kinds)
-    if isinstance(target, str):
+    found = called(templates, stack, value, kinds)
+    if isinstance(found, str):
         default_bus = _default_bus(templates, principal, stack, value)
-        return default_bus if default_bus is not None else ("its target", Decision(None, target))
+        return default_bus if default_bus is not None else ("its target", Decision(None, found))
+    target, arn = found
     actions, key_actions = SEND[target.type]
-    return label(target), may(templates, principal, actions, target, context=context, key_actions=key_actions)
+    name = label(target) if arn is None else f"{label(target)} (qualifier {arn.rsplit(':', 1)[-1]})"
+    return name, may(templates, principal, actions, target, arn=arn, context=context, key_actions=key_actions)
 
 
 def _default_bus(
@@ -447,7 +529,28 @@ def decided(templates: Templates, family: EdgeFinder) -> list[Edge]:
 
 
 def values_at(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [] if value is None else [value]
+    """A list property's items. A conditional item or list (``Fn::If [c, x, AWS::NoValue]``) exists only
+    when its condition holds, so it is read as present: its edge is decided for the one configuration
+    that has it. An ``Fn::If`` between two values is kept as it is (its target is then conditional)."""
+    conditional = _present_branch(value)
+    if conditional is not None:
+        return values_at(conditional)
+    items = value if isinstance(value, list) else [] if value is None else [value]
+    found = []
+    for item in items:
+        branch = _present_branch(item)
+        found += values_at(branch) if branch is not None else [item]
+    return found
+
+
+def _present_branch(value: Any) -> Any:
+    """``x`` of ``Fn::If [c, x, AWS::NoValue]`` (or of ``[c, AWS::NoValue, x]``, or with ``[]`` for
+    ``AWS::NoValue``), else None."""
+    argument = value.get("Fn::If") if isinstance(value, Mapping) and len(value) == 1 else None
+    if not isinstance(argument, list) or len(argument) != 3:
+        return None
+    branches = [b for b in argument[1:] if b != NO_VALUE and b != []]
+    return branches[0] if len(branches) == 1 else None
 
 
 def mapping(value: Any) -> Mapping[str, Any]:

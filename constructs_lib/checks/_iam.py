@@ -20,36 +20,27 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._env import ACCOUNT, account_of, meets_literal, render, render_arn, same_account, symbol
+from ._conditions import ContextValue, Verdict, all_of, any_of, condition, wildcard_match
+from ._env import (
+    ACCOUNT,
+    account_of,
+    fn_if_conditions,
+    meets_literal,
+    readable,
+    render,
+    render_arn,
+    same_account,
+    symbol,
+    unknown_why,
+)
 from ._model import Resource, Stack, Templates
 
-#: A check's answer, and when it is None, what could not be decided.
-Verdict = tuple[bool | None, str]
+__all__ = ["Verdict", "all_of", "any_of", "condition", "wildcard_match"]
+
 _REGIONAL_SERVICE = re.compile(
     r"^(?P<service>[a-z0-9.-]+?)\.(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d)\.amazonaws\.com$"
 )
 _ROOT = re.compile(r"^arn:aws:iam::(?P<account>[^:]+):root$")
-
-
-def _pattern(text: str) -> str:
-    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
-
-
-def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool | None:
-    """IAM's ``*``/``?`` matching; None when a literal account or region meets a placeholder."""
-    if re.fullmatch(_pattern(pattern), value, (re.I if ignore_case else 0) | re.S):
-        return True
-    return None if meets_literal(value, pattern) or meets_literal(pattern, value) else False
-
-
-def all_of(results: Iterable[bool | None]) -> bool | None:
-    values = list(results)
-    return False if False in values else (None if None in values else True)
-
-
-def any_of(results: Iterable[bool | None]) -> bool | None:
-    values = list(results)
-    return True if True in values else (None if None in values else False)
 
 
 # ---------------------------------------------------------------------------------------- principals
@@ -120,7 +111,7 @@ def _named(given: Mapping[str, tuple[str | None, ...]], principal: Principal) ->
 
 
 def _role_match(values: tuple[str | None, ...], role: Resource) -> str:
-    role_arn, account = render_arn(role), account_of(role.stack)
+    role_arn, account = role_arn_of(role), account_of(role.stack)
     results = set()
     for value in values:
         if value is None:
@@ -138,6 +129,14 @@ def _role_match(values: tuple[str | None, ...], role: Resource) -> str:
     return NO
 
 
+def role_arn_of(role: Resource) -> str:
+    """A role's ARN (its path and name are its own properties: no reference to follow)."""
+    return render_arn(_NO_TEMPLATES, role)
+
+
+_NO_TEMPLATES = Templates([])
+
+
 # ---------------------------------------------------------------------------------------- statements
 
 
@@ -145,13 +144,14 @@ def _role_match(values: tuple[str | None, ...], role: Resource) -> str:
 class Request:
     """One call of an edge: the principal, the action, the resource's ARN and the request context.
 
-    ``context`` maps lower-case condition keys to the value the caller sends, or None for a key the
-    caller is known not to send; a key missing from it is one the pack cannot know."""
+    ``context`` maps lower-case condition keys to the value the caller sends (or the values it may
+    send), or None for a key the caller is known not to send; a key missing from it is one the pack
+    cannot know."""
 
     principal: Principal
     action: str
     resource_arn: str
-    context: Mapping[str, str | None] = field(default_factory=dict)
+    context: Mapping[str, ContextValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -171,6 +171,12 @@ class Statement:
     not_principals: Mapping[str, tuple[str | None, ...]] | None = None
     #: What synth cannot read in this statement (an intrinsic where a statement or element belongs).
     opaque: str | None = None
+    #: The CloudFormation condition of the resource that holds the statement: it exists only when the
+    #: condition holds (a permission or policy with ``Condition: IsProd``).
+    only_if: str | None = None
+    #: Why an element of the statement cannot be read: "is conditional (Fn::If on X)" or "is known only
+    #: at deploy time".
+    unknown: str = "is known only at deploy time"
 
     def describe(self) -> str:
         sid = f" (Sid {self.sid!r})" if self.sid else ""
@@ -178,32 +184,43 @@ class Statement:
 
 
 def statements(
-    templates: Templates, stack: Stack, document: Any, where: str, *, resource_policy: bool
+    templates: Templates,
+    stack: Stack,
+    document: Any,
+    where: str,
+    *,
+    resource_policy: bool,
+    only_if: str | None = None,
 ) -> list[Statement]:
     """The statements of a policy document (a template value), rendered. What synth cannot read (an
-    ``Fn::If`` where a statement belongs...) becomes an opaque statement, which decides nothing."""
+    ``Fn::If`` where a statement belongs...) becomes an opaque statement, which decides nothing.
+    ``only_if`` is the condition of the resource that holds the policy, if it has one."""
     if not isinstance(document, Mapping) or _intrinsic(document):
-        return [_opaque(where, 0, "the policy document is not known at synth")]
+        return [_opaque(where, 0, f"the policy document {unknown_why(document)}", only_if)]
     raw = document.get("Statement", [])
     if isinstance(raw, Mapping) and _intrinsic(raw):
-        return [_opaque(where, 0, "its statements are not known at synth")]
+        return [_opaque(where, 0, f"its statements {unknown_why(raw)}", only_if)]
     items = raw if isinstance(raw, list) else [raw]
-    return [_statement(templates, stack, item, where, i, resource_policy) for i, item in enumerate(items)]
+    return [
+        _statement(templates, stack, item, (where, i, only_if), resource_policy)
+        for i, item in enumerate(items)
+    ]
 
 
 def _intrinsic(value: Mapping[str, Any]) -> bool:
     return len(value) == 1 and any(k == "Ref" or str(k).startswith("Fn::") for k in value)
 
 
-def _opaque(where: str, index: int, why: str) -> Statement:
-    return Statement("?", None, (), where=where, index=index, opaque=why)
+def _opaque(where: str, index: int, why: str, only_if: str | None = None) -> Statement:
+    return Statement("?", None, (), where=where, index=index, opaque=why, only_if=only_if)
 
 
 def _statement(
-    templates: Templates, stack: Stack, item: Any, where: str, index: int, resource_policy: bool
+    templates: Templates, stack: Stack, item: Any, place: tuple[str, int, str | None], resource_policy: bool
 ) -> Statement:
+    where, index, only_if = place
     if not isinstance(item, Mapping) or _intrinsic(item):
-        return _opaque(where, index, "the statement is not known at synth")
+        return _opaque(where, index, f"the statement {unknown_why(item)}", only_if)
 
     def strings(value: Any) -> tuple[str | None, ...]:
         values = value if isinstance(value, list) else [] if value is None else [value]
@@ -212,7 +229,9 @@ def _statement(
     def principal_element(value: Any) -> Mapping[str, tuple[str | None, ...]] | None:
         if value == "*":
             return {"*": ("*",)}
-        return {str(k): strings(v) for k, v in value.items()} if isinstance(value, Mapping) else None
+        if not isinstance(value, Mapping) or _intrinsic(value):
+            return None
+        return {str(k): strings(v) for k, v in value.items()}
 
     principals = principal_element(item.get("Principal", {})) if resource_policy else None
     not_principals = principal_element(item["NotPrincipal"]) if "NotPrincipal" in item else None
@@ -221,9 +240,9 @@ def _statement(
     if not isinstance(raw_conditions, Mapping) or any(
         not isinstance(v, Mapping) for v in raw_conditions.values()
     ):
-        opaque, raw_conditions = "its Condition is not known at synth", {}
+        opaque, raw_conditions = f"its Condition {unknown_why(raw_conditions)}", {}
     if resource_policy and principals is None and not_principals is None:
-        opaque = "its Principal is not known at synth"
+        opaque = f"its Principal {unknown_why(item.get('Principal'))}"
     effect = item.get("Effect")
     return Statement(
         effect=effect if effect in ("Allow", "Deny") else "?",
@@ -239,7 +258,9 @@ def _statement(
         where=where,
         index=index,
         sid=item.get("Sid") if isinstance(item.get("Sid"), str) else None,
-        opaque=opaque if effect in ("Allow", "Deny") else opaque or "its Effect is not known at synth",
+        opaque=opaque if effect in ("Allow", "Deny") else opaque or f"its Effect {unknown_why(effect)}",
+        only_if=only_if,
+        unknown=unknown_why(item) if fn_if_conditions(item) else "is known only at deploy time",
     )
 
 
@@ -248,64 +269,6 @@ def iter_documents(value: Any) -> Iterator[Any]:
     for policy in value if isinstance(value, list) else []:
         if isinstance(policy, Mapping):
             yield policy.get("PolicyDocument")
-
-
-# ---------------------------------------------------------------------------------------- conditions
-
-#: The operators the evaluation models (with ``IfExists`` and the ``ForAnyValue:``/``ForAllValues:``
-#: set forms, over the single-valued keys the pack knows).
-OPERATORS = frozenset(
-    {
-        "StringEquals",
-        "StringNotEquals",
-        "StringEqualsIgnoreCase",
-        "StringNotEqualsIgnoreCase",
-        "StringLike",
-        "StringNotLike",
-        "ArnEquals",
-        "ArnLike",
-        "ArnNotEquals",
-        "ArnNotLike",
-        "Bool",
-        "Null",
-    }
-)
-
-
-def condition(
-    operator: str, key: str, values: tuple[str | None, ...], context: Mapping[str, str | None]
-) -> Verdict:
-    """One condition of a statement against the request's context."""
-    set_form, _, base = operator.rpartition(":")
-    if_exists = base.endswith("IfExists")
-    base = base.removesuffix("IfExists")
-    if base not in OPERATORS or set_form not in ("", "ForAnyValue", "ForAllValues"):
-        return None, f"the pack does not model the condition operator {operator}"
-    if key.lower() not in context:
-        return None, f"the pack cannot know the condition key {key} at synth"
-    actual = context[key.lower()]
-    if base == "Null":
-        wanted = any_of(None if v is None else v.lower() == "true" for v in values)
-        return (None if wanted is None else wanted == (actual is None)), f"the value of {key}"
-    negated = "Not" in base
-    if actual is None:  # AWS: a missing key fails a condition, passes a negated or IfExists one
-        return (if_exists or negated or set_form == "ForAllValues"), ""
-    matches = any_of(_compare(base, v, actual) for v in values)
-    if matches is None:
-        return None, f"{key} is compared with a value only deploy time knows"
-    return (not matches if negated else matches), ""
-
-
-def _compare(base: str, expected: str | None, actual: str) -> bool | None:
-    if expected is None:
-        return None
-    if base == "Bool" or base.endswith("IgnoreCase"):
-        return expected.lower() == actual.lower()
-    if base.endswith("Like") or base.startswith("Arn"):
-        return wildcard_match(expected, actual)
-    if expected == actual:
-        return True
-    return None if meets_literal(actual, expected) or meets_literal(expected, actual) else False
 
 
 # ---------------------------------------------------------------------------------------- statements apply
@@ -323,16 +286,17 @@ def principal_verdict(statement: Statement, principal: Principal) -> tuple[str, 
                 UNKNOWN,
                 "its NotPrincipal names the role or its account, but the role calls as its sessions",
             )
-        return {EXPLICIT: NO, NO: EXPLICIT}.get(excluded, UNKNOWN), "its NotPrincipal is not known at synth"
+        return {EXPLICIT: NO, NO: EXPLICIT}.get(excluded, UNKNOWN), f"its NotPrincipal {statement.unknown}"
     if statement.principals is None:
         return EXPLICIT, ""  # an identity policy: it is attached to the principal
     found = name_match(statement.principals, principal)
-    return found, "its Principal is not known at synth"
+    return found, f"its Principal {statement.unknown}"
 
 
 def applies(statement: Statement, request: Request, *, principal: str | None = None) -> Verdict:
     """Whether ``statement`` covers ``request`` (principal, action, resource, conditions); with
-    ``principal`` given, only when the statement names the caller that way (EXPLICIT or DELEGATED)."""
+    ``principal`` given, only when the statement names the caller that way (EXPLICIT or DELEGATED). A
+    statement whose policy exists only under a condition covers the request only then: undecided."""
     if statement.opaque:
         return None, statement.opaque
     named, why_named = principal_verdict(statement, request.principal)
@@ -341,8 +305,8 @@ def applies(statement: Statement, request: Request, *, principal: str | None = N
     if named == NO or (principal is not None and named != principal):
         return False, ""
     checks: list[Verdict] = [
-        (_listed(statement.actions, statement.not_actions, request.action, ignore_case=True), "its Action"),
-        (_resource_matches(statement, request.resource_arn), "its Resource"),
+        _element("Action", statement, statement.actions, statement.not_actions, request.action),
+        _resource_matches(statement, request.resource_arn),
     ]
     checks += [
         condition(operator, key, values, request.context)
@@ -352,7 +316,11 @@ def applies(statement: Statement, request: Request, *, principal: str | None = N
     if any(value is False for value, _ in checks):
         return False, ""
     undecided = [why for value, why in checks if value is None]
-    return (None, undecided[0]) if undecided else (True, "")
+    if undecided:
+        return None, undecided[0]
+    if statement.only_if:
+        return None, f"its policy exists only when the condition {statement.only_if} holds"
+    return True, ""
 
 
 def _listed(
@@ -366,15 +334,40 @@ def _listed(
     return any_of(None if p is None else wildcard_match(p, value, ignore_case=ignore_case) for p in items)
 
 
+def _element(
+    name: str,
+    statement: Statement,
+    items: tuple[str | None, ...],
+    not_items: tuple[str | None, ...],
+    value: str,
+) -> Verdict:
+    """Whether an element (``Action``, ``Resource``) covers ``value``, and why when it cannot be told: a
+    value of the element only deploy time knows, or a pattern that may or may not match ``value``."""
+    ignore_case = name == "Action"
+    found = _listed(items, not_items, value, ignore_case=ignore_case)
+    if found is not None:
+        return found, ""
+    patterns = not_items or items
+    if None in patterns:
+        return None, f"its {name} {statement.unknown}"
+    unsure = next(
+        p for p in patterns if p is not None and wildcard_match(p, value, ignore_case=ignore_case) is None
+    )
+    return None, (
+        f"its {'Not' if not_items else ''}{name} {unsure} may or may not match {readable(value)}, whose "
+        "account, region or generated name only deploy time knows"
+    )
+
+
 def action_matches(statement: Statement, action: str) -> bool | None:
     """Whether the statement's Action (or NotAction) covers ``action``, whatever the resource."""
     return _listed(statement.actions, statement.not_actions, action, ignore_case=True)
 
 
-def _resource_matches(statement: Statement, arn: str) -> bool | None:
+def _resource_matches(statement: Statement, arn: str) -> Verdict:
     if statement.principals is not None and not statement.resources and not statement.not_resources:
-        return True  # a resource policy may leave Resource out: the policy's own resource
-    return _listed(statement.resources, statement.not_resources, arn)
+        return True, ""  # a resource policy may leave Resource out: the policy's own resource
+    return _element("Resource", statement, statement.resources, statement.not_resources, arn)
 
 
 # ---------------------------------------------------------------------------------------- decisions
@@ -408,11 +401,16 @@ class Policies:
     might_allow: tuple[str, ...] = ()
     #: Names the resource policy in messages ("queue policy /S/Q/Policy/Resource").
     resource_name: str = "the resource policy"
+    #: The role's permissions boundary: its statements (None: no boundary), or a sentence naming one the
+    #: pack cannot read (an AWS managed policy, a policy outside the app).
+    boundary: Sequence[Statement] | None = None
+    boundary_unread: str | None = None
 
 
 def decide(request: Request, policies: Policies) -> Decision:
-    """IAM's evaluation of one request: an explicit Deny first, then the Allows (see the module)."""
-    every = [*(policies.resource or ()), *policies.identity]
+    """IAM's evaluation of one request: an explicit Deny first, then the Allows (see the module), then a
+    role's permissions boundary, which must allow the action too."""
+    every = [*(policies.resource or ()), *policies.identity, *(policies.boundary or ())]
     pending: tuple[Statement, str] | None = None
     for statement in every:
         if statement.effect == "Allow":
@@ -423,6 +421,8 @@ def decide(request: Request, policies: Policies) -> Decision:
         if hit is not False and pending is None:
             pending = (statement, why or "its Effect is not known at synth")
     allowed = _allow(request, policies)
+    if allowed.allowed is True:
+        allowed = _within_boundary(request, policies)
     if allowed.allowed is False and policies.might_allow:
         return Decision(None, f"{allowed.why}, unless {', '.join(policies.might_allow)} does")
     if allowed.allowed is False or pending is None:
@@ -431,18 +431,41 @@ def decide(request: Request, policies: Policies) -> Decision:
     return Decision(None, f"cannot decide whether {statement.describe()} denies {request.action}: {why}")
 
 
-def _verdicts(statements: Iterable[Statement], request: Request, principal: str | None = None) -> Verdict:
-    """Whether any Allow of ``statements`` covers the request; the first reason when undecided."""
-    undecided = ""
+def _within_boundary(request: Request, policies: Policies) -> Decision:
+    """An allowed role call, limited by the role's permissions boundary (IAM: the boundary must allow the
+    action too, whether the identity or the resource policy granted it to the role's ARN)."""
+    action = request.action
+    if policies.boundary_unread:
+        why = f"its permissions boundary {policies.boundary_unread} cannot be read, so whether it allows"
+        return Decision(None, f"{why} {action} only deploy time knows")
+    if policies.boundary is None:
+        return Decision(True, "allowed")
+    found, statement, reason = _verdicts(policies.boundary, request)
+    if found is None:
+        return Decision(None, f"cannot decide whether {statement} allows {action}: {reason}")
+    if found is False:
+        name = policies.boundary[0].where if policies.boundary else "the role's permissions boundary"
+        return Decision(
+            False, f"no statement of {name} allows {action} (a role's boundary must allow what it calls too)"
+        )
+    return Decision(True, "allowed")
+
+
+def _verdicts(
+    statements: Iterable[Statement], request: Request, principal: str | None = None
+) -> tuple[bool | None, str, str]:
+    """Whether any Allow of ``statements`` covers the request: the verdict, the statement that decided
+    (or the first that could not be decided), and why it could not."""
+    undecided: tuple[str, str] | None = None
     for statement in statements:
         if statement.effect == "Deny":
             continue
         hit, why = applies(statement, request, principal=principal)
         if hit is True and statement.effect == "Allow":
-            return True, statement.describe()
-        if hit is not False and not undecided:
-            undecided = f"{statement.describe()}: {why or 'its Effect is not known at synth'}"
-    return (None, undecided) if undecided else (False, "")
+            return True, statement.describe(), ""
+        if hit is not False and undecided is None:
+            undecided = (statement.describe(), why or "its Effect is not known at synth")
+    return (None, *undecided) if undecided else (False, "", "")
 
 
 def _allow(request: Request, policies: Policies) -> Decision:
@@ -454,26 +477,57 @@ def _allow(request: Request, policies: Policies) -> Decision:
             return Decision(
                 False, f"no resource policy is attached, and {policies.default_name} does not allow it"
             )
-        found, why = _verdicts(policies.resource, request)
+        found, statement, why = _verdicts(policies.resource, request)
         if found is None:
-            return Decision(None, f"cannot decide whether {why} allows {action}")
-        return (
-            Decision(True, f"{why} allows it")
-            if found
-            else Decision(False, f"no statement of {policies.resource_name} allows {action} for {who}")
-        )
+            return Decision(None, f"cannot decide whether {statement} allows {action}: {why}")
+        if found:
+            return Decision(True, f"{statement} allows it")
+        refused = f"no statement of {policies.resource_name} allows {action} for {who}"
+        return Decision(False, refused + _near_miss(policies.resource, request))
     return _role_allow(request, policies)
 
 
+def _near_miss(statements: Iterable[Statement], request: Request) -> str:
+    """For a refusal: the first Allow that names the caller and the action but whose condition fails,
+    and which condition (``; Statement[0] names it, but ... aws:SourceArn is ..., not ...``)."""
+    for statement in statements:
+        if statement.effect != "Allow" or statement.opaque:
+            continue
+        named, _ = principal_verdict(statement, request.principal)
+        matched = _element("Action", statement, statement.actions, statement.not_actions, request.action)[0]
+        if named not in (EXPLICIT, DELEGATED) or matched is not True:
+            continue
+        if _resource_matches(statement, request.resource_arn)[0] is False:
+            covered = ", ".join(
+                readable(r or "(a value only deploy time knows)") for r in statement.resources
+            )
+            return f"; {statement.describe()} names it for {covered}, not {readable(request.resource_arn)}"
+        for operator, entries in statement.conditions.items():
+            for key, values in entries.items():
+                if condition(operator, key, values, request.context)[0] is False:
+                    sent = request.context.get(key.lower())
+                    shown = (
+                        f"{request.principal.describe()} does not send {key}"
+                        if sent is None
+                        else f"{key} is {readable(str(sent))}"
+                    )
+                    wanted = ", ".join(v or "(a value only deploy time knows)" for v in values)
+                    where = f"{statement.describe()} names it, but its condition {operator} {key} {wanted}"
+                    return f"; {where} fails: {shown}"
+    return ""
+
+
 def _role_allow(request: Request, policies: Policies) -> Decision:
-    identity, identity_why = _verdicts(policies.identity, request)
+    identity = _verdicts(policies.identity, request)
     resource = policies.resource or ()
-    named, named_why = _verdicts(resource, request, EXPLICIT)
-    delegated, delegated_why = _verdicts(resource, request, DELEGATED)
-    through_account = any_of([named, delegated])
-    cross = all_of([through_account, identity])
+    named = _verdicts(resource, request, EXPLICIT)
+    delegated = _verdicts(resource, request, DELEGATED)
+    through_account = any_of([named[0], delegated[0]])
+    cross = all_of([through_account, identity[0]])
     same = (
-        any_of([named, all_of([delegated, identity])]) if policies.key_policy else any_of([identity, named])
+        any_of([named[0], all_of([delegated[0], identity[0]])])
+        if policies.key_policy
+        else any_of([identity[0], named[0]])
     )
     result = (
         {True: same, False: cross}.get(policies.same_account)
@@ -483,17 +537,10 @@ def _role_allow(request: Request, policies: Policies) -> Decision:
     if result is True:
         return Decision(True, "allowed")
     if result is None:
-        why = next(
-            (
-                w
-                for v, w in ((identity, identity_why), (named, named_why), (delegated, delegated_why))
-                if v is None
-            ),
-            "",
-        )
-        if not why:
+        found = next((v for v in (identity, named, delegated) if v[0] is None), None)
+        if found is None:
             return Decision(None, "synth cannot tell whether the role and the resource are in one account")
-        return Decision(None, f"cannot decide whether {why} allows {request.action}")
+        return Decision(None, f"cannot decide whether {found[1]} allows {request.action}: {found[2]}")
     return _role_refusal(request, policies, through_account)
 
 

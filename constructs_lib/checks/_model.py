@@ -42,6 +42,9 @@ class Stack:
     path: str | None = None
     #: Why the template could not be read (not JSON, not a template), when it could not.
     unreadable: str | None = None
+    #: The name CloudFormation deploys the stack as, where the assembly gives it (a top-level stack's
+    #: ``stackName``); None for a nested stack, whose name CloudFormation generates.
+    deployed_name: str | None = None
 
     @property
     def resources(self) -> Mapping[str, Any]:
@@ -248,6 +251,18 @@ class Templates:
         # Anything else: keep only what it refers to, never a literal it might or might not produce.
         return [piece for piece in self._deep(stack, argument) if isinstance(piece, Reference)]
 
+    def tokenized(self, stack: Stack, value: Any, tokens: list[Reference]) -> str:
+        """``value`` as text (a JSON document written with intrinsics), each reference a ``«ref:N»``
+        token appended to ``tokens`` (``tokens[N]``)."""
+        out = []
+        for piece in self.pieces(stack, value):
+            if isinstance(piece, Reference):
+                out.append(f"«ref:{len(tokens)}»")
+                tokens.append(piece)
+            else:
+                out.append(piece)
+        return "".join(out)
+
     def references(self, stack: Stack, value: Any, *types: str) -> list[Resource]:
         """The resources of ``types`` (any type when none) that ``value`` refers to, anywhere in it."""
         found: list[Resource] = []
@@ -344,6 +359,7 @@ def _load_tree(
         construct_paths=info.construct_paths,
         path=info.path,
         unreadable=None if readable else "it is not a CloudFormation template in JSON",
+        deployed_name=info.stack_name if parent is None else None,
     )
     stacks = [stack]
     probe = Templates([stack])

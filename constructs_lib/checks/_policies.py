@@ -10,18 +10,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._env import render, resolve
+from ._env import NO_VALUE, lookup, might_name, render, resolve
 from ._iam import Statement, iter_documents, statements
-from ._lambda import FUNCTION, function_target
+from ._lambda import FUNCTION, FunctionTarget, invoked_arn, invoked_function
 from ._model import Resource, Stack, Templates
 
 QUEUE, TOPIC, BUCKET = "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::S3::Bucket"
 KEY, ROLE = "AWS::KMS::Key", "AWS::IAM::Role"
 EVENT_BUS, STATE_MACHINE = "AWS::Events::EventBus", "AWS::StepFunctions::StateMachine"
-KINESIS, FIREHOSE, TABLE = (
+KINESIS, FIREHOSE, TABLE, GLOBAL_TABLE = (
     "AWS::Kinesis::Stream",
     "AWS::KinesisFirehose::DeliveryStream",
     "AWS::DynamoDB::Table",
+    "AWS::DynamoDB::GlobalTable",
 )
 AWS_MANAGED_KEYS = ("alias/aws/sqs", "alias/aws/sns", "alias/aws/s3", "alias/aws/kinesis")
 #: AWS managed policies whose content matters to an edge, as AWS publishes them.
@@ -60,7 +61,10 @@ class ResourcePolicy:
 
 #: Policy types that attach a whole policy to each resource they name: (policy type, property).
 _WHOLE_POLICIES = {
-    QUEUE: (("AWS::SQS::QueuePolicy", "Queues", "queue policy"),),
+    QUEUE: (
+        ("AWS::SQS::QueuePolicy", "Queues", "queue policy"),
+        ("AWS::SQS::QueueInlinePolicy", "Queue", "queue policy"),
+    ),
     TOPIC: (
         ("AWS::SNS::TopicPolicy", "Topics", "topic policy"),
         ("AWS::SNS::TopicInlinePolicy", "TopicArn", "topic policy"),
@@ -69,27 +73,54 @@ _WHOLE_POLICIES = {
 }
 
 
-def _unknown(templates: Templates, policy: Resource, key: str) -> bool:
-    """Whether a policy's targets (``Roles``, ``Queues``...) hold a value only deploy time knows."""
-    value = policy.props.get(key)
-    return any(render(templates, policy.stack, item) is None for item in _values(value))
+def only_if(resource: Resource) -> str | None:
+    """The CloudFormation condition a resource is created under (its ``Condition``), if any."""
+    condition = _mapping(resource.stack.resources.get(resource.logical_id)).get("Condition")
+    return condition if isinstance(condition, str) else None
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _values(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
+    return [] if value is None else value if isinstance(value, list) else [value]
 
 
 #: Where the index keeps the policies whose targets only deploy time knows.
 UNKNOWN = Resource(Stack("«unknown»", "", {}), "«unknown»")
 
 
+def named_targets(
+    templates: Templates, holder: Resource, key: str, target_type: str
+) -> tuple[list[Resource], bool]:
+    """The resources of ``target_type`` that ``holder``'s ``key`` (``Roles``, ``Queues``...) names, by
+    reference or by a literal name, ARN or URL; and whether it names one the pack cannot resolve that
+    may be one of them (a value only deploy time knows, a literal ARN of an environment-agnostic stack)."""
+    found: list[Resource] = []
+    unknown = False
+    for item in _values(holder.props.get(key)):
+        named = templates.references(holder.stack, item, target_type)
+        if named:
+            found += named
+            continue
+        rendered = render(templates, holder.stack, item)
+        literal = lookup(templates, holder.stack, rendered, target_type)
+        if literal is not None:
+            found.append(literal)
+        elif might_name(templates, holder.stack, rendered, target_type):
+            unknown = True
+    return list(dict.fromkeys(found)), unknown
+
+
 def _index(templates: Templates, kind: str, key: str, target_type: str) -> dict[Resource, list[Resource]]:
     def build() -> dict[Resource, list[Resource]]:
         found: dict[Resource, list[Resource]] = {}
         for policy in templates.of_type(kind):
-            for target in templates.references(policy.stack, policy.props.get(key), target_type):
+            targets, unknown = named_targets(templates, policy, key, target_type)
+            for target in targets:
                 found.setdefault(target, []).append(policy)
-            if _unknown(templates, policy, key):
+            if unknown:
                 found.setdefault(UNKNOWN, []).append(policy)
         return found
 
@@ -118,9 +149,9 @@ def might_attach(templates: Templates, target: Resource) -> list[str]:
 def resource_policies(templates: Templates, target: Resource) -> list[ResourcePolicy] | None:
     """The resource policies attached to ``target``; None when none is (the service's default applies).
 
-    A queue, topic or bucket has one policy: each ``QueuePolicy``/``TopicPolicy``/``BucketPolicy`` that
-    names it sets the whole policy, so where there are several, one replaces the others. A function's
-    permissions add up to one policy."""
+    A queue, topic or bucket has one policy: each ``QueuePolicy``/``TopicPolicy``/``BucketPolicy`` (or
+    inline policy) that names it sets the whole policy, so where there are several, one replaces the
+    others. A function's permissions add up to one policy."""
     if target.type == FUNCTION:
         permissions = lambda_permissions(templates, target)
         return None if permissions is None else [ResourcePolicy("the function's permissions", permissions)]
@@ -129,27 +160,28 @@ def resource_policies(templates: Templates, target: Resource) -> list[ResourcePo
         for policy in _index(templates, kind, key, target.type).get(target, []):
             where = f"{label} {policy.path}"
             document = policy.props.get("PolicyDocument")
-            found.append(
-                ResourcePolicy(
-                    where, statements(templates, policy.stack, document, where, resource_policy=True)
-                )
+            read = statements(
+                templates, policy.stack, document, where, resource_policy=True, only_if=only_if(policy)
             )
+            found.append(ResourcePolicy(where, read))
     return found or None
 
 
 def lambda_permissions(templates: Templates, function: Resource) -> list[Statement] | None:
-    """``AWS::Lambda::Permission`` resources on ``function``, its versions and aliases, as statements (a
-    permission on an alias is taken to cover a call through that alias: qualifiers are not compared)."""
+    """``AWS::Lambda::Permission`` resources on ``function``, its versions and aliases, as statements. Each
+    covers the ARN it names, qualifier included: a permission on an alias admits calls through that alias
+    only, and one on the function calls of the unqualified function only (Lambda's "aliases and resource
+    policies")."""
 
     def build() -> dict[Resource, list[Statement]]:
         found: dict[Resource, list[Statement]] = {}
         unknown: list[Resource] = templates.memo("lambda permissions to unknown functions", list)
         for permission in templates.of_type("AWS::Lambda::Permission"):
             name = permission.props.get("FunctionName")
-            target = function_target(templates, permission.stack, name)
+            target = invoked_function(templates, permission.stack, name)
             if target is not None:
-                found.setdefault(target.function, []).extend(_permission(templates, permission))
-            elif render(templates, permission.stack, name) is None:
+                found.setdefault(target.function, []).extend(_permission(templates, permission, target))
+            elif might_name(templates, permission.stack, render(templates, permission.stack, name), FUNCTION):
                 unknown.append(permission)
         return found
 
@@ -168,7 +200,7 @@ _PERMISSION_CONDITIONS = (
 )
 
 
-def _permission(templates: Templates, permission: Resource) -> list[Statement]:
+def _permission(templates: Templates, permission: Resource, target: FunctionTarget) -> list[Statement]:
     props = permission.props
     conditions: dict[str, dict[str, Any]] = {}
     for prop, operator, key in _PERMISSION_CONDITIONS:
@@ -185,26 +217,51 @@ def _permission(templates: Templates, permission: Resource) -> list[Statement]:
         "Effect": "Allow",
         "Principal": {kind: principal},
         "Action": props.get("Action"),
+        "Resource": invoked_arn(templates, target),
         "Condition": conditions,
     }
     where = f"Lambda permission {permission.path}"
-    return statements(templates, permission.stack, {"Statement": [statement]}, where, resource_policy=True)
+    return statements(
+        templates,
+        permission.stack,
+        {"Statement": [statement]},
+        where,
+        resource_policy=True,
+        only_if=only_if(permission),
+    )
 
 
-def role_policies(templates: Templates, role: Resource) -> tuple[list[Statement], list[str]]:
-    """The role's identity statements, and the policies that may add to them which the pack cannot read
-    (AWS managed policies whose content no template holds, policies whose roles only deploy time knows)."""
+@dataclass(frozen=True)
+class RolePolicies:
+    """A role's identity statements, the policies that may add to them which the pack cannot read, and
+    its permissions boundary (None: no boundary), or the name of a boundary the pack cannot read."""
+
+    identity: list[Statement]
+    unread: list[str]
+    boundary: list[Statement] | None = None
+    boundary_unread: str | None = None
+
+
+def role_policies(templates: Templates, role: Resource) -> RolePolicies:
+    """What a role's calls are allowed by: its inline policies, the ``AWS::IAM::Policy``,
+    ``ManagedPolicy`` and ``RolePolicy`` resources that name it (by reference or by name), the managed
+    policies it lists in ``ManagedPolicyArns`` (those of the app read, AWS's Lambda execution policies as
+    published), and its permissions boundary."""
 
     def build() -> dict[Resource, list[Resource]]:
         found: dict[Resource, list[Resource]] = {}
-        for policy in templates.of_type("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
-            for named in templates.references(policy.stack, policy.props.get("Roles"), ROLE):
+        for policy in templates.of_type(
+            "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy"
+        ):
+            key = "RoleName" if policy.type == "AWS::IAM::RolePolicy" else "Roles"
+            roles, unknown = named_targets(templates, policy, key, ROLE)
+            for named in roles:
                 found.setdefault(named, []).append(policy)
-            if _unknown(templates, policy, "Roles"):
+            if unknown:
                 found.setdefault(UNKNOWN, []).append(policy)
         return found
 
-    def read() -> tuple[list[Statement], list[str]]:
+    def read() -> RolePolicies:
         where = f"role {role.path}'s policies"
         found = [
             s
@@ -213,23 +270,43 @@ def role_policies(templates: Templates, role: Resource) -> tuple[list[Statement]
         ]
         attached: dict[Resource, list[Resource]] = templates.memo("role policies", build)
         for policy in attached.get(role, []):
-            label = f"policy {policy.path}"
-            document = policy.props.get("PolicyDocument")
-            found += statements(templates, policy.stack, document, label, resource_policy=False)
-        unknown = _managed(templates, role, found)
-        unknown += [
+            found += _policy_statements(templates, policy)
+        unread = _managed(templates, role, found)
+        unread += [
             f"policy {p.path} (its roles are known only at deploy time)" for p in attached.get(UNKNOWN, [])
         ]
-        return found, unknown
+        boundary, boundary_unread = _boundary(templates, role)
+        return RolePolicies(found, unread, boundary, boundary_unread)
 
-    result: tuple[list[Statement], list[str]] = templates.memo(("role", role), read)
+    result: RolePolicies = templates.memo(("role", role), read)
     return result
 
 
+def _policy_statements(templates: Templates, policy: Resource) -> list[Statement]:
+    document = policy.props.get("PolicyDocument")
+    label = f"policy {policy.path}"
+    return statements(
+        templates, policy.stack, document, label, resource_policy=False, only_if=only_if(policy)
+    )
+
+
+def _app_managed_policy(templates: Templates, role: Resource, arn: Any) -> Resource | None:
+    """The ``AWS::IAM::ManagedPolicy`` of the app that ``arn`` names (a reference, or its literal ARN)."""
+    found = resolve(templates, role.stack, arn, "AWS::IAM::ManagedPolicy")
+    if found is not None:
+        return found
+    return lookup(templates, role.stack, render(templates, role.stack, arn), "AWS::IAM::ManagedPolicy")
+
+
 def _managed(templates: Templates, role: Resource, found: list[Statement]) -> list[str]:
-    unknown = []
+    unread = []
     arns = role.props.get("ManagedPolicyArns")
     for arn in arns if isinstance(arns, list) else []:
+        in_app = _app_managed_policy(templates, role, arn)
+        if in_app is not None:
+            if role not in named_targets(templates, in_app, "Roles", ROLE)[0]:
+                found += _policy_statements(templates, in_app)  # else read above, as naming the role
+            continue
         rendered = render(templates, role.stack, arn) or "an unresolved managed policy"
         name = rendered.split(":policy/", 1)[-1]
         if name in _MANAGED_POLICIES:
@@ -238,9 +315,23 @@ def _managed(templates: Templates, role: Resource, found: list[Statement]) -> li
                 document = {"Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
                 where = f"managed policy {name}"
                 found += statements(templates, role.stack, document, where, resource_policy=False)
-        elif resolve(templates, role.stack, arn, "AWS::IAM::ManagedPolicy") is None:
-            unknown.append(f"AWS managed policy {rendered}")
-    return unknown
+        else:
+            unread.append(f"AWS managed policy {rendered}")
+    return unread
+
+
+def _boundary(templates: Templates, role: Resource) -> tuple[list[Statement] | None, str | None]:
+    """The role's permissions boundary: a managed policy of the app is read; another (AWS managed, or
+    outside the app) cannot be, and is named."""
+    value = role.props.get("PermissionsBoundary")
+    if value is None:
+        return None, None
+    policy = _app_managed_policy(templates, role, value)
+    if policy is None:
+        return None, render(templates, role.stack, value) or "(a value only deploy time knows)"
+    document = policy.props.get("PolicyDocument")
+    where = f"permissions boundary {policy.path}"
+    return statements(templates, policy.stack, document, where, resource_policy=False), None
 
 
 def key_policy(templates: Templates, key: Resource) -> list[Statement]:
@@ -252,57 +343,91 @@ def key_policy(templates: Templates, key: Resource) -> list[Statement]:
     return found
 
 
-def key_of(templates: Templates, target: Resource) -> Resource | str | None:
-    """The key that encrypts ``target``: a key of the app, ``"aws-managed"``, ``"none"``, or None."""
+KeyClass = Resource | str | None
+
+
+@dataclass(frozen=True)
+class ConditionalKey:
+    """A target whose encryption is an ``Fn::If``: the key of each branch (``when`` the condition holds,
+    then ``otherwise``)."""
+
+    condition: str
+    when: KeyClass
+    otherwise: KeyClass
+
+
+def key_of(templates: Templates, target: Resource) -> KeyClass | ConditionalKey:
+    """The key that encrypts ``target``: a key of the app, ``"aws-managed"``, ``"none"``, or None; where
+    the encryption is conditional and its branches differ, each branch's (aws-cdk-lib's Kinesis streams
+    are unencrypted in regions without KMS and use aws/kinesis elsewhere)."""
     value = _key_value(target)
-    if isinstance(value, Mapping) and "Fn::If" in value:
-        # aws-cdk-lib's Kinesis streams: unencrypted in regions without KMS, aws/kinesis elsewhere.
-        branches = value["Fn::If"][1:] if isinstance(value["Fn::If"], list) else []
-        found = {_key_class(templates, target, _setting(target, branch)) for branch in branches}
-        return (
-            found.pop() if len(found) == 1 else ("aws-managed" if found <= {"none", "aws-managed"} else None)
-        )
+    if isinstance(value, _Branches):
+        when, otherwise = (_key_class(templates, target, branch) for branch in value.branches)
+        return when if when == otherwise else ConditionalKey(value.condition, when, otherwise)
     return _key_class(templates, target, value)
 
 
 _NO_KEY = object()
 
 
-def _setting(target: Resource, branch: Any) -> Any:
-    """A ``Fn::If`` branch of the stream's encryption as a key value."""
-    if branch == {"Ref": "AWS::NoValue"} or not isinstance(branch, Mapping):
+@dataclass(frozen=True)
+class _Branches:
+    condition: str
+    branches: tuple[Any, Any]
+
+
+def _branching(value: Any, read: Any) -> Any:
+    """``read(value)``, or each branch read where ``value`` is an ``Fn::If`` (``AWS::NoValue`` is absent)."""
+    argument = value.get("Fn::If") if isinstance(value, Mapping) and len(value) == 1 else None
+    if isinstance(argument, list) and len(argument) == 3 and isinstance(argument[0], str):
+        branches = tuple(None if branch == NO_VALUE else branch for branch in argument[1:])
+        return _Branches(argument[0], (read(branches[0]), read(branches[1])))
+    return read(value)
+
+
+def _stream_key(stream: Any) -> Any:
+    if not isinstance(stream, Mapping):
         return _NO_KEY
-    return branch.get("KeyId") if branch.get("EncryptionType") == "KMS" else _NO_KEY
+    return stream.get("KeyId") if stream.get("EncryptionType") == "KMS" else _NO_KEY
+
+
+def _bucket_key(encryption: Any) -> Any:
+    rules = encryption.get("ServerSideEncryptionConfiguration") if isinstance(encryption, Mapping) else []
+    default = (rules[0] if isinstance(rules, list) and rules else {}).get(
+        "ServerSideEncryptionByDefault"
+    ) or {}
+    if not str(default.get("SSEAlgorithm", "AES256")).startswith("aws:kms"):
+        return _NO_KEY
+    return default.get("KMSMasterKeyID", "alias/aws/s3")
 
 
 def _key_value(target: Resource) -> Any:
     props = target.props
     if target.type == BUCKET:
-        encryption = props.get("BucketEncryption")
-        rules = (
-            (encryption or {}).get("ServerSideEncryptionConfiguration")
-            if isinstance(encryption, Mapping)
-            else []
-        )
-        default = (rules[0] if isinstance(rules, list) and rules else {}).get(
-            "ServerSideEncryptionByDefault"
-        ) or {}
-        if not str(default.get("SSEAlgorithm", "AES256")).startswith("aws:kms"):
-            return _NO_KEY
-        return default.get("KMSMasterKeyID", "alias/aws/s3")
+        return _branching(props.get("BucketEncryption"), _bucket_key)
     if target.type == KINESIS:
-        stream = props.get("StreamEncryption")
-        if isinstance(stream, Mapping) and "Fn::If" in stream:
-            return stream
-        return _setting(target, stream) if stream is not None else _NO_KEY
-    value = props.get("KmsMasterKeyId")
-    return _NO_KEY if value is None else value
+        return _branching(props.get("StreamEncryption"), _stream_key)
+    return _branching(props.get("KmsMasterKeyId"), lambda value: _NO_KEY if value is None else value)
 
 
-def _key_class(templates: Templates, target: Resource, value: Any) -> Resource | str | None:
+def _key_class(templates: Templates, target: Resource, value: Any) -> KeyClass:
     if value is _NO_KEY:
         return "none"
     rendered = render(templates, target.stack, value)
     if rendered is not None and any(rendered == k or rendered.endswith(f":{k}") for k in AWS_MANAGED_KEYS):
         return "aws-managed"
-    return resolve(templates, target.stack, value, KEY)
+    key = resolve(templates, target.stack, value, KEY)
+    if key is None:
+        key = _aliased_key(templates, target, value, rendered)
+    return key
+
+
+def _aliased_key(templates: Templates, target: Resource, value: Any, rendered: str | None) -> Resource | None:
+    """The key an ``AWS::KMS::Alias`` of the app points to, where ``value`` names the alias (by
+    reference, by name, or by ARN: ``kms.Alias`` writes ``arn:...:alias/<name>`` for its key ARN)."""
+    alias = resolve(templates, target.stack, value, "AWS::KMS::Alias")
+    if alias is None and rendered is not None:
+        alias = lookup(templates, target.stack, rendered, "AWS::KMS::Alias")
+    if alias is None:
+        return None
+    return resolve(templates, alias.stack, alias.props.get("TargetKeyId"), KEY)

@@ -35,6 +35,8 @@ class Rule:
     find: Callable[[Templates], Iterable[Finding]]
     #: Overrides the pack's severity (``"warning"`` for what cannot be decided at synth).
     severity: str | None = None
+    #: How severe its findings are, where that differs by finding (for the rules table).
+    severity_note: str | None = None
 
     @property
     def id(self) -> str:

@@ -62,8 +62,10 @@ class ServerlessPatternsChecks:
 
     Args:
         rules: the rule ids to run (``ServerlessPatterns-...``). Default: every rule.
-        severity: the severity of each finding. Default ``"error"``, which fails synth; ``"warning"``
-            reports without failing.
+        severity: the severity of each finding of a rule that has none of its own. Default ``"error"``,
+            which fails synth; ``"warning"`` reports without failing. A rule's or a finding's own severity
+            overrides it: ``SqsConsumerConcurrency`` and ``DeliveryUndecided`` always warn, and
+            ``SqsVisibilityTimeout`` warns between the function's timeout and 6 x it.
     """
 
     def __init__(self, *scope: Any, rules: Sequence[str] | None = None, severity: str = "error") -> None:

@@ -17,7 +17,7 @@ from constructs_lib.checks._model import Resource, Templates
 from constructs_lib.checks.rules.delivery_undecided import delivery_edges
 from tests.harness import FEATURE_FLAGS
 
-from . import kinds_apis, kinds_events  # noqa: F401 - they register the kinds
+from . import kinds_apis, kinds_events, kinds_wiring  # noqa: F401 - they register the kinds
 from .kinds import KINDS, Kind
 
 FORMS = ("agnostic", "explicit", "split", "nested")

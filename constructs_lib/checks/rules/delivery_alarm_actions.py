@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from .._edges import FUNCTION, TOPIC, Edge, deliver, edge, guarded, source_call, values_at
 from .._env import render
 from .._iam import Principal
-from .._lambda import function_target
+from .._lambda import invoked_function
 from .._model import Resource, Templates
 from .._rule import Rule, edge_findings
 
@@ -33,7 +33,7 @@ def _actions(templates: Templates, alarm: Resource) -> Iterator[Edge]:
     for prop in ("AlarmActions", "OKActions", "InsufficientDataActions"):
         for index, action in enumerate(values_at(alarm.props.get(prop))):
             rendered = render(templates, alarm.stack, action)
-            if function_target(templates, alarm.stack, action) is not None or ":lambda:" in (rendered or ""):
+            if invoked_function(templates, alarm.stack, action) is not None or ":lambda:" in (rendered or ""):
                 principal, kinds = ALARM_LAMBDA, (FUNCTION,)
             elif rendered is not None and ":sns:" not in rendered:
                 continue  # an Auto Scaling, EC2 or Systems Manager action
@@ -41,7 +41,12 @@ def _actions(templates: Templates, alarm: Resource) -> Iterator[Edge]:
                 principal, kinds = CLOUDWATCH, (TOPIC,)
             service = principal.service or ""
             target, decision = deliver(
-                templates, principal, alarm.stack, action, context=source_call(service, alarm), kinds=kinds
+                templates,
+                principal,
+                alarm.stack,
+                action,
+                context=source_call(templates, service, alarm),
+                kinds=kinds,
             )
             yield edge(FAMILY, alarm, f"Properties.{prop}.{index}", target, decision, FIX)
 

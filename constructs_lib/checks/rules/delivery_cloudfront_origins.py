@@ -9,9 +9,9 @@ from typing import Any
 from .._edges import BUCKET, Edge, combine, edge, guarded, label, may, source_call, values_at
 from .._env import resolve
 from .._iam import Decision, Principal
-from .._lambda import function_target
+from .._lambda import function_target, invoked_arn
 from .._model import Resource, Templates
-from .._policies import key_of
+from .._policies import ConditionalKey, key_of
 from .._rule import Rule, edge_findings
 
 FAMILY = "DeliveryCloudFrontOrigins"
@@ -59,7 +59,7 @@ def _bucket(templates: Templates, distribution: Resource, bucket: Resource, wher
         Principal(service=CLOUDFRONT),
         ("s3:GetObject",),
         bucket,
-        context=source_call(CLOUDFRONT, distribution),
+        context=source_call(templates, CLOUDFRONT, distribution),
         key_actions=("kms:Decrypt",),
     )
     return edge(FAMILY, distribution, where, label(bucket), decision, FIX)
@@ -75,7 +75,14 @@ def _identity(
         decision = Decision(None, "its origin access identity is not defined in this app")
         return edge(FAMILY, distribution, where, label(bucket), decision, FIX)
     decision = may(templates, Principal(oai=oai), ("s3:GetObject",), bucket)
-    if key_of(templates, bucket) != "none":
+    key = key_of(templates, bucket)
+    if isinstance(key, ConditionalKey) and "none" in (key.when, key.otherwise):
+        why = (
+            f"{label(bucket)}'s encryption is conditional (Fn::If on {key.condition}), and an origin access "
+            "identity cannot read SSE-KMS objects"
+        )
+        decision = combine(decision, Decision(None, why))
+    elif key != "none":
         why = (
             f"{label(bucket)} is encrypted with SSE-KMS, which an origin access identity cannot read; use OAC"
         )
@@ -84,18 +91,20 @@ def _identity(
 
 
 def _function_url(templates: Templates, distribution: Resource, url: Resource, where: str) -> Edge:
-    target = function_target(templates, url.stack, url.props.get("TargetFunctionArn"))
+    target = function_target(templates, url.stack, {"Fn::GetAtt": [url.logical_id, "FunctionArn"]})
     if target is None:
         decision = Decision(None, "the URL's function is not in this app")
         return edge(FAMILY, distribution, where, f"function URL {url.path}", decision, FIX)
-    context = source_call(CLOUDFRONT, distribution)
+    context = source_call(templates, CLOUDFRONT, distribution)
     principal = Principal(service=CLOUDFRONT)
+    arn = invoked_arn(templates, target) if target.qualified else None
     decision = combine(
         may(
             templates,
             principal,
             ("lambda:InvokeFunctionUrl",),
             target.function,
+            arn=arn,
             context={**context, "lambda:functionurlauthtype": str(url.props.get("AuthType"))},
         ),
         may(
@@ -103,6 +112,7 @@ def _function_url(templates: Templates, distribution: Resource, url: Resource, w
             principal,
             ("lambda:InvokeFunction",),
             target.function,
+            arn=arn,
             context={**context, "lambda:invokedviafunctionurl": "true"},
         ),
     )

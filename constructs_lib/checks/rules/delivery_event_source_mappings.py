@@ -7,6 +7,7 @@ from typing import Any
 
 from .._edges import (
     BUCKET,
+    GLOBAL_TABLE,
     KINESIS,
     QUEUE,
     TABLE,
@@ -19,6 +20,7 @@ from .._edges import (
     label,
     mapping,
     may,
+    not_in_app,
     role_of_function,
     target_of,
 )
@@ -37,13 +39,15 @@ FIX = (
     "rights on the on-failure destination"
 )
 SQS_READ = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+_DYNAMODB_STREAM_READ = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+)
 STREAM_READ = {
-    TABLE: (
-        "dynamodb:DescribeStream",
-        "dynamodb:GetRecords",
-        "dynamodb:GetShardIterator",
-        "dynamodb:ListStreams",
-    ),
+    TABLE: _DYNAMODB_STREAM_READ,
+    GLOBAL_TABLE: _DYNAMODB_STREAM_READ,
     KINESIS: (
         "kinesis:DescribeStream",
         "kinesis:GetRecords",
@@ -102,17 +106,20 @@ def read(
     stream_stack = consumer.stack if consumer else source.stack
     stream = resolve(templates, stream_stack, stream_value, *STREAM_READ)
     if stream is not None:
-        arn = render(templates, stream_stack, stream_value) or render_arn(stream)
+        arn = render(templates, stream_stack, stream_value) or render_arn(templates, stream)
         key_actions = ("kms:Decrypt",) if stream.type == KINESIS else ()
         decisions = [
             may(templates, principal, STREAM_READ[stream.type], stream, arn=arn, key_actions=key_actions)
         ]
         if consumer is not None:
-            decisions.append(may(templates, principal, CONSUMER_READ, consumer, arn=render_arn(consumer)))
+            decisions.append(
+                may(templates, principal, CONSUMER_READ, consumer, arn=render_arn(templates, consumer))
+            )
         name = label(consumer) if consumer else f"the stream of {label(stream)}"
         return edge(family, source, location, name, combine(*decisions), fix)
-    shown = render(templates, source.stack, value) or "a value only deploy time knows"
-    decision = Decision(None, f"its source {shown} is not defined in this app")
+    shown = render(templates, source.stack, value)
+    why = f"its source {shown} is not defined in this app" if shown else not_in_app(value, "source")
+    decision = Decision(None, why)
     return edge(family, source, location, "its source", decision, fix)
 
 

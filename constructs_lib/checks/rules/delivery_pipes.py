@@ -1,5 +1,6 @@
 """EventBridge Pipes: the pipe's role may read its source (an SQS queue, a DynamoDB or Kinesis stream),
-invoke its enrichment and reach its target, each through the target's resource and key policies."""
+invoke its enrichment, reach its target and a stream source's dead-letter queue or topic, each through
+the target's resource and key policies."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from .._edges import (
     STATE_MACHINE,
     TOPIC,
     Edge,
+    called,
     combine,
     deliver,
     edge,
@@ -22,6 +24,7 @@ from .._edges import (
     label,
     mapping,
     may,
+    not_in_app,
     target_of,
     trusts,
 )
@@ -38,7 +41,8 @@ FIX = (
     "Give the pipe a role that trusts pipes.amazonaws.com and may read the source "
     "(queue.grant_consume_messages, table.grant_stream_read, stream.grant_read), invoke the enrichment "
     "(function.grant_invoke, states:StartSyncExecution) and send to the target (queue.grant_send_messages, "
-    "topic.grant_publish, events:PutEvents, states:StartExecution), keys included"
+    "topic.grant_publish, events:PutEvents, states:StartExecution) and to a stream source's dead-letter "
+    "queue or topic, keys included"
 )
 TARGETS = (QUEUE, TOPIC, FUNCTION, EVENT_BUS, STATE_MACHINE, KINESIS, FIREHOSE)
 
@@ -50,10 +54,12 @@ def edges(templates: Templates) -> Iterator[Edge]:
 def _pipe(templates: Templates, pipe: Resource) -> Iterator[Edge]:
     role = resolve(templates, pipe.stack, pipe.props.get("RoleArn"), ROLE)
     if role is None:
-        decision = Decision(None, "its role is not defined in this app, so its policies cannot be read")
+        decision = Decision(None, not_in_app(pipe.props.get("RoleArn"), "role"))
         yield edge(FAMILY, pipe, "Properties.RoleArn", "its source and target", decision, FIX)
         return
-    trust = trusts(templates, role, PIPES, source_arn=render_arn(pipe), source_account=account_of(pipe.stack))
+    trust = trusts(
+        templates, role, PIPES, source_arn=render_arn(templates, pipe), source_account=account_of(pipe.stack)
+    )
     principal = Principal(role=role)
     source = read(templates, FAMILY, FIX, pipe, principal, pipe.props.get("Source"), "Properties.Source")
     yield _with(source, trust)
@@ -62,6 +68,25 @@ def _pipe(templates: Templates, pipe: Resource) -> Iterator[Edge]:
         yield _with(_enrichment(templates, pipe, principal, enrichment), trust)
     name, decision = _target(templates, pipe, principal)
     yield edge(FAMILY, pipe, "Properties.Target", name, combine(trust, decision), FIX)
+    yield from _dead_letter(templates, pipe, principal, trust)
+
+
+#: Where a stream source names its dead-letter queue or topic.
+_SOURCE_PARAMETERS = ("DynamoDBStreamParameters", "KinesisStreamParameters")
+
+
+def _dead_letter(
+    templates: Templates, pipe: Resource, principal: Principal, trust: Decision
+) -> Iterator[Edge]:
+    """A stream source's dead-letter queue or topic, which the pipe sends failed records to with its role."""
+    parameters = mapping(pipe.props.get("SourceParameters"))
+    for key in _SOURCE_PARAMETERS:
+        value = mapping(mapping(parameters.get(key)).get("DeadLetterConfig")).get("Arn")
+        if value is None:
+            continue
+        name, decision = deliver(templates, principal, pipe.stack, value, kinds=(QUEUE, TOPIC))
+        where = f"Properties.SourceParameters.{key}.DeadLetterConfig.Arn"
+        yield edge(FAMILY, pipe, where, f"dead-letter {name}", combine(trust, decision), FIX)
 
 
 def _with(found: Edge, trust: Decision) -> Edge:
@@ -77,14 +102,14 @@ def _with(found: Edge, trust: Decision) -> Edge:
 
 def _enrichment(templates: Templates, pipe: Resource, principal: Principal, value: object) -> Edge:
     where = "Properties.Enrichment"
-    target = target_of(templates, pipe.stack, value, (FUNCTION, STATE_MACHINE))
-    if isinstance(target, str):
-        return edge(FAMILY, pipe, where, "its enrichment", Decision(None, target), FIX)
+    found = called(templates, pipe.stack, value, (FUNCTION, STATE_MACHINE))
+    if isinstance(found, str):
+        return edge(FAMILY, pipe, where, "its enrichment", Decision(None, found), FIX)
+    target, arn = found
     # A state machine enriches synchronously: an EXPRESS workflow started with StartSyncExecution.
     action = "lambda:InvokeFunction" if target.type == FUNCTION else "states:StartSyncExecution"
-    return edge(
-        FAMILY, pipe, where, f"enrichment {label(target)}", may(templates, principal, (action,), target), FIX
-    )
+    decision = may(templates, principal, (action,), target, arn=arn)
+    return edge(FAMILY, pipe, where, f"enrichment {label(target)}", decision, FIX)
 
 
 def _target(templates: Templates, pipe: Resource, principal: Principal) -> tuple[str, Decision]:

@@ -8,9 +8,11 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .._actions import guessed_action, sdk_action
 from .._edges import (
     EVENT_BUS,
     FUNCTION,
+    GLOBAL_TABLE,
     QUEUE,
     ROLE,
     SEND,
@@ -25,12 +27,13 @@ from .._edges import (
     label,
     mapping,
     may,
+    not_in_app,
     role_may,
     trusts,
 )
 from .._env import account_of, region_of, render_arn, resolve
 from .._iam import Decision, Principal
-from .._lambda import function_target
+from .._lambda import function_target, invoked_arn
 from .._model import Reference, Resource, Templates
 from .._rule import Rule, edge_findings
 
@@ -54,7 +57,6 @@ _INTEGRATIONS = {
     ("states", "startExecution"): ("states:StartExecution", "StateMachineArn", STATE_MACHINE),
     ("events", "putEvents"): ("events:PutEvents", "Entries", EVENT_BUS),
 }
-_SDK_PREFIX = {"sfn": "states", "eventbridge": "events", "cloudwatchlogs": "logs"}
 
 
 def edges(templates: Templates) -> Iterator[Edge]:
@@ -69,12 +71,18 @@ def _tasks(templates: Templates, machine: Resource) -> Iterator[Edge]:
     tree = _definition(templates, machine, tokens)
     if tree is None or role is None:
         why = (
-            "its definition is not known at synth" if tree is None else "its role is not defined in this app"
+            "its definition is not known at synth"
+            if tree is None
+            else not_in_app(machine.props.get("RoleArn"), "role")
         )
         yield edge(FAMILY, machine, where, "its tasks", Decision(None, why), FIX)
         return
     trust = trusts(
-        templates, role, STATES, source_arn=render_arn(machine), source_account=account_of(machine.stack)
+        templates,
+        role,
+        STATES,
+        source_arn=render_arn(templates, machine),
+        source_account=account_of(machine.stack),
     )
     for name, state in _states(tree):
         found = _task(templates, machine, role, state, tokens)
@@ -110,16 +118,7 @@ def _plain(value: Any) -> bool:
 
 
 def _text(templates: Templates, machine: Resource, value: Any, tokens: list[Reference]) -> str | None:
-    if value is None:
-        return None
-    out = []
-    for piece in templates.pieces(machine.stack, value):
-        if isinstance(piece, Reference):
-            out.append(f"«ref:{len(tokens)}»")
-            tokens.append(piece)
-        else:
-            out.append(piece)
-    return "".join(out)
+    return None if value is None else templates.tokenized(machine.stack, value, tokens)
 
 
 def _states(tree: Any) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -151,14 +150,10 @@ def _task(
     integration = _TASK.match(resource)
     sdk = _SDK.match(resource)
     if sdk is not None:
-        action = sdk_action(_SDK_PREFIX.get(sdk.group("service"), sdk.group("service")), sdk.group("api"))
-        resources = [r.resource for r in _referenced(tokens, parameters) if r.resource.type in SEND]
-        if len(resources) == 1:
-            return f"{action} on {label(resources[0])}", may(templates, principal, (action,), resources[0])
-        return action, any_resource(templates, role, action)
+        return _sdk(templates, role, sdk.group("service"), sdk.group("api"), _referenced(tokens, parameters))
     if integration is None:
         direct = _referenced(tokens, resource)
-        if direct and direct[0].resource.type == FUNCTION:  # a function's ARN as the Resource
+        if direct and direct[0].resource.type in _FUNCTIONS:  # a function's ARN as the Resource
             return _send(templates, principal, "lambda:InvokeFunction", [direct[0]], FUNCTION)
         return None
     service, api = integration.group("service"), integration.group("api")
@@ -172,6 +167,50 @@ def _task(
             templates, role, action, bus, account=account_of(machine.stack)
         )
     return _send(templates, principal, action, named, kind)
+
+
+#: What a task may name as a function: the function, or one of its aliases or versions.
+_FUNCTIONS = (FUNCTION, "AWS::Lambda::Alias", "AWS::Lambda::Version")
+
+
+def _sdk(
+    templates: Templates, role: Resource, service: str, api: str, named: list[Reference]
+) -> tuple[str, Decision]:
+    """An ``aws-sdk:<service>:<api>`` task: the role's policy for the API's IAM action, on the resource of
+    the app its parameters name, else on any resource. A guessed action never refuses."""
+    found = sdk_action(service, api)
+    action = found.action
+    targets = [t for t in _targets(templates, named) if t[0].type in SEND]
+    if len(targets) == 1:
+        target, arn = targets[0]
+        sends = SEND[target.type]
+        key_actions = sends[1] if action in sends[0] else ()
+        decision = may(templates, Principal(role=role), (action,), target, arn=arn, key_actions=key_actions)
+        name = f"{action} on {label(target)}"
+    else:
+        decision, name = any_resource(templates, role, action), action
+    return name, guessed_action(found, service, api, decision)
+
+
+def _targets(templates: Templates, named: list[Reference]) -> list[tuple[Resource, str | None]]:
+    """The resources ``named`` refers to, each once, with the ARN called where it is not the resource's
+    own (a function's alias or version)."""
+    found: dict[Resource, str | None] = {}
+    for reference in named:
+        if reference.resource.type in _FUNCTIONS:
+            value = (
+                {"Fn::GetAtt": [reference.resource.logical_id, reference.attribute]}
+                if reference.attribute
+                else {"Ref": reference.resource.logical_id}
+            )
+            target = function_target(templates, reference.resource.stack, value)
+            if target is not None:
+                found.setdefault(
+                    target.function, invoked_arn(templates, target) if target.qualified else None
+                )
+        else:
+            found.setdefault(reference.resource, None)
+    return list(found.items())
 
 
 def _dynamodb(
@@ -190,32 +229,20 @@ def _dynamodb(
     )
 
 
-def sdk_action(service: str, api: str) -> str:
-    """The IAM action of an AWS SDK call: ``sendMessage`` of ``sqs`` is ``sqs:SendMessage``."""
-    return f"{service}:{api[:1].upper()}{api[1:]}"
-
-
 def _send(
     templates: Templates, principal: Principal, action: str, named: list[Reference], kind: str
 ) -> tuple[str, Decision]:
-    targets = []
-    for reference in named:
-        if kind == FUNCTION:
-            value = (
-                {"Fn::GetAtt": [reference.resource.logical_id, reference.attribute]}
-                if reference.attribute
-                else {"Ref": reference.resource.logical_id}
-            )
-            found = function_target(templates, reference.resource.stack, value)
-            targets += [found.function] if found else []
-        elif reference.resource.type == kind:
-            targets.append(reference.resource)
-    targets = list(dict.fromkeys(targets))
+    kinds = (TABLE, GLOBAL_TABLE) if kind == TABLE else (kind,)
+    targets = [t for t in _targets(templates, named) if t[0].type in kinds]
     if len(targets) != 1:
         return action, Decision(None, "its target is not one resource of this app")
+    target, arn = targets[0]
     sends = SEND.get(kind, ((), ()))
     key_actions = sends[1] if action in sends[0] else ()
-    return label(targets[0]), may(templates, principal, (action,), targets[0], key_actions=key_actions)
+    name = label(target) if arn is None else f"{label(target)} (qualifier {arn.rsplit(':', 1)[-1]})"
+    return name, may(
+        templates, Principal(role=principal.role), (action,), target, arn=arn, key_actions=key_actions
+    )
 
 
 RULE = Rule(

@@ -1,5 +1,5 @@
 """SNS subscriptions and S3 event notifications reach their queues, topics, functions and delivery
-streams."""
+streams; a subscription's dead-letter queue accepts what SNS moves there."""
 
 from __future__ import annotations
 
@@ -20,12 +20,13 @@ from .._edges import (
     edge,
     guarded,
     label,
+    mapping,
     may,
     source_call,
     target_of,
     trusts,
 )
-from .._env import account_of, render, resolve
+from .._env import account_of, render, resolve, unknown_why
 from .._iam import Decision, Principal
 from .._model import Resource, Templates
 from .._rule import Rule, edge_findings
@@ -36,7 +37,8 @@ FIX = (
     "Allow the publishing service (sns.amazonaws.com or s3.amazonaws.com, with aws:SourceArn = the topic "
     "or bucket) in the queue or topic policy, or with a Lambda permission, and encrypt the target with "
     "SSE-SQS or a customer managed key that grants the service (an AWS managed key never can); a Firehose "
-    "subscription needs a role that trusts sns.amazonaws.com and may firehose:PutRecord(Batch)"
+    "subscription needs a role that trusts sns.amazonaws.com and may firehose:PutRecord(Batch); a "
+    "subscription's dead-letter queue needs the same Allow for sns.amazonaws.com and a key that grants it"
 )
 #: (configurations, the target's key in AWS::S3::Bucket, in aws-cdk-lib's Custom::S3BucketNotifications)
 _NOTIFICATIONS = (
@@ -63,15 +65,30 @@ def edges(templates: Templates) -> Iterator[Edge]:
 def _subscription(templates: Templates, subscription: Resource) -> Iterator[Edge]:
     props = subscription.props
     protocol = props.get("Protocol")
-    if protocol not in ("sqs", "lambda", "firehose"):
+    dead_letter = mapping(props.get("RedrivePolicy")).get("deadLetterTargetArn")
+    if protocol not in ("sqs", "lambda", "firehose") and dead_letter is None:
         return
     topic_arn = render(templates, subscription.stack, props.get("TopicArn"))
     if topic_arn is None:
-        decision = Decision(None, "its topic is not known at synth")
+        decision = Decision(None, f"its topic {unknown_why(props.get('TopicArn'))}")
         yield edge(FAMILY, subscription, "Properties.TopicArn", "its endpoint", decision, FIX)
         return
     topic = resolve(templates, subscription.stack, props.get("TopicArn"), TOPIC)
     source_account = account_of(topic.stack) if topic else account_of(subscription.stack)
+    if dead_letter is not None:
+        # SNS moves what it cannot deliver to the queue itself, as sns.amazonaws.com for the topic.
+        name, decision = deliver(
+            templates,
+            Principal(service=SNS),
+            subscription.stack,
+            dead_letter,
+            context=service_call(SNS, topic_arn, source_account),
+            kinds=(QUEUE,),
+        )
+        where = "Properties.RedrivePolicy.deadLetterTargetArn"
+        yield edge(FAMILY, subscription, where, f"dead-letter {name}", decision, FIX)
+    if protocol not in ("sqs", "lambda", "firehose"):
+        return
     if protocol == "firehose":
         yield _firehose(templates, subscription, topic_arn, source_account)
         return
@@ -125,7 +142,12 @@ def _notification(
     if bucket is None:
         return edge(FAMILY, source, where, "its target", Decision(None, "its bucket is not in this app"), FIX)
     name, decision = deliver(
-        templates, Principal(service=S3), source.stack, value, context=source_call(S3, bucket), kinds=(kind,)
+        templates,
+        Principal(service=S3),
+        source.stack,
+        value,
+        context=source_call(templates, S3, bucket),
+        kinds=(kind,),
     )
     return edge(FAMILY, source, where, name, decision, FIX)
 

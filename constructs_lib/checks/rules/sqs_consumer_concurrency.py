@@ -1,4 +1,7 @@
-"""An SQS consumer's concurrency is bounded: by the mapping's maximum concurrency or reserved concurrency."""
+"""An SQS consumer's concurrency is bounded: by the mapping's maximum concurrency or reserved concurrency.
+
+An unbounded consumer works; it is a risk (a backlog scales it to the account's limit), so the rule warns.
+"""
 
 from __future__ import annotations
 
@@ -36,4 +39,5 @@ RULE = Rule(
     fix=f"Set max_concurrency on the SqsEventSource ({MAPPING_CONCURRENCY_RANGE}; "
     "ScalingConfig.MaximumConcurrency), or give the function reserved_concurrent_executions",
     find=_find,
+    severity="warning",
 )
