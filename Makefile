@@ -103,4 +103,4 @@ deploy: setup-synth
 	$(CDK) deploy $(CDK_APP) $(CDK_STACKS)
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache build dist
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache build dist .cache

@@ -18,8 +18,8 @@ import apps.common
 from constructs_lib import acknowledge
 
 
-def one_queue(app: cdk.App) -> cdk.App:
-    """One stack with one queue, with the samples' packs."""
+def one_queue(app: cdk.App | None = None) -> cdk.App:
+    """One stack with one queue, with the samples' packs and App settings (a new App by default)."""
     app = apps.common.checked_app(app)
     queue = sqs.Queue(cdk.Stack(app, "Floor"), "Queue", enforce_ssl=True)
     for rule in ("AwsSolutions::AwsSolutions-SQS3", "Serverless::Serverless-SQSRedrivePolicy"):
@@ -28,4 +28,4 @@ def one_queue(app: cdk.App) -> cdk.App:
 
 
 if __name__ == "__main__":
-    one_queue(cdk.App()).synth()
+    one_queue().synth()

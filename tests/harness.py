@@ -95,10 +95,16 @@ def acknowledged_rules(construct: Any) -> dict[str, str]:
 
 
 def check_policy(
-    build_app: Callable[[cdk.App], cdk.App], outdir: Path, *, acknowledgments: bool = True
+    build_app: Callable[[cdk.App], cdk.App],
+    outdir: Path,
+    *,
+    acknowledgments: bool = True,
+    cfn_lint: bool = True,
 ) -> PolicyReport:
     """``constructs_lib.testing.check_policy`` with the repository's feature flags."""
-    return testing.check_policy(build_app, outdir, context=FEATURE_FLAGS, acknowledgments=acknowledgments)
+    return testing.check_policy(
+        build_app, outdir, context=FEATURE_FLAGS, acknowledgments=acknowledgments, cfn_lint=cfn_lint
+    )
 
 
 #: checkov's own venv (``make setup`` creates it from requirements-checkov.txt).

@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -799,20 +800,32 @@ def storefront_templates() -> tuple[dict[str, Any], dict[str, Any]]:
     return copy.deepcopy(_storefront_templates())
 
 
-@functools.cache
-def _storefront_templates() -> tuple[dict[str, Any], dict[str, Any]]:
+def synthesize_pinned_storefront(outdir: Path) -> None:
+    """The storefront's two stacks, pinned to account 123456789012 in us-east-1, synthesized into
+    ``outdir`` (the local cloud and the deploy test share this assembly through the cache)."""
     import aws_cdk as cdk
 
     from apps.storefront.app import compose
     from tests.harness import new_app
 
-    app = new_app()
+    app = new_app(outdir=outdir)
     compose(app, env=cdk.Environment(account="123456789012", region=REGION))
-    assembly = app.synth()
-    return (
-        assembly.get_stack_by_name("StorefrontStateful").template,
-        assembly.get_stack_by_name("Storefront").template,
-    )
+    app.synth()
+
+
+def pinned_storefront_assembly() -> Path:
+    """The directory of the pinned storefront's assembly, synthesized once while the sources hold."""
+    from tests.assembly_cache import cached_assembly
+
+    return cached_assembly("pinned-storefront", synthesize_pinned_storefront)
+
+
+@functools.cache
+def _storefront_templates() -> tuple[dict[str, Any], dict[str, Any]]:
+    from tests.assembly_cache import templates
+
+    found = templates(pinned_storefront_assembly(), "StorefrontStateful", "Storefront")
+    return found["StorefrontStateful"], found["Storefront"]
 
 
 class CountingPayments:

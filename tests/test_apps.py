@@ -30,6 +30,7 @@ from constructs_lib.checks._lambda import sqs_mappings
 from constructs_lib.checks._model import Resource, Templates
 from constructs_lib.checks.rules.delivery_undecided import delivery_edges
 from constructs_lib.testing.velocity import IngestMethod
+from tests.assembly_cache import cached_assembly, templates
 from tests.harness import (
     FEATURE_FLAGS,
     NAG_PACKS,
@@ -58,23 +59,50 @@ PINNED_STACKS: dict[str, tuple[type[cdk.Stack], cdk.Environment]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def cli_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What `cdk synth` runs from the repository root: the cdk.json app command, once per session.
-
-    Its assembly (every sample stack, with cdk-nag's packs run at synth) is shared by the policy tests.
-    """
-    outdir = tmp_path_factory.mktemp("cdk.out")
+def run_cdk_json_app(outdir: Path, *, builtin_validation: bool = False, script: str | None = None) -> int:
+    """Run the cdk.json app command (or ``python -c script``) as the CLI does, into ``outdir``; its exit
+    code. ``builtin_validation`` turns aws-cdk-lib's built-in CloudFormation validation on for the run."""
     command = json.loads((REPO_ROOT / "cdk.json").read_text())["app"].split()
     assert command[:2] == ["python3", "-m"]
-    env = {**os.environ, "CDK_OUTDIR": str(outdir), "CDK_CONTEXT_JSON": json.dumps(FEATURE_FLAGS)}
-    subprocess.run([sys.executable, *command[1:]], cwd=REPO_ROOT, env=env, check=True, timeout=300)
-    return outdir
+    argv = [sys.executable, *command[1:]] if script is None else [sys.executable, "-c", script]
+    env = {
+        **os.environ,
+        "CDK_OUTDIR": str(outdir),
+        "CDK_CONTEXT_JSON": json.dumps(FEATURE_FLAGS),
+        "CDK_VALIDATION": "true" if builtin_validation else "false",
+    }
+    done = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    (outdir / "exit-code").write_text(f"{done.returncode}\n{done.stderr[-4000:]}")
+    return done.returncode
+
+
+def _synthesize_cli(outdir: Path) -> None:
+    assert run_cdk_json_app(outdir, builtin_validation=True) == 0, (outdir / "exit-code").read_text()
 
 
 @pytest.fixture(scope="module")
-def samples_assembly(tmp_path_factory: pytest.TempPathFactory) -> PolicyReport:
-    return check_policy(build_samples_app, tmp_path_factory.mktemp("samples"))
+def cli_assembly() -> Path:
+    """What `cdk synth` runs from the repository root: the cdk.json app command, with aws-cdk-lib's
+    built-in CloudFormation validation on (the samples leave it off unless asked; this run asks).
+
+    Its assembly (every sample stack, with cdk-nag's packs run at synth) is shared by the policy tests,
+    and cached on disk while the sources hold (tests/assembly_cache.py).
+    """
+    return cached_assembly("cli", _synthesize_cli)
+
+
+def synthesized(name: str, build_app: Callable[[cdk.App], cdk.App], *, acknowledgments: bool = True) -> Path:
+    """The assembly ``build_app`` synthesizes with the packs (cached); read it with ``read_policy``."""
+
+    def build(outdir: Path) -> None:
+        check_policy(build_app, outdir, acknowledgments=acknowledgments, cfn_lint=False)
+
+    return cached_assembly(name, build)
+
+
+@pytest.fixture(scope="module")
+def samples_assembly() -> PolicyReport:
+    return read_policy(synthesized("samples", build_samples_app))
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +116,10 @@ def build_everything(app: cdk.App) -> cdk.App:
 
 
 @pytest.fixture(scope="module")
-def policy_without_acknowledgments(tmp_path_factory: pytest.TempPathFactory) -> PolicyReport:
-    return check_policy(build_everything, tmp_path_factory.mktemp("unacknowledged"), acknowledgments=False)
+def policy_without_acknowledgments() -> PolicyReport:
+    """Every sample built with its acknowledgments ignored; the packs' findings only (cfn-lint has nothing
+    to do with acknowledgments, and runs on the acknowledged builds above)."""
+    return read_policy(synthesized("unacknowledged", build_everything, acknowledgments=False), cfn_lint=False)
 
 
 @pytest.fixture(scope="module")
@@ -122,16 +152,20 @@ def checkov(
     return by_stack
 
 
-@pytest.fixture(scope="module")
-def pinned_templates() -> dict[str, Any]:
-    """Every sample stack with a pinned account and region, synthesized once, for the snapshots."""
-    app = new_app()
+def _synthesize_pinned(outdir: Path) -> None:
+    app = new_app(outdir=outdir)
     for name, (stack_class, env) in PINNED_STACKS.items():
         stack_class(app, name, env=env)
     compose_storefront(app, env=cdk.Environment(account=PINNED_ENV.account, region="us-east-1"))
-    assembly = app.synth()
-    names = [*PINNED_STACKS, *SAMPLE_APPS["storefront"]]
-    return {name: assembly.get_stack_by_name(name).template for name in names}
+    app.synth()
+
+
+@pytest.fixture(scope="module")
+def pinned_templates() -> dict[str, Any]:
+    """Every sample stack with a pinned account and region, synthesized once (cached), for the snapshots."""
+    return templates(
+        cached_assembly("pinned-samples", _synthesize_pinned), *PINNED_STACKS, *SAMPLE_APPS["storefront"]
+    )
 
 
 @pytest.fixture
@@ -352,6 +386,53 @@ def test_acknowledgments_are_specific(name):
         assert len(row["reason"]) >= 40, row
         if "IAM5" in row["rule"] or "IAM4" in row["rule"]:
             assert "[" in row["rule"], f"wildcard findings are acknowledged one by one: {row}"
+
+
+#: A queue whose visibility timeout is past SQS's 12 hours: schema-valid JSON that CloudFormation refuses.
+OUT_OF_RANGE_QUEUE_APP = """
+import aws_cdk as cdk
+from aws_cdk import aws_sqs as sqs
+import apps.common
+app = apps.common.checked_app()
+sqs.CfnQueue(cdk.Stack(app, "Broken"), "Queue", visibility_timeout=99999)
+app.synth()
+"""
+
+
+def builtin_validation_findings(outdir: Path) -> list[str]:
+    report = json.loads((outdir / "validation-report.json").read_text())
+    return [
+        violation["ruleName"]
+        for plugin in report["pluginReports"]
+        if plugin["pluginName"] == "CloudFormation Validate"
+        for violation in plugin["violations"]
+    ]
+
+
+def test_the_default_app_passes_aws_cdk_libs_builtin_validation(cli_assembly):
+    """The samples leave the built-in engine off (cfn-lint checks their templates here); the cdk.json run
+    above turned it on, and it found nothing: a finding would have failed that synth, or be listed."""
+    assert (cli_assembly / "exit-code").read_text()[:2] == "0\n"
+    report = cli_assembly / "validation-report.json"
+    assert not report.exists() or builtin_validation_findings(cli_assembly) == []
+
+
+@pytest.mark.slow
+def test_the_samples_builtin_validation_runs_when_asked_and_only_then():
+    """Its broken twin: the same sample App settings refuse an out-of-range queue with the engine on,
+    and leave the queue to cfn-lint with it off (the default)."""
+
+    def twin(builtin_validation: bool) -> Callable[[Path], None]:
+        def build(outdir: Path) -> None:
+            run_cdk_json_app(outdir, builtin_validation=builtin_validation, script=OUT_OF_RANGE_QUEUE_APP)
+
+        return build
+
+    on = cached_assembly("builtin-validation-on", twin(True))
+    off = cached_assembly("builtin-validation-off", twin(False))
+    assert (on / "exit-code").read_text().startswith("1\n")
+    assert builtin_validation_findings(on) == ["F3034"]
+    assert builtin_validation_findings(off) == []
 
 
 @pytest.mark.slow

@@ -22,8 +22,7 @@ import pytest
 from moto import mock_aws
 from moto.cloudformation.parsing import get_model_map
 
-from apps.storefront.app import compose
-from tests.harness import new_app
+from tests import localcloud
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 POWERTOOLS_LAYER_ARN = (
@@ -40,10 +39,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def assembly(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    app = new_app(outdir=tmp_path_factory.mktemp("storefront"))
-    compose(app, env=cdk.Environment(account=ACCOUNT, region=REGION))
-    return app.synth()
+def assembly() -> Any:
+    """The storefront pinned to ACCOUNT in REGION, as the local cloud runs it (one cached synth)."""
+    assert (ACCOUNT, REGION) == ("123456789012", localcloud.REGION)
+    return cdk.cx_api.CloudAssembly(str(localcloud.pinned_storefront_assembly()))
 
 
 def upload_assets(assembly: Any, stack_name: str) -> None:

@@ -171,9 +171,11 @@ def check_policy(
     *,
     context: Mapping[str, Any] | None = None,
     acknowledgments: bool = True,
+    cfn_lint: bool = True,
     cfn_lint_exclusions: Mapping[str, str] = DEFAULT_CFN_LINT_EXCLUSIONS,
 ) -> PolicyReport:
-    """Synthesize ``build_app(App)`` into ``outdir`` and return what the policy packs and cfn-lint found.
+    """Synthesize ``build_app(App)`` into ``outdir`` and return what the policy packs and cfn-lint found
+    (with ``cfn_lint=False``, the packs only).
 
     ``build_app`` receives a fresh App (with ``context``) and must register the packs, e.g. with
     :func:`checked_app`. A failed check does not raise here: the findings are in the report. With
@@ -197,7 +199,7 @@ def check_policy(
     except RuntimeError as exc:
         if "ValidationFailed" not in str(exc):
             raise
-    report = read_policy(outdir, cfn_lint_exclusions=cfn_lint_exclusions)
+    report = read_policy(outdir, cfn_lint=cfn_lint, cfn_lint_exclusions=cfn_lint_exclusions)
     if not report.plugins:
         raise ValueError(
             "check_policy: no policy pack ran, so an empty report would prove nothing; register the packs "
