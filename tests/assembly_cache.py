@@ -5,11 +5,11 @@ app, the cdk.json app command's output). Synthesizing it costs seconds of CPU in
 and in each session, though the result only changes when the sources do. ``cached_assembly(name, build)``
 returns a directory holding the assembly that ``build(outdir)`` writes, reused while its key holds.
 
-The key hashes the library and the apps (every file of ``constructs_lib/`` and ``apps/``), the test
-modules that build the apps (``SHAPING_TESTS``), ``cdk.json``, ``package.json`` and ``pyproject.toml``,
-the installed versions of aws-cdk-lib, constructs, cdk-nag and jsii, the Node.js version the CLI pins,
-every ``CDK_*`` environment variable, and the caller's ``name`` and ``extra`` (what differs between two
-builds of the same sources, such as a pinned account). Change any of them and the app is synthesized
+The key hashes the library, the apps and the corpus (every file of ``constructs_lib/``, ``apps/`` and
+``tests/corpus/``), the test modules that build apps (``SHAPING_FILES``), ``cdk.json``, ``package.json``
+and ``pyproject.toml``, the installed versions of aws-cdk-lib, constructs, cdk-nag and jsii, the
+Node.js version the CLI pins, every ``CDK_*`` environment variable, and the caller's ``name`` and
+``extra`` (what differs between two builds of the same sources). Change any of them and the app is synthesized
 again. ``rm -rf .cache/assemblies`` (or ``make clean``) empties the cache; CI starts without it.
 """
 
@@ -31,16 +31,18 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_ROOT = REPO_ROOT / ".cache" / "assemblies"
 #: Sources hashed whole (every file under a folder).
-SHAPING_FOLDERS = ("constructs_lib", "apps")
+SHAPING_FOLDERS = ("constructs_lib", "apps", "tests/corpus")
 #: Single files that shape what the cached builds write.
 SHAPING_FILES = (
     "cdk.json",
     "package.json",
     "pyproject.toml",
     "tests/assembly_cache.py",
+    "tests/checks_pairs.py",
     "tests/harness.py",
     "tests/localcloud.py",
     "tests/test_apps.py",
+    "tests/test_checks.py",
     "tests/test_storefront_deploy.py",
 )
 SHAPING_DISTRIBUTIONS = ("aws-cdk-lib", "constructs", "cdk-nag", "jsii")

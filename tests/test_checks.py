@@ -45,6 +45,7 @@ from constructs_lib import ConstructsLibValidationError, acknowledge, testing
 from constructs_lib.checks import ALL_RULES, ServerlessPatternsChecks, run_rules
 from constructs_lib.checks._model import Stack, Templates
 from tests import checks_pairs as pairs
+from tests.assembly_cache import cached_assembly
 from tests.corpus import expect
 from tests.corpus.apps import ENV as CORPUS_ENV
 from tests.corpus.kinds import KINDS, deny_only
@@ -1037,10 +1038,8 @@ def issue_pairs(app: cdk.App) -> None:
                 build(cdk.Stack(app, pair_stack(name, env, outcome), env=environment), outcome == "broken")
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Every test stack in one App with the pack, synthesized once: the validation report's pack entry."""
-    outdir: Path = tmp_path_factory.mktemp("checks")
+def synthesize_every_case(outdir: Path) -> None:
+    """Every test stack in one App with the pack, synthesized into ``outdir``; the pack must fail it."""
     app = new_app(outdir)
     cdk.Validations.of(app).add_plugins(ServerlessPatternsChecks())
     for rule, outcomes in CASES.items():
@@ -1054,6 +1053,12 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     cross_account(app)
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
+
+
+@pytest.fixture(scope="module")
+def report() -> dict[str, Any]:
+    """The validation report's pack entry of every case's stack (synthesized once, cached on disk)."""
+    outdir = cached_assembly("checks-cases", synthesize_every_case)
     reports = json.loads((outdir / "validation-report.json").read_text())["pluginReports"]
     [pack] = [r for r in reports if r["pluginName"] == "ServerlessPatterns"]
     return {"pack": pack, "outdir": outdir}

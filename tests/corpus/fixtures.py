@@ -3,7 +3,7 @@
 ``corpus_assemblies`` maps each form to the directory of its correct apps' cloud assembly, for any test
 that wants real apps to run over (the pack's, the cost model's). A form is synthesized the first time it
 is asked for, once per test process, with its broken twins (``corpus``), so a worker that needs two
-forms pays for two.
+forms pays for two (once, while the sources hold: the assemblies are cached on disk).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.checks._model import Templates
+from tests.assembly_cache import cached_assembly
 
 from . import apps
 
@@ -49,16 +50,16 @@ class Form:
 class Corpus(Mapping[str, Path]):
     """Form → the correct assembly directory; each form synthesized on first use."""
 
-    def __init__(self, root: Path) -> None:
-        self._root = root
+    def __init__(self) -> None:
         self._forms: dict[str, Form] = {}
 
     def form(self, name: str) -> Form:
         if name not in apps.FORMS:
             raise KeyError(name)
         if name not in self._forms:
-            (self._root / name).mkdir()
-            self._forms[name] = Form(apps.synthesize(self._root / name, name))
+            # Cached on disk while the sources (the corpus's kinds included) hold: tests/assembly_cache.py.
+            root = cached_assembly(f"corpus-{name}", lambda outdir: apps.synthesize(outdir, name) and None)
+            self._forms[name] = Form(apps.Assemblies(root / "correct", root / "broken"))
         return self._forms[name]
 
     def __getitem__(self, name: str) -> Path:
@@ -72,8 +73,8 @@ class Corpus(Mapping[str, Path]):
 
 
 @pytest.fixture(scope="session")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
-    return Corpus(tmp_path_factory.mktemp("corpus"))
+def corpus() -> Corpus:
+    return Corpus()
 
 
 @pytest.fixture(scope="session")
