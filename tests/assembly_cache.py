@@ -39,6 +39,7 @@ SHAPING_FILES = (
     "pyproject.toml",
     "tests/assembly_cache.py",
     "tests/checks_pairs.py",
+    "tests/cost_apps.py",
     "tests/harness.py",
     "tests/localcloud.py",
     "tests/test_apps.py",

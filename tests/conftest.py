@@ -102,8 +102,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 @pytest.fixture(scope="session")
-def plain_assembly(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The plain aws-cdk-lib apps of tests/cost_apps.py, synthesized once a session (a cloud assembly)."""
+def plain_assembly() -> Any:
+    """The plain aws-cdk-lib apps of tests/cost_apps.py in one cloud assembly (cached on disk)."""
+    from tests.assembly_cache import cached_assembly
     from tests.cost_apps import synth_plain_apps
 
-    return synth_plain_apps(tmp_path_factory.mktemp("plain-apps"))
+    return cached_assembly("plain-apps", synth_plain_apps)

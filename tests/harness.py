@@ -8,6 +8,7 @@ Every app a test builds uses the feature flags from ``cdk.json``, so tests see t
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -142,23 +143,41 @@ def construct_paths(template: Path) -> dict[str, str]:
     }
 
 
+def checkov_reports(root: Path) -> Any:
+    """checkov's JSON report of every template under ``root``. A run's report is kept in
+    ``.cache/checkov/``, keyed by the files it read and checkov's pinned requirements, since the same
+    bytes give the same findings; file paths are stored relative to ``root``."""
+    assert CHECKOV.exists(), f"{CHECKOV} is missing: run `make setup`"
+    digest = hashlib.sha256((REPO_ROOT / "requirements-checkov.txt").read_bytes())
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    cached = REPO_ROOT / ".cache" / "checkov" / f"{digest.hexdigest()[:20]}.json"
+    if not cached.exists():
+        result = subprocess.run(
+            [str(CHECKOV), "-d", str(root), "--framework", "cloudformation", "--skip-download", "--quiet",
+             "--compact", "-o", "json"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            # checkov asks PyPI for a newer version when it starts, unless told not to: no network in tests.
+            env={**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"},
+        )  # fmt: skip
+        assert result.returncode in (0, 1), result.stderr[-2000:]
+        relative = result.stdout.replace(str(root.resolve()) + "/", "<root>/").replace(
+            str(root) + "/", "<root>/"
+        )
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.with_suffix(".tmp").write_text(relative)
+        cached.with_suffix(".tmp").rename(cached)
+    return json.loads(cached.read_text().replace("<root>/", str(root) + "/"))
+
+
 def run_checkov(root: Path) -> dict[str, list[CheckovFinding]]:
     """checkov's failed checks (offline) for every template under ``root``, by template path.
 
     Each template needs its ``.metadata.json`` beside it, which names the construct of each resource.
     """
-    assert CHECKOV.exists(), f"{CHECKOV} is missing: run `make setup`"
-    result = subprocess.run(
-        [str(CHECKOV), "-d", str(root), "--framework", "cloudformation", "--skip-download", "--quiet",
-         "--compact", "-o", "json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        # checkov asks PyPI for a newer version when it starts, unless told not to: no network in tests.
-        env={**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"},
-    )  # fmt: skip
-    assert result.returncode in (0, 1), result.stderr[-2000:]
-    reports = json.loads(result.stdout)
+    reports = checkov_reports(root)
     templates = sorted(root.rglob("*.template.json"))
     paths = {str(p): construct_paths(p) for p in templates}  # each metadata file read once
     found: dict[str, list[CheckovFinding]] = {str(p): [] for p in templates}

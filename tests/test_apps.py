@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import itertools
 import json
 import os
+import pickle
 import subprocess
 import sys
 from collections import Counter
@@ -100,14 +102,26 @@ def synthesized(name: str, build_app: Callable[[cdk.App], cdk.App], *, acknowled
     return cached_assembly(name, build)
 
 
+def linted_policy(outdir: Path) -> PolicyReport:
+    """``read_policy(outdir)`` with cfn-lint, for a cached assembly: the report is kept beside it, keyed by
+    cfn-lint's version (the directory never changes under its key, so neither do the findings)."""
+    kept = outdir / f"policy-report-cfn-lint-{importlib.metadata.version('cfn-lint')}.pickle"
+    if kept.exists():
+        report: PolicyReport = pickle.loads(kept.read_bytes())
+        return report
+    report = read_policy(outdir)
+    kept.write_bytes(pickle.dumps(report))
+    return report
+
+
 @pytest.fixture(scope="module")
 def samples_assembly() -> PolicyReport:
-    return read_policy(synthesized("samples", build_samples_app))
+    return linted_policy(synthesized("samples", build_samples_app))
 
 
 @pytest.fixture(scope="module")
 def policy(cli_assembly: Path, samples_assembly: PolicyReport) -> dict[str, PolicyReport]:
-    storefront = read_policy(cli_assembly)
+    storefront = linted_policy(cli_assembly)
     return {name: storefront if name == "storefront" else samples_assembly for name in SAMPLE_APPS}
 
 
