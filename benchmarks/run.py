@@ -1,5 +1,8 @@
 """``make bench``: the numbers a team asks for, in one table.
 
+- Synth as a user pays for it: the whole-process CPU of a fresh ``python -m apps.storefront`` (jsii's
+  start, the imports, the constructs, the checks, the assembly) minus the same for a one-queue app, per
+  resource (``synth_process.py``), with the samples' settings and with aws-cdk-lib's built-in validation.
 - Synth: each sample app in a fresh process (``synth_worker.py``), the median wall and CPU time of 5 warm
   synths, milliseconds per resource above a one-queue app measured the same way in the same run, the cold
   first synth of the process, and its peak memory (python plus jsii's node).
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -30,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import breaker_fleet
 import breaker_overhead
 import java_catalog
+import synth_process
 
 HERE = Path(__file__).resolve().parent
 SAMPLES = ("ingest", "edge", "catalog", "breaker", "storefront")
@@ -107,6 +112,24 @@ def main() -> None:
                 ),
             )
         )
+
+    # As a user pays for it: whole fresh processes, as the CLI starts the app (synth_process.py); the
+    # samples' setting (aws-cdk-lib's built-in validation off), then with the built-in engine on.
+    for label, validation in (("samples' settings", "false"), ("built-in validation on", "true")):
+        os.environ["CDK_VALIDATION"] = validation
+        whole = synth_process.measure(synth_process.DEFAULT_APPS, args.repeats)
+        for app in synth_process.DEFAULT_APPS:
+            m, base = whole[app], whole["floor"]
+            rows.append(
+                (
+                    "synth, whole process (what `cdk synth` costs)",
+                    f"{app}, {label}",
+                    f"{m['ms_per_resource']:.1f} ms CPU per resource above the floor "
+                    f"({m['cpu_s']:.2f} s for {m['resources']:.0f} resources against {base['cpu_s']:.2f} s "
+                    f"for {base['resources']:.0f}); wall {m['wall_s']:.2f} s",
+                )
+            )
+    os.environ.pop("CDK_VALIDATION")
 
     # Time: every mode in turns within one process, so drift hits all alike. Memory: a process per mode.
     modes = ("full", "no-nag", "no-packs", "no-packs-no-validation")
