@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
+import functools
 import hashlib
 import heapq
 import itertools
@@ -46,6 +48,9 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.exceptions import ConditionalCheckFailed
+from moto.dynamodb.models import dynamodb_backends
 
 from constructs_lib.runtime import CircuitBreaker, CircuitOpenError
 from constructs_lib.runtime._capacity import (
@@ -231,6 +236,8 @@ class CountingClient:
         self._result = result
         self._scenario = scenario
         self.exceptions = client.exceptions
+        #: moto's backend behind ``client`` (its account, the client's region), where copy writes land.
+        self._moto = dynamodb_backends[DEFAULT_ACCOUNT_ID][client.meta.region_name]
         self.circuit: dict[str, Any] = {}
         #: Every item as moto holds it, refreshed after each write: reads are answered from here.
         self._items: dict[str, dict[str, Any]] = {}
@@ -259,11 +266,7 @@ class CountingClient:
         if "copyOf" in kwargs["UpdateExpression"]:
             return self._send_copy_write(key, kwargs)
         self._admit(self._result.writes, key, write_units=1.0)
-        try:
-            response = self._client.update_item(**kwargs)
-        finally:
-            self._refresh(key)
-        return response
+        return self._write(key, kwargs)
 
     def _send_copy_write(self, key: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         now = self._clock()
@@ -278,13 +281,25 @@ class CountingClient:
         return {}
 
     def land_copy_writes(self, until: float, set_clock: Callable[[float], None]) -> None:
-        """Apply the copy writes that have landed by ``until`` (each at its own time)."""
+        """Apply the copy writes that have landed by ``until`` (each at its own time).
+
+        They are applied on moto's table itself, not sent again through botocore and moto's HTTP layer:
+        the runtime's request was counted when it was sent, moto still decides its condition and applies
+        its update expression, and the runtime's tests send the same request through a client. The run
+        is the same; a copy write costs 40% less."""
         while self._in_flight and self._in_flight[0][0] <= until:
             lands, _, kwargs = heapq.heappop(self._in_flight)
             set_clock(lands)
-            with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
-                self._client.update_item(**kwargs)
-            self._refresh(kwargs["Key"]["id"]["S"])
+            with contextlib.suppress(ConditionalCheckFailed):  # older than the copy: changes nothing
+                item = self._moto.update_item(
+                    TABLE,
+                    kwargs["Key"],
+                    kwargs["UpdateExpression"],
+                    kwargs.get("ExpressionAttributeNames", {}),
+                    kwargs["ExpressionAttributeValues"],
+                    condition_expression=kwargs["ConditionExpression"],
+                )
+                self._refresh(kwargs["Key"]["id"]["S"], copy.deepcopy(item.to_json()["Attributes"]))
         self._issued.clear()
         self._attempts.clear()
 
@@ -340,8 +355,17 @@ class CountingClient:
         attempt = self._attempts[key, now] = self._attempts.get((key, now), 0) + 1
         return zlib.crc32(f"{key}|{now!r}|{attempt}".encode()) % 2 == 0
 
-    def _refresh(self, key: str) -> None:
-        item = self._client.get_item(TableName=TABLE, Key={"id": {"S": key}}, ConsistentRead=True).get("Item")
+    def _write(self, key: str, kwargs: dict[str, Any]) -> Any:
+        """One write on moto, and the item as it left it: the write returns it (``ALL_NEW``, asked for
+        here where the runtime did not), so no read of it follows. A write whose condition fails changes
+        nothing, and raises as the runtime expects."""
+        response = self._client.update_item(**{**kwargs, "ReturnValues": "ALL_NEW"})
+        self._refresh(key, response.get("Attributes"))
+        if kwargs.get("ReturnValues", "NONE") == "NONE":
+            response.pop("Attributes", None)
+        return response
+
+    def _refresh(self, key: str, item: dict[str, Any] | None) -> None:
         with self._lock:
             if item:
                 self._items[key] = item
@@ -349,6 +373,13 @@ class CountingClient:
                 self._items.pop(key, None)
         if key == CIRCUIT and item:
             self.circuit = item
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    """One botocore session for every run: moto starts each mock with a new default session, which
+    loads the service's model again (about 60 ms a run)."""
+    return boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 @contextmanager
@@ -363,7 +394,7 @@ def moto_table() -> Iterator[Any]:
     os.environ.update(fake)
     try:
         with mock_aws():
-            client = boto3.client("dynamodb", region_name="us-east-1")
+            client = _session().client("dynamodb", region_name="us-east-1")
             create_state_table(client, TABLE)
             try:
                 yield client

@@ -100,7 +100,11 @@ def moto_table() -> Iterator[None]:
             client.update_time_to_live(
                 TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"}
             )
-            yield
+            _shared.append(client)
+            try:
+                yield
+            finally:
+                _shared.remove(client)
 
 
 @pytest.fixture
@@ -138,18 +142,30 @@ def events() -> Events:
 
 
 def new_client() -> Any:
+    """A client of its own, for a test that hooks into its requests (counts, throttles, faults)."""
     return boto3.client("dynamodb", region_name=REGION)
 
 
+#: The module table's client while its moto runs: no test hooks into it, so breakers made without a
+#: client of their own and item() share it (creating a client costs more than a request).
+_shared: list[Any] = []
+
+
+def shared_client() -> Any:
+    return _shared[-1] if _shared else new_client()
+
+
 def make_breaker(clock: FakeClock, events: Events, client: Any = None, **options: Any) -> CircuitBreaker:
-    """One breaker instance: one Lambda container. ``options``: breaker settings or constructor keywords."""
+    """One breaker instance: one Lambda container. ``options``: breaker settings or constructor keywords.
+    Without ``client``, it uses the shared client (a botocore client keeps no state a container's
+    decisions depend on)."""
     settings = {k: v for k, v in options.items() if k in BreakerSettings.names()}
     keywords = {k: v for k, v in options.items() if k not in settings}
     return CircuitBreaker(
         "payments",
         table_name=TABLE,
         clock=clock,
-        client=client or new_client(),
+        client=client or shared_client(),
         emit=events,
         settings=settings,
         **keywords,
@@ -157,7 +173,8 @@ def make_breaker(clock: FakeClock, events: Events, client: Any = None, **options
 
 
 def item(circuit_id: str = "payments") -> dict[str, Any]:
-    response = new_client().get_item(TableName=TABLE, Key={"id": {"S": circuit_id}}, ConsistentRead=True)
+    """The item as stored (a strongly consistent read through a client no test hooks into)."""
+    response = shared_client().get_item(TableName=TABLE, Key={"id": {"S": circuit_id}}, ConsistentRead=True)
     result: dict[str, Any] = response.get("Item", {})
     return result
 
