@@ -33,7 +33,9 @@ def measure(orders: int) -> list[dict[str, Any]]:
             started = time.perf_counter()
             run = run_storefront(templates, planned, pause=pause, monkeypatch=patch)
             seconds = time.perf_counter() - started
-        results.append({"pause": pause, "figures": run.figures(planned, f"outage run, {label}"), "s": seconds})
+        results.append(
+            {"pause": pause, "figures": run.figures(planned, f"outage run, {label}"), "s": seconds}
+        )
     return results
 
 
