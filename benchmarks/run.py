@@ -14,6 +14,8 @@
   the read units eventually consistent copy reads save, and the table's partitions (throttled requests
   with and without the warm throughput attach() writes).
 - The Java catalog on a local JVM (a proxy for what SnapStart saves, not a Lambda measurement).
+- The storefront's payments outage at 1,000 orders, with and without the pause (``outage.py``): the
+  figures docs/storefront.md quotes, and what each simulated run costs.
 
 Benchmarks measure; they never gate. ``python benchmarks/run.py [--repeats 5]``.
 """
@@ -78,6 +80,7 @@ def main() -> None:
     parser.add_argument(
         "--fleet", default="1000,5000,20000", help="the breaker fleet's sizes, comma-separated"
     )
+    parser.add_argument("--outage-orders", type=int, default=1000, help="orders of the outage run")
     args = parser.parse_args()
     started = time.perf_counter()
     rows: list[tuple[str, str, str]] = []
@@ -182,6 +185,22 @@ def main() -> None:
                 label,
                 f"{java['without'][key]:,.2f} {unit} without JAVA_TOOL_OPTIONS, "
                 f"{java['with'][key]:,.2f} {unit} with",
+            )
+        )
+
+    outage = subprocess.run(
+        [sys.executable, str(HERE / "outage.py"), "--orders", str(args.outage_orders), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=1200,
+    )
+    for result in json.loads(outage.stdout.strip().splitlines()[-1]):
+        rows.append(
+            (
+                f"storefront outage run ({args.outage_orders:,} orders, benchmarks/outage.py)",
+                "with the pause" if result["pause"] else "without the pause",
+                f"wall {result['s']:.1f} s; {result['figures'].split(': ', 1)[1]}",
             )
         )
 

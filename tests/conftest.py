@@ -71,7 +71,8 @@ def consumer(stack: cdk.Stack) -> lambda_.Function:
 
 #: Modules that take longest run first, so the workers of `make test` finish together.
 LONGEST_FIRST = (
-    "test_storefront_outage.py",
+    "test_storefront_outage_unpaused.py",
+    "test_storefront_outage_paused.py",
     "test_apps.py",
     "test_breaker_fleet.py",
     "test_checks.py",

@@ -24,6 +24,8 @@ from botocore.exceptions import ClientError
 
 from tests.harness import REPO_ROOT
 from tests.localcloud import (
+    SignedInStorefront,
+    fresh_storefront,
     local_site_config,
     signed_in_storefront,
     storefront_templates,
@@ -52,8 +54,9 @@ def catalog_classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return compile_catalog(tmp_path_factory.mktemp("catalog"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
+    """Chromium, started once a session; each test opens a context of its own."""
     assert Path(CHROMIUM).exists(), "Chromium comes with make setup (Debian's chromium package)"
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(
@@ -64,39 +67,47 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+@pytest.fixture(scope="module")
+def shared_storefront(templates) -> Iterator[SignedInStorefront]:
+    """One local cloud for the module: its queues, tables, mapping and consumer are created once."""
+    with pytest.MonkeyPatch.context() as patch, signed_in_storefront(templates, patch) as shop:
+        yield shop
+
+
 @pytest.fixture
-def storefront(request, templates, catalog_classes, browser, monkeypatch) -> Iterator[dict[str, Any]]:
-    """The storefront in a fresh browser context; ``indirect`` parametrization passes the pool's ``mfa``."""
+def storefront(request, templates, catalog_classes, browser, shared_storefront) -> Iterator[dict[str, Any]]:
+    """The storefront in a fresh browser context, on the shared cloud with what a test sees made new
+    (``fresh_storefront``); ``indirect`` parametrization passes the pool's ``mfa``."""
     assert NODE is not None, "node comes with make setup (package.json)"
-    with signed_in_storefront(templates, monkeypatch, mfa=getattr(request, "param", None)) as shop:
-        endpoint = cognito_endpoint(shop.pool.idp)
-        edge = LocalEdge(
-            templates[1],
-            shop.orders,
-            config=local_site_config(shop.pool),
-            invoke_catalog=java_handler(catalog_classes),
-            sign_in=endpoint,
-            node=NODE,
-        ).start()
-        context = browser.new_context()
-        page = context.new_page()
-        page.add_init_script(
-            "window.__csp = []; document.addEventListener('securitypolicyviolation', "
-            "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
-        )
-        try:
-            yield {
-                "page": page,
-                "edge": edge,
-                "pool": shop.pool,
-                "clock": shop.clock,
-                "payments": shop.payments,
-                "drain": shop.poller.tick,
-                "cognito": endpoint,
-            }
-        finally:
-            context.close()
-            edge.stop()
+    shop = fresh_storefront(shared_storefront, templates, mfa=getattr(request, "param", None))
+    endpoint = cognito_endpoint(shop.pool.idp)
+    edge = LocalEdge(
+        templates[1],
+        shop.orders,
+        config=local_site_config(shop.pool),
+        invoke_catalog=java_handler(catalog_classes),
+        sign_in=endpoint,
+        node=NODE,
+    ).start()
+    context = browser.new_context()
+    page = context.new_page()
+    page.add_init_script(
+        "window.__csp = []; document.addEventListener('securitypolicyviolation', "
+        "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    try:
+        yield {
+            "page": page,
+            "edge": edge,
+            "pool": shop.pool,
+            "clock": shop.clock,
+            "payments": shop.payments,
+            "drain": shop.poller.tick,
+            "cognito": endpoint,
+        }
+    finally:
+        context.close()
+        edge.stop()
 
 
 def ready(page: Any) -> None:

@@ -26,8 +26,10 @@ from joserfc import jwt
 from apps.storefront.orders import CATALOG_SKUS, PRODUCTS, consumer_catalog
 from tests.localcloud import (
     REGION,
+    SignedInStorefront,
     assumed_client,
     behavior_for,
+    fresh_storefront,
     resources_of,
     signed_in_storefront,
     storefront_templates,
@@ -43,18 +45,28 @@ def templates() -> tuple[dict[str, Any], dict[str, Any]]:
     return storefront_templates()
 
 
+@pytest.fixture(scope="module")
+def shared_storefront(templates) -> Iterator[SignedInStorefront]:
+    """One local cloud for the module: its queues, tables, mapping and consumer are created once."""
+    with pytest.MonkeyPatch.context() as patch, signed_in_storefront(templates, patch) as shop:
+        yield shop
+
+
 @pytest.fixture
-def storefront(templates, monkeypatch) -> Iterator[dict[str, Any]]:
-    with signed_in_storefront(templates, monkeypatch) as shop:
-        yield {
-            "cloud": shop.cloud,
-            "pool": shop.pool,
-            "edge": shop.orders,
-            "clock": shop.clock,
-            "payments": shop.payments,
-            "poller": shop.poller,
-            "consumer": shop.consumer,
-        }
+def storefront(request, shared_storefront, templates) -> dict[str, Any]:
+    """The shared cloud with what a test sees made new (``fresh_storefront``): empty queues, no
+    idempotency records, a new user pool (``indirect`` parametrization passes its ``mfa``), payments and
+    poller."""
+    shop = fresh_storefront(shared_storefront, templates, mfa=getattr(request, "param", None))
+    return {
+        "cloud": shop.cloud,
+        "pool": shop.pool,
+        "edge": shop.orders,
+        "clock": shop.clock,
+        "payments": shop.payments,
+        "poller": shop.poller,
+        "consumer": shop.consumer,
+    }
 
 
 def order(order_id: str = "o-1", sku: str = CATALOG_SKUS[0], quantity: int = 1, **item: Any) -> str:
@@ -417,28 +429,28 @@ def test_a_wrong_code_is_refused_while_enrolling_and_totp_stays_off(storefront):
     assert "AuthenticationResult" in pool.initiate("ada@example.com", PASSWORD), "no second factor yet"
 
 
-def test_a_new_customer_is_taken_through_mfa_setup(templates, monkeypatch):
+@pytest.mark.parametrize("storefront", ["ON"], indirect=True)
+def test_a_new_customer_is_taken_through_mfa_setup(storefront):
     """Adaptive authentication sends MFA_SETUP to a customer without a factor when a sign-in looks risky;
     moto sends it where MFA is required, so this pool requires it (see LocalUserPool)."""
-    with signed_in_storefront(templates, monkeypatch, mfa="ON") as shop:
-        pool = shop.pool
-        pool.invite("new@example.com", "Temporary-Pass-2026!")
-        first = pool.initiate("new@example.com", "Temporary-Pass-2026!")
-        setup = pool.respond(first, "new@example.com", NEW_PASSWORD=PASSWORD)
-        assert setup["ChallengeName"] == "MFA_SETUP"
-        assert "SOFTWARE_TOKEN_MFA" in str(setup["ChallengeParameters"]["MFAS_CAN_SETUP"])
-        associated = pool.idp.associate_software_token(Session=setup["Session"])
-        wrong = f"{(int(totp(associated['SecretCode'])) + 1) % 10**6:06d}"
-        with pytest.raises(ClientError, match="CodeMismatchException"):
-            pool.idp.verify_software_token(Session=associated["Session"], UserCode=wrong)
-        verified = pool.idp.verify_software_token(
-            Session=associated["Session"], UserCode=totp(associated["SecretCode"]), FriendlyDeviceName="phone"
-        )
-        assert verified["Status"] == "SUCCESS"
-        done = pool.respond({"ChallengeName": "MFA_SETUP", "Session": verified["Session"]}, "new@example.com")
-        token = done["AuthenticationResult"]["IdToken"]
-        assert shop.orders.post(ORDER_PATH, order("o-new"), browser_headers(token)).status == 202
-        # From now on, the customer signs in with a code.
-        assert pool.initiate("new@example.com", PASSWORD)["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
-        shop.poller.tick()
-        assert shop.payments.charges == Counter({"o-new": 1})
+    pool = storefront["pool"]
+    pool.invite("new@example.com", "Temporary-Pass-2026!")
+    first = pool.initiate("new@example.com", "Temporary-Pass-2026!")
+    setup = pool.respond(first, "new@example.com", NEW_PASSWORD=PASSWORD)
+    assert setup["ChallengeName"] == "MFA_SETUP"
+    assert "SOFTWARE_TOKEN_MFA" in str(setup["ChallengeParameters"]["MFAS_CAN_SETUP"])
+    associated = pool.idp.associate_software_token(Session=setup["Session"])
+    wrong = f"{(int(totp(associated['SecretCode'])) + 1) % 10**6:06d}"
+    with pytest.raises(ClientError, match="CodeMismatchException"):
+        pool.idp.verify_software_token(Session=associated["Session"], UserCode=wrong)
+    verified = pool.idp.verify_software_token(
+        Session=associated["Session"], UserCode=totp(associated["SecretCode"]), FriendlyDeviceName="phone"
+    )
+    assert verified["Status"] == "SUCCESS"
+    done = pool.respond({"ChallengeName": "MFA_SETUP", "Session": verified["Session"]}, "new@example.com")
+    token = done["AuthenticationResult"]["IdToken"]
+    assert storefront["edge"].post(ORDER_PATH, order("o-new"), browser_headers(token)).status == 202
+    # From now on, the customer signs in with a code.
+    assert pool.initiate("new@example.com", PASSWORD)["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+    storefront["poller"].tick()
+    assert storefront["payments"].charges == Counter({"o-new": 1})

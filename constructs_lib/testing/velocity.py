@@ -22,6 +22,7 @@ integration responses, request parameters) so a test can send it a request and a
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import urllib.parse
@@ -142,6 +143,15 @@ _HEADER_OVERRIDE = re.compile(r"(\$context\.responseOverride\.header\.)([A-Za-z0
 _HYPHEN = "__hyphen__"
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(template: str) -> airspeed.Template:
+    """A mapping template parsed once: a long run renders the same few templates for every request."""
+    source = _HEADER_OVERRIDE.sub(lambda m: m.group(1) + m.group(2).replace("-", _HYPHEN), template)
+    compiled = airspeed.Template(source)
+    compiled.ensure_compiled()
+    return compiled
+
+
 def render(
     template: str,
     *,
@@ -163,8 +173,7 @@ def render(
         "responseOverride": {"header": {}},
         **dict(context or {}),
     }
-    source = _HEADER_OVERRIDE.sub(lambda m: m.group(1) + m.group(2).replace("-", _HYPHEN), template)
-    text = airspeed.Template(source).merge({"input": _Input(body, params), "util": _Util(), "context": ctx})
+    text = _compiled(template).merge({"input": _Input(body, params), "util": _Util(), "context": ctx})
     status = ctx["responseOverride"].get("status")
     headers_set = {
         name.replace(_HYPHEN, "-"): str(value) for name, value in ctx["responseOverride"]["header"].items()
