@@ -35,12 +35,20 @@ $(UV):
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check 'uv>=0.9'
 
+# Byte-compiled once here, in parallel: this machine sets PYTHONDONTWRITEBYTECODE, so a module left
+# uncompiled is compiled again by every process that imports it (5 s of each synth for aws-cdk-lib's
+# bindings alone).
+SITE_PACKAGES = $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+COMPILE := $(PY) -m compileall -q -j 0
+
 $(VENV)/.installed-synth: pyproject.toml $(UV)
 	$(UV) pip install --quiet --python $(PY) -e .
+	$(COMPILE) $(SITE_PACKAGES)/{aws_cdk,jsii,cdk_nag,constructs,typeguard} > /dev/null
 	touch $@
 
 $(VENV)/.installed: pyproject.toml $(VENV)/.installed-synth
 	$(UV) pip install --quiet --python $(PY) -e '.[dev]'
+	$(COMPILE) $(SITE_PACKAGES) > /dev/null || true
 	touch $@
 
 # checkov's pinned dependencies clash with the project's, so it has a venv of its own.
