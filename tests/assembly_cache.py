@@ -8,9 +8,10 @@ returns a directory holding the assembly that ``build(outdir)`` writes, reused w
 The key hashes the library, the apps and the corpus (every file of ``constructs_lib/``, ``apps/`` and
 ``tests/corpus/``), the test modules that build apps (``SHAPING_FILES``), ``cdk.json``, ``package.json``
 and ``pyproject.toml``, the installed versions of aws-cdk-lib, constructs, cdk-nag and jsii, the
-Node.js version the CLI pins, every ``CDK_*`` environment variable, and the caller's ``name`` and
-``extra`` (what differs between two builds of the same sources). Change any of them and the app is synthesized
-again. ``rm -rf .cache/assemblies`` (or ``make clean``) empties the cache; CI starts without it.
+Node.js version the CLI pins, the environment variables a synth reads (``SHAPING_ENVIRONMENT``), and
+the caller's ``name`` and ``extra`` (what differs between two builds of the same sources). Change any of
+them and the app is synthesized again. ``rm -rf .cache/assemblies`` (or ``make clean``) empties the
+cache; CI starts without it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ SHAPING_FILES = (
     "tests/test_storefront_deploy.py",
 )
 SHAPING_DISTRIBUTIONS = ("aws-cdk-lib", "constructs", "cdk-nag", "jsii")
+#: Environment variables a synth reads (the CLI's own, such as its telemetry switch, shape nothing).
+SHAPING_ENVIRONMENT = ("CDK_VALIDATION", "CDK_CONTEXT_JSON", "CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION")
 #: Written last, so a directory without it is an interrupted build and is never read.
 COMPLETE = ".complete"
 
@@ -69,7 +72,7 @@ def sources_key(name: str, extra: Any = None) -> str:
         digest.update(f"{distribution}=={importlib.metadata.version(distribution)}".encode())
     node = REPO_ROOT / "node_modules" / "node" / "package.json"
     digest.update(node.read_bytes() if node.is_file() else b"system node")
-    digest.update(json.dumps(sorted((k, v) for k, v in os.environ.items() if k.startswith("CDK_"))).encode())
+    digest.update(json.dumps([os.environ.get(k) for k in SHAPING_ENVIRONMENT]).encode())
     return digest.hexdigest()[:20]
 
 
@@ -97,8 +100,12 @@ def cached_assembly(name: str, build: Callable[[Path], None], *, extra: Any = No
             return target
         for stale in CACHE_ROOT.glob(f"{name}-*"):
             # Only this name's earlier keys (20 hex digits), not another name that starts with this one.
-            if stale.is_dir() and re.fullmatch(r"[0-9a-f]{20}", stale.name[len(name) + 1 :]):
-                shutil.rmtree(stale, ignore_errors=True)
+            old_key = stale.name[len(name) + 1 :].removesuffix(".lock")
+            if old_key != key and re.fullmatch(r"[0-9a-f]{20}", old_key):
+                if stale.is_dir():
+                    shutil.rmtree(stale, ignore_errors=True)
+                else:
+                    stale.unlink(missing_ok=True)
         building = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=CACHE_ROOT))
         try:
             build(building)
