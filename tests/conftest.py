@@ -71,12 +71,19 @@ def consumer(stack: cdk.Stack) -> lambda_.Function:
 
 #: Modules that take longest run first, so the workers of `make test` finish together.
 LONGEST_FIRST = (
-    "test_storefront_outage_unpaused.py",
-    "test_storefront_outage_paused.py",
-    "test_apps.py",
     "test_breaker_fleet.py",
+    "test_storefront_browser.py",
+    "test_java_catalog.py",
+    "test_circuit_breaker.py",
+    "test_storefront_outage_unpaused.py",
+    "test_package.py",
+    "test_silence.py",
+    "test_storefront_journey.py",
+    "test_cdn.py",
     "test_checks.py",
-    "test_corpus.py",
+    "test_docs.py",
+    "test_storefront_outage_paused.py",
+    "test_docs_examples.py",
 )
 
 
