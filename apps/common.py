@@ -71,7 +71,7 @@ def checked_app(app: cdk.App | None = None) -> cdk.App:
 
     A new App leaves aws-cdk-lib's built-in CloudFormation validation off unless ``CDK_VALIDATION=true``:
     ``make test`` runs cfn-lint over every sample template (and the built-in engine over the default app
-    once), and the engine costs about 3.5 s of CPU per synth plus 20 ms per resource (see
+    once), and the engine costs about 3 s of CPU per synth plus 17 ms per resource (see
     docs/performance.md). An App passed in keeps its own setting.
     """
     app = app or cdk.App(builtin_cloud_formation_validation=builtin_validation())
