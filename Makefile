@@ -84,7 +84,7 @@ docs: $(VENV)/.installed
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 
 # The storefront on a local edge (moto, the real handlers, the template's behaviors) at a printed address.
-local: setup-synth
+local: setup-synth $(VENV)/.installed
 	$(PY) -m tests.localedge
 
 # What the storefront costs a month at the traffic in apps/storefront/usage.toml (see docs/cost.md).
