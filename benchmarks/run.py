@@ -118,6 +118,7 @@ def main() -> None:
 
     # As a user pays for it: whole fresh processes, as the CLI starts the app (synth_process.py); the
     # samples' setting (aws-cdk-lib's built-in validation off), then with the built-in engine on.
+    given = os.environ.get("CDK_VALIDATION")
     for label, validation in (("samples' settings", "false"), ("built-in validation on", "true")):
         os.environ["CDK_VALIDATION"] = validation
         whole = synth_process.measure(synth_process.DEFAULT_APPS, args.repeats)
@@ -132,7 +133,10 @@ def main() -> None:
                     f"for {base['resources']:.0f}); wall {m['wall_s']:.2f} s",
                 )
             )
-    os.environ.pop("CDK_VALIDATION")
+    if given is None:
+        os.environ.pop("CDK_VALIDATION")
+    else:
+        os.environ["CDK_VALIDATION"] = given
 
     # Time: every mode in turns within one process, so drift hits all alike. Memory: a process per mode.
     modes = ("full", "no-nag", "no-packs", "no-packs-no-validation")

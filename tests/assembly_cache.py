@@ -88,9 +88,9 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def cached_assembly(name: str, build: Callable[[Path], None], *, extra: Any = None) -> Path:
-    """The directory of the assembly ``build(outdir)`` synthesizes into ``outdir``, built at most once per
-    key. Callers must treat the directory as read-only (copy what they change)."""
+def cached_assembly(name: str, build: Callable[[Path], object], *, extra: Any = None) -> Path:
+    """The directory of the assembly ``build(outdir)`` synthesizes into ``outdir`` (what it returns is
+    ignored), built at most once per key. Callers must treat the directory as read-only."""
     key = sources_key(name, extra)
     target = CACHE_ROOT / f"{name}-{key}"
     if (target / COMPLETE).exists():

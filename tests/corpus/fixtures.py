@@ -58,7 +58,7 @@ class Corpus(Mapping[str, Path]):
             raise KeyError(name)
         if name not in self._forms:
             # Cached on disk while the sources (the corpus's kinds included) hold: tests/assembly_cache.py.
-            root = cached_assembly(f"corpus-{name}", lambda outdir: apps.synthesize(outdir, name) and None)
+            root = cached_assembly(f"corpus-{name}", lambda outdir: apps.synthesize(outdir, name))
             self._forms[name] = Form(apps.Assemblies(root / "correct", root / "broken"))
         return self._forms[name]
 
